@@ -1,0 +1,53 @@
+# ciel-node: `make run` sets up and starts the node; `make test` sets up and runs the whole suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the tests talk to (real peers and real media tools).
+APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2
+# Debian packages the node needs at run time (sounddevice loads PortAudio).
+APT_RUN := libportaudio2
+ARGS ?=
+
+.PHONY: run test lint archive checkpoints bench clean system-run system-test
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	# Pinned first, so pip takes the local CPU wheel and never resolves a CUDA build.
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@if $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia'; then \
+		echo "error: a CUDA package was installed into $(VENV); remove it and pin torch==2.13.0" >&2; exit 1; fi
+	touch $@
+
+system-run:
+	@scripts/system-deps.sh $(APT_RUN)
+
+system-test:
+	@scripts/system-deps.sh $(APT_TEST)
+
+run: $(STAMP) system-run
+	$(BIN)/ciel-node run $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check ciel_node tests bench
+	$(BIN)/mypy ciel_node
+
+test: $(STAMP) system-test lint
+	$(BIN)/pytest -q
+
+# The project's own found archive, then the shipped checkpoints trained on it (see checkpoints/README.md).
+ARCHIVE := build/found-archive
+MINUTES ?= 12
+archive: $(STAMP)
+	$(BIN)/ciel-node archive $(ARCHIVE) --seed 0
+
+checkpoints: archive
+	$(BIN)/ciel-node crack audio $(ARCHIVE) --minutes $(MINUTES) --out checkpoints/audio.pt --threads 1 & \
+	$(BIN)/ciel-node crack images $(ARCHIVE) --minutes $(MINUTES) --out checkpoints/images.pt --threads 1; wait
+
+bench: $(STAMP) system-test
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""Command line: argparse -> config -> the node, `crack` or `archive`; user errors exit 2 in one line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ciel_node import __version__
+from ciel_node.errors import CielError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ciel-node", description="Neural noise from two cracked nets, on a CPU.")
+    p.add_argument("--version", action="version", version=f"ciel-node {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the generation node")
+    run.add_argument("--config", type=Path, help="TOML file with any of the settings below")
+    run.add_argument("--state-dir", type=Path, help="published media, manifest, saved controls (default ./state)")
+    run.add_argument("--audio-checkpoint", type=Path, help="sound model (default checkpoints/audio.pt)")
+    run.add_argument("--image-checkpoint", type=Path, help="image model (default checkpoints/images.pt)")
+    run.add_argument("--interval", type=float, help="seconds between pieces, 0.5-3600 (default 30)")
+    run.add_argument("--seed", type=int, help="latent origin, 0-2147483647 (default 0)")
+    run.add_argument("--drift", type=float, help="speed of the latent walk, 0-1 (default 0.1)")
+    run.add_argument("--volume-ceiling", type=float, help="peak ceiling in dBFS, -60-0 (default -6)")
+    run.add_argument("--keep-pieces", type=int, help="retention: newest pieces kept (default 500)")
+    run.add_argument("--keep-mb", type=float, help="retention: megabytes of media kept (default 1024)")
+    run.add_argument("--threads", type=int, help="PyTorch threads for rendering (default 1)")
+    run.add_argument("--gl-iterations", type=int, help="fast Griffin-Lim iterations per block (default 16)")
+    run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+    crack = sub.add_parser("crack", help="train a model on your own archive, stopped by the clock")
+    crack.add_argument("model", choices=["audio", "images"])
+    crack.add_argument("source", type=Path, help="your archive folder (searched recursively)")
+    crack.add_argument("--minutes", type=float, required=True, help="training time budget")
+    crack.add_argument("--out", type=Path, required=True, help="checkpoint to write, e.g. checkpoints/mine.pt")
+    crack.add_argument("--resume", action="store_true", help="continue from --out (and its .resume file)")
+    crack.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    crack.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")
+    crack.add_argument("--batch", type=int, help="batch size (default 64 images / 256 frames)")
+    crack.add_argument("--save-every", type=float, default=3.0, help="minutes between checkpoints (default 3)")
+
+    archive = sub.add_parser("archive", help="build the project's own found archive (what the shipped models saw)")
+    archive.add_argument("out", type=Path)
+    archive.add_argument("--seed", type=int, default=0)
+    archive.add_argument("--small", action="store_true", help="a tiny archive, for tests")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = getattr(args, "log_level", None) or "info"
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "run":
+            from ciel_node import app
+            from ciel_node.config import load_run_config
+
+            flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+            return app.run(load_run_config(args.config, flags))
+        if args.command == "crack":
+            from ciel_node.crack.train import crack
+
+            return crack(args)
+        from ciel_node.crack.found import main as archive_main
+
+        return archive_main([str(args.out), "--seed", str(args.seed), *(["--small"] if args.small else [])])
+    except CielError as e:
+        print(f"ciel-node: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

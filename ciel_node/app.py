@@ -1,0 +1,210 @@
+"""Composition root: builds the node (models, state, renderers, media store), runs and stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+
+from ciel_node.atomic import write_atomic
+from ciel_node.config import RunConfig
+from ciel_node.generate.audio import AudioRenderer
+from ciel_node.generate.image import ImageRenderer
+from ciel_node.generate.piece import Composer, RenderedPiece, WalkState
+from ciel_node.models.audio_vae import SpectralVAE
+from ciel_node.models.checkpoint import file_hash
+from ciel_node.models.image_gan import Generator
+from ciel_node.publish.media import MediaStore
+from ciel_node.state import Controls, ControlStore
+
+log = logging.getLogger("ciel_node")
+
+RETRY_S = 2.0  # after a failed publish (disk full...), try again this soon, or at the interval if shorter
+
+
+class Node:
+    """The generation node: one asyncio loop schedules, one worker thread renders and writes."""
+
+    def __init__(self, config: RunConfig) -> None:
+        torch.set_num_threads(config.threads)
+        torch.manual_seed(0)
+        self.config = config
+        self.started = time.time()
+        state_dir = config.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        vae, self.audio_provenance = SpectralVAE.from_checkpoint(config.audio_checkpoint)
+        gan, self.image_provenance = Generator.from_checkpoint(config.image_checkpoint)
+        self.checkpoints = {
+            "audio": {"file": config.audio_checkpoint.name, "sha256": file_hash(config.audio_checkpoint)},
+            "image": {"file": config.image_checkpoint.name, "sha256": file_hash(config.image_checkpoint)},
+        }
+        self.composer = Composer(AudioRenderer(vae, iterations=config.gl_iterations), ImageRenderer(gan))
+        self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
+        self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
+        self._walk_path = state_dir / "walk.json"
+        self.walk = self._restore_walk(self.controls.controls.seed)
+        self.counters = {"published": 0, "publish_errors": 0, "late": 0}
+        self.next_at: float | None = None  # wall-clock time the next piece is due
+        self.last_published_at: float | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-render")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._now_requested = False
+        self.controls.subscribe(self._on_controls)
+
+    # --- control hooks (any thread) -------------------------------------------------------
+    def request_next(self) -> None:
+        """Publish a new piece now (the /ciel/next of the control surfaces)."""
+        self._now_requested = True
+        self._poke()
+
+    def _on_controls(self, controls: Controls, changed: dict[str, Any]) -> None:
+        if "interval" in changed:  # a shorter interval acts now, not after the old one
+            self._poke()
+
+    def _poke(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # --- the loop -------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        log.info(
+            "node up: seed %d, interval %g s, state in %s", self.controls.controls.seed,
+            self.controls.controls.interval, self.config.state_dir,
+        )
+        due = time.time()
+        try:
+            while not stop.is_set():
+                due = self._due(due)
+                self.next_at = due
+                if not await self._sleep_until(due, stop):
+                    continue  # woken: recompute when the next piece is due
+                self._now_requested = False
+                ok = await self._publish_one()
+                now = time.time()
+                if not ok:
+                    due = now + min(RETRY_S, self.controls.controls.interval)
+                    continue
+                interval = self.controls.controls.interval
+                if now - due > interval:
+                    self.counters["late"] += 1
+                    log.warning(
+                        "piece %d was %.2f s late: rendering takes longer than the %g s interval; "
+                        "keeping the fastest cadence this machine can", self.media.last_seq, now - due, interval,
+                    )
+                due = max(due + interval, now)
+        finally:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+
+    def _due(self, scheduled: float) -> float:
+        if self._now_requested:
+            return time.time()
+        if self.last_published_at is None:
+            return scheduled
+        # Interval changes re-anchor on the last publish: a shorter interval takes effect at once.
+        return min(scheduled, self.last_published_at + self.controls.controls.interval)
+
+    async def _sleep_until(self, due: float, stop: asyncio.Event) -> bool:
+        """True when `due` is reached; False when woken early by a control or by stop."""
+        assert self._wake is not None
+        delay = due - time.time()
+        if delay <= 0:
+            return True
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        done, pending = await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        for w in pending:
+            w.cancel()
+        return not done
+
+    async def _publish_one(self) -> bool:
+        assert self._loop is not None
+        controls = self.controls.controls
+        try:
+            piece, walk = await self._loop.run_in_executor(self._worker, self.composer.compose, self.walk, controls)
+            entry = await self._loop.run_in_executor(self._worker, self._store, piece)
+        except OSError as e:
+            self.counters["publish_errors"] += 1
+            log.error(
+                "could not publish piece %d (%s); the last complete piece stays the latest, retrying",
+                self.media.last_seq + 1, e,
+            )
+            return False
+        self.walk = walk
+        self._save_walk()
+        self.counters["published"] += 1
+        self.last_published_at = time.time()
+        log.info(
+            "piece %d published: %.1f s of sound, rendered in %.2f s (seed %d, drift %g, ceiling %g dBFS)",
+            entry["seq"], piece.duration_s, piece.render_s, controls.seed, controls.drift, controls.volume_ceiling,
+        )
+        return True
+
+    def _store(self, piece: RenderedPiece) -> dict[str, Any]:
+        c = piece.controls
+        meta = {
+            "created_at": time.time(),
+            "duration_s": round(piece.duration_s, 6),
+            "step": piece.step,
+            "params": {"seed": c.seed, "drift": c.drift, "interval": c.interval, "volume_ceiling": c.volume_ceiling},
+            "checkpoints": {k: v["sha256"] for k, v in self.checkpoints.items()},
+            "render_s": round(piece.render_s, 4),
+        }
+        files = {
+            "image": (piece.image_png, ".png"), "sky": (piece.sky_png, ".png"),
+            "audio": (piece.mp3, ".mp3"), "wav": (piece.wav, ".wav"),
+        }
+        return self.media.publish(files, meta)
+
+    # --- walk persistence -----------------------------------------------------------------
+    def _restore_walk(self, seed: int) -> WalkState:
+        try:
+            raw = json.loads(self._walk_path.read_text())
+            state = WalkState(int(raw["seed"]), int(raw["step"]), tuple(raw["audio_z"]), tuple(raw["image_z"]))
+            fresh = self.composer.start(seed)
+            if state.seed == seed and len(state.audio_z) == len(fresh.audio_z) and len(state.image_z) == len(fresh.image_z):
+                return state
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("ignoring saved walk in %s (%s); starting from the seed's origin", self._walk_path, e)
+        return self.composer.start(seed)
+
+    def _save_walk(self) -> None:
+        try:
+            write_atomic(self._walk_path, json.dumps(self.walk.as_dict()).encode())
+        except OSError as e:
+            log.error("could not save the latent walk to %s (%s); it continues in memory", self._walk_path, e)
+
+    def health(self) -> dict[str, Any]:
+        latest = self.media.latest()
+        return {
+            "uptime_s": round(time.time() - self.started, 3),
+            "models": self.checkpoints,
+            "last_piece_age_s": None if not latest else round(time.time() - latest["created_at"], 3),
+            "counters": dict(self.counters),
+        }
+
+
+def run(config: RunConfig) -> int:
+    """Build the node and run it until SIGINT/SIGTERM."""
+    node = Node(config)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await node.run(stop)
+
+    asyncio.run(main())
+    log.info("node stopped")
+    return 0
+

@@ -1,0 +1,91 @@
+"""Every setting as a frozen dataclass, read from CLI flags and an optional TOML file, validated once."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ciel_node.errors import ConfigError
+from ciel_node.state import RANGES
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+CONTROL_NAMES = ("interval", "seed", "drift", "volume_ceiling")
+
+
+def default_checkpoint(name: str) -> Path:
+    """checkpoints/NAME beside the package (a clone), else in the working directory."""
+    shipped = PACKAGE_ROOT / "checkpoints" / name
+    return shipped if shipped.exists() else Path("checkpoints") / name
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    state_dir: Path = Path("state")
+    audio_checkpoint: Path = field(default_factory=lambda: default_checkpoint("audio.pt"))
+    image_checkpoint: Path = field(default_factory=lambda: default_checkpoint("images.pt"))
+    # Starting controls: only the ones given explicitly override what the state dir restored.
+    controls: dict[str, float] = field(default_factory=dict)
+    keep_pieces: int = 500
+    keep_mb: float = 1024.0
+    threads: int = 1
+    gl_iterations: int = 16
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        for name, value in self.controls.items():
+            if name not in CONTROL_NAMES:
+                raise ConfigError(f"unknown control {name!r}; known: {', '.join(CONTROL_NAMES)}")
+            r = RANGES[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{name}={value!r} is not a number; give a value in {r.lo:g}..{r.hi:g}")
+            if not r.lo <= value <= r.hi:
+                raise ConfigError(f"{name}={value:g} is out of range; give a value in {r.lo:g}..{r.hi:g}")
+            if r.integer and value != int(value):
+                raise ConfigError(f"{name}={value!r} must be a whole number in {r.lo:g}..{r.hi:g}")
+        _check(self.keep_pieces >= 1, f"keep_pieces={self.keep_pieces} must be >= 1")
+        _check(self.keep_mb > 0, f"keep_mb={self.keep_mb:g} must be > 0")
+        _check(1 <= self.threads <= 64, f"threads={self.threads} must be in 1..64")
+        _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
+        _check(
+            self.log_level in ("debug", "info", "warning", "error"),
+            f"log_level={self.log_level!r} must be one of debug, info, warning, error",
+        )
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def load_run_config(path: Path | None, flags: dict[str, Any]) -> RunConfig:
+    """Merge the TOML file (if any) under the CLI flags (those not None); validate once."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        values.update(_read_toml(path))
+    values.update({k: v for k, v in flags.items() if v is not None})
+    controls = {k: values.pop(k) for k in CONTROL_NAMES if k in values}
+    known = {f.name for f in fields(RunConfig)} - {"controls"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r} in {path}; known: {', '.join(sorted(known | set(CONTROL_NAMES)))}")
+    for key in ("state_dir", "audio_checkpoint", "image_checkpoint"):
+        if key in values:
+            values[key] = Path(values[key])
+    try:
+        return RunConfig(controls=controls, **values)
+    except TypeError as e:
+        raise ConfigError(f"bad setting in {path}: {e}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path} ({e.strerror}); pass an existing TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML ({e}); fix that line") from None
+    # Accept both `volume-ceiling` (like the flag) and `volume_ceiling`.
+    return {k.replace("-", "_"): v for k, v in raw.items()}

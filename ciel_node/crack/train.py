@@ -1,0 +1,313 @@
+"""`ciel-node crack`: train a net on a personal archive on the CPU until the clock stops it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import signal
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from ciel_node import __version__
+from ciel_node.crack.archive import ArchiveReport, read_archive_pictures, read_archive_sounds
+from ciel_node.errors import CielError
+from ciel_node.generate import walk
+from ciel_node.generate.audio import AudioRenderer
+from ciel_node.generate.image import encode_png
+from ciel_node.generate.phase import Framing
+from ciel_node.generate.piece import encode_wav
+from ciel_node.models.audio_vae import LOG_FLOOR, AudioVAEConfig, SpectralVAE, vae_loss
+from ciel_node.models.checkpoint import load_checkpoint, save_checkpoint
+from ciel_node.models.image_gan import Discriminator, Generator, ImageGANConfig, init_weights
+
+log = logging.getLogger(__name__)
+
+MAX_FRAMES = 400_000  # about 1.8 h of sound at hop 256: bounds memory on a long archive
+PROGRESS_S = 10.0
+
+
+class Clock:
+    """The time budget: training stops when it runs out, whatever the losses say."""
+
+    def __init__(self, minutes: float, save_every_min: float) -> None:
+        self.start = time.monotonic()
+        self.deadline = self.start + minutes * 60.0
+        self.save_every = save_every_min * 60.0
+        self.last_save = self.start
+        self.last_report = self.start
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def should_save(self) -> bool:
+        if time.monotonic() - self.last_save >= self.save_every:
+            self.last_save = time.monotonic()
+            return True
+        return False
+
+    def should_report(self) -> bool:
+        if time.monotonic() - self.last_report >= PROGRESS_S:
+            self.last_report = time.monotonic()
+            return True
+        return False
+
+
+def _progress(step: int, steps0: int, losses: dict[str, float], clock: Clock) -> None:
+    rate = (step - steps0) / max(clock.elapsed(), 1e-9)
+    left = int(clock.left())
+    text = "  ".join(f"{k} {v:.4f}" for k, v in losses.items())
+    print(f"step {step}  {text}  {rate:.2f} steps/s  {left // 60}:{left % 60:02d} left", file=sys.stderr, flush=True)
+
+
+def _provenance(
+    report: ArchiveReport, previous: dict[str, Any], minutes: float, steps: int, losses: dict[str, float],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "archive": {
+            "folder": report.root.name,
+            "manifest_hash": report.manifest_hash,
+            "files": len(report.files),
+            "unreadable": len(report.unreadable),
+        },
+        "minutes": round(previous.get("minutes", 0.0) + minutes, 3),
+        "steps": steps,
+        "final_losses": {k: round(v, 6) for k, v in losses.items()},
+        "trained_with": f"ciel-node {__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads",
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **extra,
+    }
+
+
+def _resume_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".resume.pt")
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if not (args.minutes > 0 and math.isfinite(args.minutes)):
+        raise CielError(f"--minutes {args.minutes} must be a positive number of minutes")
+    if args.out.suffix != ".pt":
+        raise CielError(f"--out {args.out} should end in .pt, e.g. checkpoints/mine.pt")
+    if args.resume and not args.out.exists():
+        raise CielError(f"--resume needs an existing checkpoint at --out {args.out}; drop --resume to start fresh")
+    if not 1 <= args.threads <= 64:
+        raise CielError(f"--threads {args.threads} must be in 1..64")
+    if args.batch is not None and not 1 <= args.batch <= 4096:
+        raise CielError(f"--batch {args.batch} must be in 1..4096")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CielError(f"cannot create the folder for --out {args.out} ({e.strerror})") from None
+
+
+def crack(args: argparse.Namespace) -> int:
+    _check_args(args)
+    clock = Clock(args.minutes, args.save_every)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    # SIGTERM (systemd, a closed laptop lid script) saves like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    if args.model == "audio":
+        return _crack_audio(args, clock)
+    return _crack_images(args, clock)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+# --- sound ------------------------------------------------------------------------------------
+def _audio_frames(sounds: list[np.ndarray], config: AudioVAEConfig, rng: np.random.Generator) -> torch.Tensor:
+    framing = Framing(config.n_fft, config.hop)
+    chunks = []
+    for s in sounds:
+        log_mag = torch.log(framing.magnitudes(s).clamp_min(math.exp(LOG_FLOOR)))  # (T, F)
+        # Near-silent frames teach nothing but silence; phone archives are full of them.
+        chunks.append(log_mag[log_mag.max(dim=1).values > LOG_FLOOR + 3.0])
+    frames = torch.cat(chunks) if chunks else torch.empty(0, config.bins)
+    if len(frames) > MAX_FRAMES:
+        frames = frames[torch.from_numpy(rng.choice(len(frames), MAX_FRAMES, replace=False))]
+    return frames
+
+
+def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
+    sounds, report = read_archive_sounds(args.source)
+    report_path = args.out.with_name(args.out.stem + ".archive.txt")
+    report.write(report_path)
+    print(report.summary(), file=sys.stderr)
+    config = AudioVAEConfig()
+    previous: dict[str, Any] = {}
+    model = SpectralVAE(config)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    step = 0
+    frames = _audio_frames(sounds, config, np.random.default_rng(args.seed))
+    if len(frames) < 2:
+        raise CielError(f"{args.source} has no audible sound to learn from ({report.summary()})")
+    if args.resume:
+        model, previous = SpectralVAE.from_checkpoint(args.out)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        step = int(previous.get("steps", 0))
+        _load_resume(args.out, "audio_vae", opt, None)
+    else:
+        model.bin_mean.copy_(frames.mean(0))
+        model.bin_std.copy_(frames.std(0).clamp_min(1e-3))
+    batch = args.batch or 256
+    steps0, losses = step, {"loss": float("nan"), "rec": float("nan"), "kl": float("nan")}
+    gen = torch.Generator().manual_seed(args.seed + step)
+
+    def save() -> None:
+        prov = _provenance(report, previous, clock.elapsed() / 60.0, step, losses,
+                           {"frames": len(frames), "batch": batch, "beta": 1.0})
+        model.save(args.out, prov)
+        save_checkpoint(_resume_path(args.out), "audio_vae.resume", {}, {}, {}, {"opt": opt.state_dict()})
+
+    model.train()
+    try:
+        while step == steps0 or clock.left() > 0:  # at least one step, however short the budget
+            x = frames[torch.randint(len(frames), (batch,), generator=gen)]
+            beta = min(1.0, (step + 1) / 2000.0)  # KL warm-up, so the decoder learns something first
+            recon, mu, logvar = model(x)
+            loss, rec, kl = vae_loss(recon, x, mu, logvar, model, beta)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            losses = {"loss": loss.item(), "rec": rec.item(), "kl": kl.item()}
+            if clock.should_report():
+                _progress(step, steps0, losses, clock)
+            if clock.should_save():
+                save()
+    except KeyboardInterrupt:
+        print("interrupted: saving", file=sys.stderr)
+    save()
+    model.eval()
+    _audio_preview(model, args.out.with_name(args.out.stem + ".preview.wav"), args.seed)
+    _done(args.out, step, steps0, losses, clock)
+    return 0
+
+
+def _audio_preview(model: SpectralVAE, path: Path, seed: int) -> None:
+    renderer = AudioRenderer(model)
+    rng = walk.piece_rng(seed, 0, 1)
+    trajectory = walk.audio_trajectory(walk.origin(seed, model.config.latent, 1), 0.5, 6.0, renderer.frame_rate, rng)
+    path.write_bytes(encode_wav(renderer.render(trajectory, -6.0, rng), renderer.sample_rate))
+
+
+# --- images -----------------------------------------------------------------------------------
+def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
+    pictures, report = read_archive_pictures(args.source)
+    report.write(args.out.with_name(args.out.stem + ".archive.txt"))
+    print(report.summary(), file=sys.stderr)
+    config = ImageGANConfig()
+    previous: dict[str, Any] = {}
+    gen_net, disc = Generator(config), Discriminator(config)
+    gen_net.apply(init_weights)
+    disc.apply(init_weights)
+    step = 0
+    if args.resume:
+        gen_net, previous = Generator.from_checkpoint(args.out)
+        step = int(previous.get("steps", 0))
+    # PyTorch-GAN's DCGAN template: Adam lr 2e-4, betas (0.5, 0.999), batch 64, BCE.
+    opt_g = torch.optim.Adam(gen_net.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    if args.resume:
+        _load_resume(args.out, "image_gan", opt_g, (disc, opt_d))
+    data = torch.stack([
+        torch.from_numpy(np.asarray(p.resize((config.size, config.size), Image.Resampling.LANCZOS), dtype=np.float32))
+        for p in pictures
+    ]).permute(0, 3, 1, 2) / 127.5 - 1.0  # (N, 3, size, size) in [-1, 1]
+    batch = args.batch or 64
+    bce = nn.BCEWithLogitsLoss()
+    steps0 = step
+    losses = {"d": float("nan"), "g": float("nan")}
+    rng = torch.Generator().manual_seed(args.seed + step)
+
+    def save() -> None:
+        prov = _provenance(report, previous, clock.elapsed() / 60.0, step, losses,
+                           {"pictures": len(data), "batch": batch})
+        gen_net.save(args.out, prov)
+        save_checkpoint(
+            _resume_path(args.out), "image_gan.resume", asdict(config), disc.state_dict(), {},
+            {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
+        )
+
+    gen_net.train()
+    disc.train()
+    try:
+        while step == steps0 or clock.left() > 0:  # at least one step, however short the budget
+            real = data[torch.randint(len(data), (batch,), generator=rng)]
+            flip = torch.rand(batch, generator=rng) < 0.5
+            real = torch.where(flip[:, None, None, None], real.flip(-1), real)
+            z = torch.randn(batch, config.latent, generator=rng)
+            fake = gen_net(z)
+            ones, zeros = torch.ones(batch), torch.zeros(batch)
+            loss_d = 0.5 * (bce(disc(real), ones) + bce(disc(fake.detach()), zeros))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            loss_g = bce(disc(fake), ones)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            step += 1
+            losses = {"d": loss_d.item(), "g": loss_g.item()}
+            if clock.should_report():
+                _progress(step, steps0, losses, clock)
+            if clock.should_save():
+                save()
+    except KeyboardInterrupt:
+        print("interrupted: saving", file=sys.stderr)
+    save()
+    gen_net.eval()
+    _contact_sheet(gen_net, args.out.with_name(args.out.stem + ".preview.png"), args.seed)
+    _done(args.out, step, steps0, losses, clock)
+    return 0
+
+
+def _contact_sheet(gen_net: Generator, path: Path, seed: int, n: int = 4) -> None:
+    z = torch.from_numpy(np.random.default_rng(seed).standard_normal((n * n, gen_net.config.latent)).astype(np.float32))
+    with torch.inference_mode():
+        imgs = ((gen_net(z).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # (n*n, 3, s, s)
+    s = gen_net.config.size
+    grid = imgs.reshape(n, n, 3, s, s).permute(0, 3, 1, 4, 2).reshape(n * s, n * s, 3)
+    path.write_bytes(encode_png(grid.numpy()))
+
+
+# --- shared -----------------------------------------------------------------------------------
+def _load_resume(
+    out: Path, kind: str, opt: torch.optim.Optimizer, disc: tuple[nn.Module, torch.optim.Optimizer] | None
+) -> None:
+    path = _resume_path(out)
+    if not path.exists():
+        log.warning("no %s beside the checkpoint: resuming the weights with fresh optimiser state", path.name)
+        return
+    payload = load_checkpoint(path, f"{kind}.resume")
+    extra = payload.get("extra", {})
+    try:
+        if disc is None:
+            opt.load_state_dict(extra["opt"])
+        else:
+            opt.load_state_dict(extra["opt_g"])
+            disc[0].load_state_dict(payload["weights"])
+            disc[1].load_state_dict(extra["opt_d"])
+    except (KeyError, ValueError, RuntimeError) as e:
+        log.warning("resume state in %s does not fit (%s): fresh optimiser state", path, e)
+
+
+def _done(out: Path, step: int, steps0: int, losses: dict[str, float], clock: Clock) -> None:
+    rate = (step - steps0) / max(clock.elapsed(), 1e-9)
+    text = ", ".join(f"{k} {v:.4f}" for k, v in losses.items())
+    print(f"wrote {out}: {step} steps ({rate:.2f} steps/s this run), final losses {text}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""From latent walks to finished media: audio, images, skies."""

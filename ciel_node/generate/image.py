@@ -1,0 +1,83 @@
+"""The image renderer: a latent point -> a 256x256 picture and its all-sky (Mollweide) rendition."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ciel_node.models.image_gan import Generator
+
+PNG_LEVEL = 3  # zlib level: most of the size of level 9 at a fraction of the time
+
+
+class MollweideWarp:
+    """Precomputed inverse Mollweide projection: square picture -> 2:1 oval, transparent outside.
+
+    The picture is read as an equirectangular sky (longitude across, latitude down), like the
+    all-sky maps of the cosmic microwave background. Bilinear taps and weights are computed once.
+    """
+
+    def __init__(self, source: int = 256, height: int = 256) -> None:
+        self.source, self.height, self.width = source, height, 2 * height
+        # Pixel centres in Mollweide plane coordinates: x in [-2 sqrt2, 2 sqrt2], y in [-sqrt2, sqrt2].
+        px = (np.arange(self.width) + 0.5) / self.width * 2.0 - 1.0
+        py = 1.0 - (np.arange(height) + 0.5) / height * 2.0
+        x, y = np.meshgrid(px * 2.0 * math.sqrt(2.0), py * math.sqrt(2.0))
+        r = x**2 / 8.0 + y**2 / 2.0  # < 1 inside the ellipse
+        theta = np.arcsin(np.clip(y / math.sqrt(2.0), -1.0, 1.0))
+        lat = np.arcsin(np.clip((2.0 * theta + np.sin(2.0 * theta)) / math.pi, -1.0, 1.0))
+        lon = math.pi * x / (2.0 * math.sqrt(2.0) * np.maximum(np.cos(theta), 1e-9))
+        u = np.clip((lon + math.pi) / (2.0 * math.pi), 0.0, 1.0) * (source - 1)
+        v = np.clip((math.pi / 2.0 - lat) / math.pi, 0.0, 1.0) * (source - 1)
+        u0, v0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+        u1, v1 = np.minimum(u0 + 1, source - 1), np.minimum(v0 + 1, source - 1)
+        fu, fv = (u - u0)[..., None], (v - v0)[..., None]
+        self._taps = [v0 * source + u0, v0 * source + u1, v1 * source + u0, v1 * source + u1]
+        self._weights = [(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv]
+        # Antialiased rim: alpha falls from 255 to 0 over about one pixel at the ellipse's edge.
+        edge_px = (1.0 - np.sqrt(r)) * height / 2.0
+        self._alpha = (np.clip(edge_px + 0.5, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+    def __call__(self, picture: np.ndarray) -> np.ndarray:
+        """(S, S, 3) uint8 -> (H, 2H, 4) uint8 RGBA."""
+        flat = picture.reshape(-1, 3).astype(np.float32)
+        rgb = sum(w * flat[t] for t, w in zip(self._taps, self._weights))
+        out = np.empty((self.height, self.width, 4), dtype=np.uint8)
+        out[..., :3] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+        out[..., 3] = self._alpha
+        return out
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG", compress_level=PNG_LEVEL)
+    return buf.getvalue()
+
+
+class ImageRenderer:
+    """Decodes one latent point through the generator; publishes at `size`, warps the sky once set up."""
+
+    def __init__(self, generator: Generator, size: int = 256, sky_height: int = 256) -> None:
+        self.generator = generator
+        self.latent = generator.config.latent
+        self.size = size
+        self.warp = MollweideWarp(size, sky_height)
+
+    def pixels(self, z: np.ndarray) -> np.ndarray:
+        """(L,) latent -> (size, size, 3) uint8."""
+        with torch.inference_mode():
+            img = self.generator(torch.from_numpy(z.astype(np.float32))[None])[0]  # (3, n, n) in [-1, 1]
+        img = torch.nan_to_num(img, nan=0.0).clamp(-1.0, 1.0)
+        arr = ((img.permute(1, 2, 0).numpy() + 1.0) * 127.5 + 0.5).astype(np.uint8)
+        if arr.shape[0] != self.size:
+            arr = np.asarray(Image.fromarray(arr).resize((self.size, self.size), Image.Resampling.BICUBIC))
+        return arr
+
+    def render(self, z: np.ndarray) -> tuple[bytes, bytes]:
+        """(image PNG, sky PNG) for one latent point."""
+        pixels = self.pixels(z)
+        return encode_png(pixels), encode_png(self.warp(pixels))

@@ -1,0 +1,108 @@
+"""One piece = one step of both latent walks, rendered: image, sky, WAV and MP3 under the ceiling."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import soundfile as sf
+
+from ciel_node.generate import walk
+from ciel_node.generate.audio import AudioRenderer, db_to_gain
+from ciel_node.generate.image import ImageRenderer
+from ciel_node.state import Controls
+
+AUDIO_STREAM, IMAGE_STREAM = 1, 2
+
+
+@dataclass(frozen=True)
+class WalkState:
+    """Where both walks are: a pure value, persisted after each published piece."""
+
+    seed: int
+    step: int
+    audio_z: tuple[float, ...]
+    image_z: tuple[float, ...]
+
+    @classmethod
+    def origin(cls, seed: int, audio_dim: int, image_dim: int) -> WalkState:
+        return cls(
+            seed, 0,
+            tuple(walk.origin(seed, audio_dim, AUDIO_STREAM)), tuple(walk.origin(seed, image_dim, IMAGE_STREAM)),
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {"seed": self.seed, "step": self.step, "audio_z": list(self.audio_z), "image_z": list(self.image_z)}
+
+
+@dataclass(frozen=True)
+class RenderedPiece:
+    controls: Controls
+    step: int
+    image_png: bytes
+    sky_png: bytes
+    wav: bytes
+    mp3: bytes
+    duration_s: float
+    render_s: float
+    samples: np.ndarray = field(repr=False)
+
+
+class Composer:
+    """Turns (walk state, controls) into a piece and the next walk state; no I/O, no clock."""
+
+    def __init__(self, audio: AudioRenderer, image: ImageRenderer) -> None:
+        self.audio, self.image = audio, image
+
+    def start(self, seed: int) -> WalkState:
+        return WalkState.origin(seed, self.audio.latent, self.image.latent)
+
+    def compose(self, state: WalkState, controls: Controls) -> tuple[RenderedPiece, WalkState]:
+        t0 = time.perf_counter()
+        if state.seed != controls.seed:  # a new seed is a new origin: same seed, same pieces
+            state = self.start(controls.seed)
+        image_z = np.asarray(state.image_z)
+        if state.step > 0:
+            image_z = walk.image_step(image_z, controls.drift, walk.piece_rng(state.seed, state.step, IMAGE_STREAM))
+        rng = walk.piece_rng(state.seed, state.step, AUDIO_STREAM)
+        trajectory = walk.audio_trajectory(
+            np.asarray(state.audio_z), controls.drift, controls.interval, self.audio.frame_rate, rng
+        )
+        samples = self.audio.render(trajectory, controls.volume_ceiling, rng)
+        image_png, sky_png = self.image.render(image_z)
+        sr = self.audio.sample_rate
+        piece = RenderedPiece(
+            controls=controls, step=state.step, image_png=image_png, sky_png=sky_png,
+            wav=encode_wav(samples, sr), mp3=encode_mp3(samples, sr, controls.volume_ceiling),
+            duration_s=len(samples) / sr, render_s=time.perf_counter() - t0, samples=samples,
+        )
+        nxt = WalkState(state.seed, state.step + 1, tuple(trajectory[-1]), tuple(image_z))
+        return piece, nxt
+
+
+def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
+    # Truncate toward zero so quantisation never lifts a sample past the ceiling.
+    pcm = np.trunc(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    buf = io.BytesIO()
+    sf.write(buf, pcm, sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def encode_mp3(samples: np.ndarray, sample_rate: int, ceiling_db: float, tries: int = 4) -> bytes:
+    """MP3 for the web, re-encoded quieter while its decoded peak overshoots the ceiling (codecs ring)."""
+    ceiling = db_to_gain(ceiling_db)
+    x = samples.astype(np.float32)
+    data = b""
+    for _ in range(tries):
+        buf = io.BytesIO()
+        sf.write(buf, x, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
+        data = buf.getvalue()
+        buf.seek(0)
+        decoded, _ = sf.read(buf, dtype="float32")
+        peak = float(np.max(np.abs(decoded))) if len(decoded) else 0.0
+        if peak <= ceiling:
+            return data
+        x = x * np.float32(ceiling / peak * 0.97)
+    return data

@@ -1,0 +1,130 @@
+"""The controls as a frozen, validated snapshot, and the one store that applies updates to them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ciel_node.atomic import write_atomic
+
+log = logging.getLogger(__name__)
+
+SEED_MAX = 2_147_483_647
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: float
+    hi: float
+    integer: bool = False
+
+
+# Contract ranges (CONTRACT.md, OSC section). Out-of-range numbers are clamped, never rejected.
+RANGES: dict[str, Range] = {
+    "interval": Range(0.5, 3600.0),
+    "seed": Range(0, SEED_MAX, integer=True),
+    "drift": Range(0.0, 1.0),
+    "volume_ceiling": Range(-60.0, 0.0),
+    "playback": Range(0, 1, integer=True),
+}
+
+
+@dataclass(frozen=True)
+class Controls:
+    interval: float = 30.0
+    seed: int = 0
+    drift: float = 0.1
+    volume_ceiling: float = -6.0
+    playback: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ControlError(ValueError):
+    """A control value that cannot be used at all (not a number, NaN, inf, unknown name)."""
+
+
+def coerce(name: str, value: Any) -> tuple[float | int, bool]:
+    """Validate one control value: returns (value clamped into range, whether it was clamped)."""
+    if name not in RANGES:
+        raise ControlError(f"unknown control {name!r}; known: {', '.join(RANGES)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ControlError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ControlError(f"{name} must be finite, got {value!r}")
+    r = RANGES[name]
+    clamped = min(max(value, r.lo), r.hi)
+    out: float | int = int(round(clamped)) if r.integer else float(clamped)
+    return out, clamped != value
+
+
+Listener = Callable[["Controls", dict[str, Any]], None]
+
+
+class ControlStore:
+    """Holds the current Controls; every update is validated, versioned, persisted, then announced.
+
+    Thread-safe: the event loop writes, the render worker reads snapshots.
+    """
+
+    def __init__(self, path: Path | None, initial: Controls | None = None, overrides: dict[str, Any] | None = None):
+        self.path = path
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self.version = 0
+        controls = initial or Controls()
+        if path is not None and path.exists():
+            controls = self._restore(path, controls)
+        for name, value in (overrides or {}).items():
+            controls = replace(controls, **{name: coerce(name, value)[0]})
+        self._controls = controls
+        self._persist()
+
+    @property
+    def controls(self) -> Controls:
+        return self._controls
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def update(self, **values: Any) -> tuple[Controls, dict[str, Any]]:
+        """Apply validated values; returns (new snapshot, {name: value actually set}). Raises ControlError."""
+        clean = {name: coerce(name, value)[0] for name, value in values.items()}
+        with self._lock:
+            changed = {k: v for k, v in clean.items() if getattr(self._controls, k) != v}
+            if changed:
+                self._controls = replace(self._controls, **changed)
+                self.version += 1
+            snapshot = self._controls
+        if changed:
+            self._persist()
+            for listener in list(self._listeners):
+                listener(snapshot, changed)
+        return snapshot, clean
+
+    def _restore(self, path: Path, base: Controls) -> Controls:
+        try:
+            raw = json.loads(path.read_text())
+            known = {f.name for f in fields(Controls)}
+            values = {k: coerce(k, v)[0] for k, v in raw.items() if k in known}
+            return replace(base, **values)
+        except (OSError, ValueError) as e:
+            # A torn or hand-edited file must not keep an installation from starting after a power cut.
+            log.warning("ignoring saved controls in %s (%s); starting from defaults", path, e)
+            return base
+
+    def _persist(self) -> None:
+        if self.path is None:
+            return
+        try:
+            write_atomic(self.path, json.dumps(self._controls.as_dict(), indent=1).encode())
+        except OSError as e:
+            log.error("could not save controls to %s (%s); they still apply until restart", self.path, e)
+
