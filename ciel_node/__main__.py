@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-mb", type=float, help="retention: megabytes of media kept (default 1024)")
     run.add_argument("--threads", type=int, help="PyTorch threads for rendering (default 1)")
     run.add_argument("--gl-iterations", type=int, help="fast Griffin-Lim iterations per block (default 16)")
+    run.add_argument("--max-sound-s", type=float, help="longest sound rendered; longer intervals loop it (default 120)")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
     crack = sub.add_parser("crack", help="train a model on your own archive, stopped by the clock")

@@ -44,7 +44,7 @@ class Node:
             "audio": {"file": config.audio_checkpoint.name, "sha256": file_hash(config.audio_checkpoint)},
             "image": {"file": config.image_checkpoint.name, "sha256": file_hash(config.image_checkpoint)},
         }
-        self.composer = Composer(AudioRenderer(vae, iterations=config.gl_iterations), ImageRenderer(gan))
+        self.composer = Composer(AudioRenderer(vae, iterations=config.gl_iterations), ImageRenderer(gan), config.max_sound_s)
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self._walk_path = state_dir / "walk.json"

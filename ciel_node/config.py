@@ -32,6 +32,9 @@ class RunConfig:
     keep_mb: float = 1024.0
     threads: int = 1
     gl_iterations: int = 16
+    # Sounds longer than this loop on the page and the speakers instead of being rendered whole:
+    # an hour-long interval would otherwise mean an hour of audio (hundreds of MB) per piece.
+    max_sound_s: float = 120.0
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -48,6 +51,7 @@ class RunConfig:
         _check(self.keep_pieces >= 1, f"keep_pieces={self.keep_pieces} must be >= 1")
         _check(self.keep_mb > 0, f"keep_mb={self.keep_mb:g} must be > 0")
         _check(1 <= self.threads <= 64, f"threads={self.threads} must be in 1..64")
+        _check(1.0 <= self.max_sound_s <= 3600.0, f"max_sound_s={self.max_sound_s:g} must be in 1..3600")
         _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
         _check(
             self.log_level in ("debug", "info", "warning", "error"),

@@ -176,6 +176,7 @@ def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
 
     model.train()
     try:
+        _start_line("audio", f"{len(frames)} frames", batch, step, clock)
         while step == steps0 or clock.left() > 0:  # at least one step, however short the budget
             x = frames[torch.randint(len(frames), (batch,), generator=gen)]
             beta = min(1.0, (step + 1) / 2000.0)  # KL warm-up, so the decoder learns something first
@@ -247,6 +248,7 @@ def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
     gen_net.train()
     disc.train()
     try:
+        _start_line("images", f"{len(data)} pictures", batch, step, clock)
         while step == steps0 or clock.left() > 0:  # at least one step, however short the budget
             real = data[torch.randint(len(data), (batch,), generator=rng)]
             flip = torch.rand(batch, generator=rng) < 0.5
@@ -305,6 +307,12 @@ def _load_resume(
             disc[1].load_state_dict(extra["opt_d"])
     except (KeyError, ValueError, RuntimeError) as e:
         log.warning("resume state in %s does not fit (%s): fresh optimiser state", path, e)
+
+
+def _start_line(model: str, data: str, batch: int, step: int, clock: Clock) -> None:
+    left = int(clock.left())
+    print(f"training {model} on {data}, batch {batch}, from step {step}, {left // 60}:{left % 60:02d} left "
+          f"(Ctrl-C saves)", file=sys.stderr, flush=True)
 
 
 def _done(out: Path, step: int, steps0: int, losses: dict[str, float], clock: Clock) -> None:

@@ -53,8 +53,9 @@ class RenderedPiece:
 class Composer:
     """Turns (walk state, controls) into a piece and the next walk state; no I/O, no clock."""
 
-    def __init__(self, audio: AudioRenderer, image: ImageRenderer) -> None:
+    def __init__(self, audio: AudioRenderer, image: ImageRenderer, max_sound_s: float = 120.0) -> None:
         self.audio, self.image = audio, image
+        self.max_sound_s = max_sound_s
 
     def start(self, seed: int) -> WalkState:
         return WalkState.origin(seed, self.audio.latent, self.image.latent)
@@ -68,7 +69,8 @@ class Composer:
             image_z = walk.image_step(image_z, controls.drift, walk.piece_rng(state.seed, state.step, IMAGE_STREAM))
         rng = walk.piece_rng(state.seed, state.step, AUDIO_STREAM)
         trajectory = walk.audio_trajectory(
-            np.asarray(state.audio_z), controls.drift, controls.interval, self.audio.frame_rate, rng
+            np.asarray(state.audio_z), controls.drift, min(controls.interval, self.max_sound_s),
+            self.audio.frame_rate, rng,
         )
         samples = self.audio.render(trajectory, controls.volume_ceiling, rng)
         image_png, sky_png = self.image.render(image_z)

@@ -1,0 +1,131 @@
+"""The node's run loop, in process: cadence, knobs that act now, restart, disk full."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from ciel_node.app import Node
+from ciel_node.config import RunConfig
+
+
+def _config(state: Path, ckpts: tuple[Path, Path], **controls: float) -> RunConfig:
+    return RunConfig(
+        state_dir=state, audio_checkpoint=ckpts[0], image_checkpoint=ckpts[1], controls=controls, max_sound_s=2.0
+    )
+
+
+@asynccontextmanager
+async def running(node: Node) -> AsyncIterator[Node]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(node.run(stop))
+    try:
+        yield node
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def until(cond: Callable[[], bool], deadline_s: float = 20.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"condition not met within {deadline_s} s")
+        await asyncio.sleep(0.02)
+
+
+def _seqs(state: Path) -> list[int]:
+    path = state / "manifest.jsonl"
+    return [json.loads(x)["seq"] for x in path.read_text().splitlines()] if path.exists() else []
+
+
+async def test_publishes_every_interval_back_to_back(tmp_path: Path, tiny_checkpoints) -> None:
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=0.5))
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 4)
+    entries = list(reversed(node.media.recent(10)))
+    gaps = [b["created_at"] - a["created_at"] for a, b in zip(entries, entries[1:])]
+    assert all(0.3 < g < 1.5 for g in gaps), gaps
+    assert all(e["duration_s"] == 0.5 for e in entries)  # each sound fills its interval: no gap
+    assert node.next_at is not None
+
+
+async def test_shorter_interval_and_next_act_now(tmp_path: Path, tiny_checkpoints) -> None:
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=3600))
+    async with running(node):
+        await until(lambda: node.media.last_seq == 1)  # the first piece comes at once
+        assert node.media.latest()["duration_s"] == 2.0  # an hour's interval loops a capped sound
+        node.controls.update(interval=0.5)  # not after the old hour
+        await until(lambda: node.media.last_seq >= 2, 10)
+        node.controls.update(interval=3600)
+        seq = node.media.last_seq
+        node.request_next()
+        await until(lambda: node.media.last_seq == seq + 1, 10)
+        assert node.media.latest()["params"]["interval"] == 3600
+
+
+async def test_restart_continues_seq_controls_and_walk(tmp_path: Path, tiny_checkpoints) -> None:
+    state = tmp_path / "s"
+    node = Node(_config(state, tiny_checkpoints, interval=0.5, seed=11))
+    async with running(node):
+        node.controls.update(drift=0.7)
+        await until(lambda: node.media.last_seq >= 3)
+    step = node.walk.step
+    again = Node(_config(state, tiny_checkpoints))  # a power cut later, no flags
+    assert again.controls.controls.seed == 11 and again.controls.controls.drift == 0.7
+    assert again.walk == node.walk
+    async with running(again):
+        await until(lambda: again.media.last_seq >= node.media.last_seq + 1)
+    assert _seqs(state) == list(range(1, again.media.last_seq + 1))
+    assert again.media.latest()["step"] == step
+
+
+async def test_same_seed_same_pieces_on_two_nodes(tmp_path: Path, tiny_checkpoints) -> None:
+    names = []
+    for run in ("a", "b"):
+        node = Node(_config(tmp_path / run, tiny_checkpoints, interval=0.5, seed=5, drift=0.4))
+        async with running(node):
+            await until(lambda: node.media.last_seq >= 3)  # noqa: B023
+        names.append([(e["image"], e["sky"], e["wav"], e["audio"]) for e in reversed(node.media.recent(3))])
+    assert names[0] == names[1]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the disk-full test needs root to mount a tmpfs, and CI runs as root")
+        pytest.skip("needs root to mount a small tmpfs")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True)
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+async def test_disk_full_keeps_latest_logs_and_retries(tiny_disk: Path, tiny_checkpoints, caplog) -> None:
+    node = Node(_config(tiny_disk / "state", tiny_checkpoints, interval=0.5))
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 1)
+        ballast = tiny_disk / "ballast"
+        with open(ballast, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+        latest = node.media.latest()
+        await until(lambda: node.counters["publish_errors"] >= 2)
+        assert node.media.latest() == latest
+        assert "last complete piece stays the latest" in caplog.text
+        ballast.unlink()
+        await until(lambda: node.media.last_seq > latest["seq"])
+    assert _seqs(tiny_disk / "state")[-1] == node.media.last_seq

@@ -1,0 +1,97 @@
+"""The command line as a user meets it: real processes, one clear line and exit 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ciel_node.models.checkpoint import FORMAT
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ciel_node", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ciel-node: error: ")
+    return lines[0]
+
+
+def test_tampered_checkpoint_exit_2_nothing_executed(tmp_path: Path, tiny_checkpoints) -> None:
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (subprocess.call, (["touch", str(marker)],))
+
+    bad = tmp_path / "evil.pt"
+    torch.save({"format": FORMAT, "version": 1, "kind": "audio_vae", "x": Evil()}, bad)
+    proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(bad),
+               "--image-checkpoint", str(tiny_checkpoints[1]))
+    assert "refused unexecuted" in _one_error_line(proc)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--interval", "0.1"], "interval=0.1 is out of range; give a value in 0.5..3600"),
+        (["--volume-ceiling", "3"], "volume_ceiling=3 is out of range"),
+        (["--seed", "-1"], "seed=-1 is out of range"),
+        (["--drift", "nan"], "drift=nan is not a number"),
+        (["--keep-pieces", "0"], "keep_pieces=0 must be >= 1"),
+        (["--audio-checkpoint", "nowhere.pt"], "checkpoint nowhere.pt does not exist"),
+        (["--image-checkpoint", "AUDIO"], "is a 'audio_vae' model where a 'image_gan' model is needed"),
+        (["--config", "missing.toml"], "cannot read config file missing.toml"),
+    ],
+)
+def test_bad_settings_one_line_exit_2(tmp_path: Path, tiny_checkpoints, args: list[str], needle: str) -> None:
+    args = [str(tiny_checkpoints[0]) if a == "AUDIO" else a for a in args]
+    base = ["run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
+            "--image-checkpoint", str(tiny_checkpoints[1])]
+    assert needle in _one_error_line(cli(*base, *args))
+
+
+def test_config_file_errors(tmp_path: Path, tiny_checkpoints) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('interval = 2\ncolour = "blue"\n')
+    assert "unknown setting 'colour'" in _one_error_line(cli("run", "--config", str(cfg)))
+    cfg.write_text("interval = \n")
+    assert "is not valid TOML" in _one_error_line(cli("run", "--config", str(cfg)))
+
+
+def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkpoints) -> None:
+    state = tmp_path / "state"
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(
+        f'state-dir = "{state}"\naudio_checkpoint = "{tiny_checkpoints[0]}"\n'
+        f'image_checkpoint = "{tiny_checkpoints[1]}"\ninterval = 0.5\nseed = 3\n'
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "ciel_node", "run", "--config", str(cfg), "--drift", "0.5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        manifest = state / "manifest.jsonl"
+        end = time.monotonic() + 60
+        while not (manifest.exists() and len(manifest.read_text().splitlines()) >= 2):
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < end, "no pieces published"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    entry = json.loads(manifest.read_text().splitlines()[-1])
+    assert entry["params"] == {"seed": 3, "drift": 0.5, "interval": 0.5, "volume_ceiling": -6.0}
+    for kind in ("image", "sky", "audio", "wav"):
+        assert (state / "media" / entry[kind]).is_file()
+    assert "piece 1 published" in err and "node stopped" in err

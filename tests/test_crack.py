@@ -1,0 +1,108 @@
+"""`ciel-node crack` on a real (tiny, generated) archive: clock-stopped, resumable, loadable by the node."""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import require_tool
+from PIL import Image
+
+from ciel_node.app import Node
+from ciel_node.config import RunConfig
+from ciel_node.crack.found import SMALL, build_found_archive
+from ciel_node.models.audio_vae import SpectralVAE
+from ciel_node.models.image_gan import Generator
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    for tool in ("espeak-ng", "sox", "ffmpeg"):
+        require_tool(tool)
+    return build_found_archive(tmp_path_factory.mktemp("found") / "archive", seed=1, **SMALL)
+
+
+def crack(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ciel_node", "crack", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path) -> None:
+    audio, images = tmp_path / "a.pt", tmp_path / "i.pt"
+    pa = crack("audio", str(archive), "--minutes", "0.05", "--out", str(audio))
+    assert pa.returncode == 0, pa.stderr
+    pi = crack("images", str(archive), "--minutes", "0.05", "--out", str(images), "--batch", "4")
+    assert pi.returncode == 0, pi.stderr
+    assert "files read, 0 unreadable" in pa.stderr and "wrote" in pi.stderr
+
+    _, prov = SpectralVAE.from_checkpoint(audio)
+    assert prov["steps"] >= 1 and prov["archive"]["files"] == SMALL["voices"] + SMALL["noises"]
+    assert len(prov["archive"]["manifest_hash"]) == 64 and set(prov["final_losses"]) == {"loss", "rec", "kl"}
+    _, prov_i = Generator.from_checkpoint(images)
+    assert prov_i["archive"]["files"] == SMALL["pictures"] and 0 < prov_i["minutes"] < 1
+
+    wav, sr = sf.read(tmp_path / "a.preview.wav")
+    assert sr == 16000 and abs(len(wav) - 6 * sr) <= 256 and np.abs(wav).max() > 0
+    sheet = Image.open(tmp_path / "i.preview.png")
+    assert sheet.size == (4 * 128, 4 * 128)
+    assert (tmp_path / "a.archive.txt").is_file()
+
+    node = Node(RunConfig(state_dir=tmp_path / "state", audio_checkpoint=audio, image_checkpoint=images))
+    piece, _ = node.composer.compose(node.walk, node.controls.controls)
+    assert Image.open(io.BytesIO(piece.sky_png)).size == (512, 256)
+    assert np.abs(piece.samples).max() > 0
+
+
+def test_resume_continues_steps_and_minutes(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a.pt"
+    assert crack("audio", str(archive), "--minutes", "0.03", "--out", str(out)).returncode == 0
+    _, first = SpectralVAE.from_checkpoint(out)
+    assert (tmp_path / "a.resume.pt").is_file()
+    p = crack("audio", str(archive), "--minutes", "0.03", "--out", str(out), "--resume")
+    assert p.returncode == 0, p.stderr
+    _, second = SpectralVAE.from_checkpoint(out)
+    assert second["steps"] > first["steps"] and second["minutes"] > first["minutes"]
+
+
+def test_ctrl_c_saves(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "i.pt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ciel_node", "crack", "images", str(archive), "--minutes", "30", "--out", str(out),
+         "--batch", "4"], stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stderr is not None
+    lines = [proc.stderr.readline(), proc.stderr.readline()]
+    assert "files read" in lines[0] and "training images" in lines[1], lines
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "interrupted: saving" in err
+    _, prov = Generator.from_checkpoint(out)
+    assert prov["steps"] >= 0 and prov["minutes"] < 1  # saved at once, not after the half hour
+
+
+@pytest.mark.parametrize("model", ["audio", "images"])
+def test_empty_or_unreadable_archive_is_one_clear_error(tmp_path: Path, model: str) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = crack(model, str(empty), "--minutes", "1", "--out", str(tmp_path / "x.pt"))
+    assert p.returncode == 2
+    assert p.stderr.startswith("ciel-node: error: ") and str(empty) in p.stderr
+    assert not (tmp_path / "x.pt").exists()
+    (empty / "broken.jpg").write_bytes(b"not a jpeg")
+    (empty / "broken.wav").write_bytes(b"RIFF nonsense")
+    p = crack(model, str(empty), "--minutes", "1", "--out", str(tmp_path / "x.pt"))
+    assert p.returncode == 2 and "broken" in p.stderr
+
+
+def test_bad_flags(tmp_path: Path, archive: Path) -> None:
+    p = crack("audio", str(archive), "--minutes", "-1", "--out", str(tmp_path / "x.pt"))
+    assert p.returncode == 2 and "--minutes -1" in p.stderr
+    p = crack("audio", str(archive), "--minutes", "1", "--out", str(tmp_path / "x.pt"), "--resume")
+    assert p.returncode == 2 and "--resume needs an existing checkpoint" in p.stderr

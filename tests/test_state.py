@@ -1,0 +1,61 @@
+"""Controls: clamped and echoed, bad values change nothing, persisted atomically, restored."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from ciel_node.state import ControlError, Controls, ControlStore, coerce
+
+
+def test_clamps_and_reports_the_value_set() -> None:
+    assert coerce("interval", 0.1) == (0.5, True)
+    assert coerce("volume_ceiling", 6) == (0.0, True)
+    assert coerce("seed", -5) == (0, True)
+    assert coerce("seed", 3.7) == (4, False)
+    assert coerce("drift", 0.5) == (0.5, False)
+
+
+@pytest.mark.parametrize("value", ["3", None, math.nan, math.inf, -math.inf, True, [1]])
+def test_non_numbers_change_nothing(tmp_path: Path, value: object) -> None:
+    store = ControlStore(tmp_path / "c.json")
+    before = store.controls
+    with pytest.raises(ControlError):
+        store.update(drift=value)
+    assert store.controls == before and store.version == 0
+
+
+def test_unknown_control_is_an_error(tmp_path: Path) -> None:
+    store = ControlStore(None)
+    with pytest.raises(ControlError, match="unknown control 'speed'"):
+        store.update(speed=1)
+
+
+def test_update_persists_announces_and_restores(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    store = ControlStore(path)
+    seen: list[dict] = []
+    store.subscribe(lambda c, changed: seen.append(changed))
+    snap, applied = store.update(interval=2, seed=99, drift=5)
+    assert applied == {"interval": 2.0, "seed": 99, "drift": 1.0}
+    assert snap == Controls(interval=2.0, seed=99, drift=1.0) and seen == [applied]
+    store.update(seed=99)  # no change, no announcement
+    assert len(seen) == 1
+    assert json.loads(path.read_text())["seed"] == 99
+    again = ControlStore(path)
+    assert again.controls == snap
+    # Explicit overrides (CLI flags) win over what was saved.
+    assert ControlStore(path, overrides={"seed": 7}).controls.seed == 7
+
+
+def test_corrupt_saved_controls_fall_back_to_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"interval": 3, "seed": ')  # torn by a power cut
+    assert ControlStore(path).controls == Controls()
+    path.write_text('{"interval": 99999, "drift": "x"}')
+    assert ControlStore(path).controls == Controls()
+    path.write_text('{"interval": 99999}')
+    assert ControlStore(path).controls.interval == 3600.0
