@@ -44,7 +44,9 @@ class Node:
             "audio": {"file": config.audio_checkpoint.name, "sha256": file_hash(config.audio_checkpoint)},
             "image": {"file": config.image_checkpoint.name, "sha256": file_hash(config.image_checkpoint)},
         }
-        self.composer = Composer(AudioRenderer(vae, iterations=config.gl_iterations), ImageRenderer(gan), config.max_sound_s)
+        self.composer = Composer(
+            AudioRenderer(vae, iterations=config.gl_iterations), ImageRenderer(gan), config.max_sound_s
+        )
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self._walk_path = state_dir / "walk.json"
@@ -169,7 +171,8 @@ class Node:
             raw = json.loads(self._walk_path.read_text())
             state = WalkState(int(raw["seed"]), int(raw["step"]), tuple(raw["audio_z"]), tuple(raw["image_z"]))
             fresh = self.composer.start(seed)
-            if state.seed == seed and len(state.audio_z) == len(fresh.audio_z) and len(state.image_z) == len(fresh.image_z):
+            same_shape = (len(state.audio_z), len(state.image_z)) == (len(fresh.audio_z), len(fresh.image_z))
+            if state.seed == seed and same_shape:  # a changed seed or swapped model starts afresh
                 return state
         except FileNotFoundError:
             pass

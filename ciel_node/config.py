@@ -74,7 +74,8 @@ def load_run_config(path: Path | None, flags: dict[str, Any]) -> RunConfig:
     known = {f.name for f in fields(RunConfig)} - {"controls"}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(f"unknown setting {unknown[0]!r} in {path}; known: {', '.join(sorted(known | set(CONTROL_NAMES)))}")
+        names = ", ".join(sorted(known | set(CONTROL_NAMES)))
+        raise ConfigError(f"unknown setting {unknown[0]!r} in {path}; known: {names}")
     for key in ("state_dir", "audio_checkpoint", "image_checkpoint"):
         if key in values:
             values[key] = Path(values[key])

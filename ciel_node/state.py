@@ -83,7 +83,7 @@ class ControlStore:
         if path is not None and path.exists():
             controls = self._restore(path, controls)
         for name, value in (overrides or {}).items():
-            controls = replace(controls, **{name: coerce(name, value)[0]})
+            controls = replace(controls, **{name: coerce(name, value)[0]})  # type: ignore[arg-type]
         self._controls = controls
         self._persist()
 
@@ -100,7 +100,7 @@ class ControlStore:
         with self._lock:
             changed = {k: v for k, v in clean.items() if getattr(self._controls, k) != v}
             if changed:
-                self._controls = replace(self._controls, **changed)
+                self._controls = replace(self._controls, **changed)  # type: ignore[arg-type]
                 self.version += 1
             snapshot = self._controls
         if changed:
@@ -114,7 +114,7 @@ class ControlStore:
             raw = json.loads(path.read_text())
             known = {f.name for f in fields(Controls)}
             values = {k: coerce(k, v)[0] for k, v in raw.items() if k in known}
-            return replace(base, **values)
+            return replace(base, **values)  # type: ignore[arg-type]
         except (OSError, ValueError) as e:
             # A torn or hand-edited file must not keep an installation from starting after a power cut.
             log.warning("ignoring saved controls in %s (%s); starting from defaults", path, e)

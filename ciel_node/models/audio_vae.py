@@ -47,6 +47,9 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 class SpectralVAE(nn.Module):
     """Frame-wise VAE; inputs and outputs are natural-log magnitudes, normalised inside per bin."""
 
+    bin_mean: torch.Tensor
+    bin_std: torch.Tensor
+
     def __init__(self, config: AudioVAEConfig) -> None:
         super().__init__()
         self.config = config

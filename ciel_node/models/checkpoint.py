@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import pickle
@@ -91,8 +92,7 @@ def file_hash(path: Path) -> str:
 
 def config_from(cls: type, raw: dict[str, Any], path: Path) -> Any:
     """Build a frozen config dataclass from a checkpoint's dict, naming any bad key."""
-    fields = {f for f in cls.__dataclass_fields__}
-    unknown = set(raw) - fields
+    unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
     if unknown:
         raise CheckpointError(f"checkpoint {path} config has unknown keys {sorted(unknown)}; rebuild it")
     try:

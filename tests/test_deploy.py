@@ -1,0 +1,26 @@
+"""The shipped deployment files stay in step with the CLI."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from ciel_node.__main__ import _parser
+from ciel_node.config import RunConfig, load_run_config
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def test_example_config_is_accepted() -> None:
+    cfg = load_run_config(DEPLOY / "ciel-node.toml", {})
+    assert isinstance(cfg, RunConfig) and cfg.state_dir == Path("/var/lib/ciel-node") and cfg.keep_pieces == 2000
+
+
+def test_unit_restarts_and_its_command_parses() -> None:
+    unit = (DEPLOY / "ciel-node.service").read_text()
+    assert "Restart=always" in unit and "WantedBy=multi-user.target" in unit
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_start.removeprefix("ExecStart="))
+    assert argv[0].endswith("/ciel-node")
+    args = _parser().parse_args(argv[1:])
+    assert args.command == "run" and args.config == Path("/etc/ciel-node.toml")
