@@ -38,7 +38,7 @@ test: $(STAMP) system-test lint
 
 # The project's own found archive, then the shipped checkpoints trained on it (see checkpoints/README.md).
 ARCHIVE := build/found-archive
-MINUTES ?= 12
+MINUTES ?= 10
 archive: $(STAMP)
 	$(BIN)/ciel-node archive $(ARCHIVE) --seed 0
 
