@@ -27,7 +27,7 @@ from ciel_node.crack.archive import read_sound  # noqa: E402
 from ciel_node.generate import walk  # noqa: E402
 from ciel_node.generate.audio import AudioRenderer  # noqa: E402
 from ciel_node.generate.image import ImageRenderer  # noqa: E402
-from ciel_node.generate.phase import Framing, StreamingGriffinLim, spectral_convergence  # noqa: E402
+from ciel_node.generate.phase import StreamingGriffinLim, spectral_convergence  # noqa: E402
 from ciel_node.models.audio_vae import SpectralVAE  # noqa: E402
 from ciel_node.models.image_gan import Generator  # noqa: E402
 
