@@ -14,6 +14,7 @@ import torch
 
 from ciel_node.atomic import write_atomic
 from ciel_node.config import RunConfig
+from ciel_node.errors import CielError
 from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.image import ImageRenderer
 from ciel_node.generate.piece import Composer, RenderedPiece, WalkState
@@ -37,7 +38,14 @@ class Node:
         self.config = config
         self.started = time.time()
         state_dir = config.state_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(state_dir / ".probe", b"")
+            (state_dir / ".probe").unlink()
+        except OSError as e:
+            raise CielError(
+                f"cannot write to the state dir {state_dir} ({e.strerror}); pass --state-dir with a writable folder"
+            ) from None
         vae, self.audio_provenance = SpectralVAE.from_checkpoint(config.audio_checkpoint)
         gan, self.image_provenance = Generator.from_checkpoint(config.image_checkpoint)
         self.checkpoints = {

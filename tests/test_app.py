@@ -129,3 +129,21 @@ async def test_disk_full_keeps_latest_logs_and_retries(tiny_disk: Path, tiny_che
         ballast.unlink()
         await until(lambda: node.media.last_seq > latest["seq"])
     assert _seqs(tiny_disk / "state")[-1] == node.media.last_seq
+
+
+async def test_slow_rendering_is_logged_and_the_cadence_kept(tmp_path: Path, tiny_checkpoints, caplog) -> None:
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=0.5))
+    compose = node.composer.compose
+
+    def slow(*args):  # type: ignore[no-untyped-def]
+        time.sleep(1.2)  # a machine too slow for the interval
+        return compose(*args)
+
+    node.composer.compose = slow  # type: ignore[method-assign]
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 3, 30)
+    assert node.counters["late"] >= 1
+    assert "rendering takes longer than the 0.5 s interval" in caplog.text
+    entries = list(reversed(node.media.recent(3)))
+    gaps = [b["created_at"] - a["created_at"] for a, b in zip(entries, entries[1:])]
+    assert all(g < 2.0 for g in gaps), gaps  # back to back, no piling-up sleep

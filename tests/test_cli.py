@@ -62,6 +62,14 @@ def test_bad_settings_one_line_exit_2(tmp_path: Path, tiny_checkpoints, args: li
     assert needle in _one_error_line(cli(*base, *args))
 
 
+def test_unwritable_state_dir(tmp_path: Path, tiny_checkpoints) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    proc = cli("run", "--state-dir", str(blocker / "state"), "--audio-checkpoint", str(tiny_checkpoints[0]),
+               "--image-checkpoint", str(tiny_checkpoints[1]))
+    assert "cannot write to the state dir" in _one_error_line(proc)
+
+
 def test_config_file_errors(tmp_path: Path, tiny_checkpoints) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('interval = 2\ncolour = "blue"\n')
