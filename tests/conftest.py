@@ -19,6 +19,22 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture
+def tiny_disk(tmp_path):  # type: ignore[no-untyped-def]
+    """A real, small filesystem (a 2 MB tmpfs) that can fill up; mounting needs root, as CI has."""
+    import subprocess
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the disk-full tests need root to mount a tmpfs, and CI runs as root")
+        pytest.skip("needs root to mount a small tmpfs")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True)
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
 # --- tiny models (RAVE's CAPACITY=2 idea): real architectures, seconds to build -------------------
 from pathlib import Path  # noqa: E402
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-
-import pytest
 
 from ciel_node.app import Node
 from ciel_node.config import RunConfig
@@ -96,19 +92,6 @@ async def test_same_seed_same_pieces_on_two_nodes(tmp_path: Path, tiny_checkpoin
             await until(lambda: node.media.last_seq >= 3)  # noqa: B023
         names.append([(e["image"], e["sky"], e["wav"], e["audio"]) for e in reversed(node.media.recent(3))])
     assert names[0] == names[1]
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the disk-full test needs root to mount a tmpfs, and CI runs as root")
-        pytest.skip("needs root to mount a small tmpfs")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True)
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 async def test_disk_full_keeps_latest_logs_and_retries(tiny_disk: Path, tiny_checkpoints, caplog) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -109,22 +106,6 @@ def test_reader_never_sees_a_partial_file(tmp_path: Path) -> None:
         stop.set()
         t.join()
     assert problems == []
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real, small filesystem (tmpfs) that can fill up: needs root."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the disk-full test needs root to mount a tmpfs, and CI runs as root")
-        pytest.skip("needs root to mount a small tmpfs")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_disk_full_keeps_the_last_complete_piece(tiny_disk: Path) -> None:

@@ -8,6 +8,7 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -165,38 +166,28 @@ def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
         model.bin_mean.copy_(frames.mean(0))
         model.bin_std.copy_(frames.std(0).clamp_min(1e-3))
     batch = args.batch or 256
-    steps0, losses = step, {"loss": float("nan"), "rec": float("nan"), "kl": float("nan")}
     gen = torch.Generator().manual_seed(args.seed + step)
 
-    def save() -> None:
+    def save(step: int, losses: dict[str, float]) -> None:
         prov = _provenance(report, previous, clock.elapsed() / 60.0, step, losses,
                            {"frames": len(frames), "batch": batch, "beta": 1.0})
         model.save(args.out, prov)
         save_checkpoint(_resume_path(args.out), "audio_vae.resume", {}, {}, {}, {"opt": opt.state_dict()})
 
+    def one_step(step: int) -> dict[str, float]:
+        x = frames[torch.randint(len(frames), (batch,), generator=gen)]
+        beta = min(1.0, (step + 1) / 2000.0)  # KL warm-up, so the decoder learns something first
+        recon, mu, logvar = model(x)
+        loss, rec, kl = vae_loss(recon, x, mu, logvar, model, beta)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item(), "rec": rec.item(), "kl": kl.item()}
+
     model.train()
-    try:
-        _start_line("audio", f"{len(frames)} frames", batch, step, clock)
-        while step == steps0 or clock.left() > 0:  # at least one step, however short the budget
-            x = frames[torch.randint(len(frames), (batch,), generator=gen)]
-            beta = min(1.0, (step + 1) / 2000.0)  # KL warm-up, so the decoder learns something first
-            recon, mu, logvar = model(x)
-            loss, rec, kl = vae_loss(recon, x, mu, logvar, model, beta)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            losses = {"loss": loss.item(), "rec": rec.item(), "kl": kl.item()}
-            if clock.should_report():
-                _progress(step, steps0, losses, clock)
-            if clock.should_save():
-                save()
-    except KeyboardInterrupt:
-        print("interrupted: saving", file=sys.stderr)
-    save()
+    _train(clock, one_step, save, step, f"audio on {len(frames)} frames, batch {batch}", args.out)
     model.eval()
     _audio_preview(model, args.out.with_name(args.out.stem + ".preview.wav"), args.seed)
-    _done(args.out, step, steps0, losses, clock)
     return 0
 
 
@@ -232,11 +223,9 @@ def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
     ]).permute(0, 3, 1, 2) / 127.5 - 1.0  # (N, 3, size, size) in [-1, 1]
     batch = args.batch or 64
     bce = nn.BCEWithLogitsLoss()
-    steps0 = step
-    losses = {"d": float("nan"), "g": float("nan")}
     rng = torch.Generator().manual_seed(args.seed + step)
 
-    def save() -> None:
+    def save(step: int, losses: dict[str, float]) -> None:
         prov = _provenance(report, previous, clock.elapsed() / 60.0, step, losses,
                            {"pictures": len(data), "batch": batch})
         gen_net.save(args.out, prov)
@@ -245,37 +234,27 @@ def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
             {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
         )
 
+    def one_step(step: int) -> dict[str, float]:
+        real = data[torch.randint(len(data), (batch,), generator=rng)]
+        flip = torch.rand(batch, generator=rng) < 0.5
+        real = torch.where(flip[:, None, None, None], real.flip(-1), real)
+        fake = gen_net(torch.randn(batch, config.latent, generator=rng))
+        ones, zeros = torch.ones(batch), torch.zeros(batch)
+        loss_d = 0.5 * (bce(disc(real), ones) + bce(disc(fake.detach()), zeros))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        loss_g = bce(disc(fake), ones)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return {"d": loss_d.item(), "g": loss_g.item()}
+
     gen_net.train()
     disc.train()
-    try:
-        _start_line("images", f"{len(data)} pictures", batch, step, clock)
-        while step == steps0 or clock.left() > 0:  # at least one step, however short the budget
-            real = data[torch.randint(len(data), (batch,), generator=rng)]
-            flip = torch.rand(batch, generator=rng) < 0.5
-            real = torch.where(flip[:, None, None, None], real.flip(-1), real)
-            z = torch.randn(batch, config.latent, generator=rng)
-            fake = gen_net(z)
-            ones, zeros = torch.ones(batch), torch.zeros(batch)
-            loss_d = 0.5 * (bce(disc(real), ones) + bce(disc(fake.detach()), zeros))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            loss_g = bce(disc(fake), ones)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            step += 1
-            losses = {"d": loss_d.item(), "g": loss_g.item()}
-            if clock.should_report():
-                _progress(step, steps0, losses, clock)
-            if clock.should_save():
-                save()
-    except KeyboardInterrupt:
-        print("interrupted: saving", file=sys.stderr)
-    save()
+    _train(clock, one_step, save, step, f"images on {len(data)} pictures, batch {batch}", args.out)
     gen_net.eval()
     _contact_sheet(gen_net, args.out.with_name(args.out.stem + ".preview.png"), args.seed)
-    _done(args.out, step, steps0, losses, clock)
     return 0
 
 
@@ -309,13 +288,31 @@ def _load_resume(
         log.warning("resume state in %s does not fit (%s): fresh optimiser state", path, e)
 
 
-def _start_line(model: str, data: str, batch: int, step: int, clock: Clock) -> None:
-    left = int(clock.left())
-    print(f"training {model} on {data}, batch {batch}, from step {step}, {left // 60}:{left % 60:02d} left "
-          f"(Ctrl-C saves)", file=sys.stderr, flush=True)
-
-
-def _done(out: Path, step: int, steps0: int, losses: dict[str, float], clock: Clock) -> None:
+def _train(
+    clock: Clock,
+    one_step: Callable[[int], dict[str, float]],
+    save: Callable[[int, dict[str, float]], None],
+    step: int,
+    what: str,
+    out: Path,
+) -> None:
+    """Step until the clock runs out (at least once), report, save now and then, and on Ctrl-C."""
+    steps0, losses = step, {}
+    try:
+        left = int(clock.left())
+        print(f"training {what}, from step {step}, {left // 60}:{left % 60:02d} left (Ctrl-C saves)",
+              file=sys.stderr, flush=True)
+        while step == steps0 or clock.left() > 0:
+            losses = one_step(step)
+            step += 1
+            if clock.should_report():
+                _progress(step, steps0, losses, clock)
+            if clock.should_save():
+                save(step, losses)
+    except KeyboardInterrupt:
+        print("interrupted: saving", file=sys.stderr)
+    save(step, losses)
     rate = (step - steps0) / max(clock.elapsed(), 1e-9)
     text = ", ".join(f"{k} {v:.4f}" for k, v in losses.items())
-    print(f"wrote {out}: {step} steps ({rate:.2f} steps/s this run), final losses {text}", file=sys.stderr)
+    print(f"wrote {out}: {step} steps ({rate:.2f} steps/s this run), final losses {text}",
+          file=sys.stderr)
