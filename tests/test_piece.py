@@ -79,3 +79,12 @@ def test_mp3_overshoot_is_pulled_under_the_ceiling() -> None:
     assert np.abs(sf.read(buf)[0]).max() > db_to_gain(-6.0)  # the problem is real
     decoded, _ = sf.read(io.BytesIO(encode_mp3(x, 16000, -6.0)))
     assert np.abs(decoded).max() <= db_to_gain(-6.0)
+
+
+def test_sound_length_is_exact_for_intervals_off_the_hop_grid(tiny_checkpoints: tuple[Path, Path]) -> None:
+    c = _composer(tiny_checkpoints)
+    for interval in (0.5, 0.73, 1.001):
+        piece = _sequence(c, Controls(interval=interval, seed=2), 1)[0]
+        assert len(piece.samples) == round(interval * 16000)
+        assert piece.duration_s == len(piece.samples) / 16000
+        assert abs(piece.samples[-1]) < 1e-6  # faded out on the very last sample

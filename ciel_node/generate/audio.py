@@ -88,14 +88,29 @@ class AudioRenderer:
         return torch.exp(log_mag.clamp(LOG_FLOOR, LOG_CEIL))
 
     def stream(
-        self, trajectory: np.ndarray, ceiling_db: float | Callable[[], float], rng: np.random.Generator
+        self,
+        trajectory: np.ndarray,
+        ceiling_db: float | Callable[[], float],
+        rng: np.random.Generator,
+        length: int | None = None,
     ) -> Iterator[np.ndarray]:
-        """Yield float32 blocks. A callable ceiling is read per block, so a live knob acts at once."""
+        """Yield float32 blocks, `length` samples in all (default: every frame's hop).
+
+        A callable ceiling is read per block, so a live knob acts at once. The fade-out lands on the
+        last of the `length` samples, so a sound cut to an exact duration still ends without a click.
+        """
         ceiling = ceiling_db if callable(ceiling_db) else (lambda: float(ceiling_db))  # type: ignore[arg-type]
         mags = self.magnitudes(trajectory)
-        leveller = Leveller(self.sample_rate, mags.shape[0] * self.hop)
+        total = mags.shape[0] * self.hop if length is None else min(length, mags.shape[0] * self.hop)
+        leveller = Leveller(self.sample_rate, total)
+        left = total
         for block in self.phase.stream(mags, rng):
-            yield leveller.process(block, ceiling())
+            block = block[:left]
+            if len(block):
+                yield leveller.process(block, ceiling())
+            left -= len(block)
 
-    def render(self, trajectory: np.ndarray, ceiling_db: float, rng: np.random.Generator) -> np.ndarray:
-        return np.concatenate(list(self.stream(trajectory, ceiling_db, rng)))
+    def render(
+        self, trajectory: np.ndarray, ceiling_db: float, rng: np.random.Generator, length: int | None = None
+    ) -> np.ndarray:
+        return np.concatenate(list(self.stream(trajectory, ceiling_db, rng, length)))

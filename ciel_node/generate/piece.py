@@ -68,11 +68,13 @@ class Composer:
         if state.step > 0:
             image_z = walk.image_step(image_z, controls.drift, walk.piece_rng(state.seed, state.step, IMAGE_STREAM))
         rng = walk.piece_rng(state.seed, state.step, AUDIO_STREAM)
+        seconds = min(controls.interval, self.max_sound_s)
         trajectory = walk.audio_trajectory(
-            np.asarray(state.audio_z), controls.drift, min(controls.interval, self.max_sound_s),
-            self.audio.frame_rate, rng,
+            np.asarray(state.audio_z), controls.drift, seconds, self.audio.frame_rate, rng
         )
-        samples = self.audio.render(trajectory, controls.volume_ceiling, rng)
+        # Exactly `seconds` of sound, so pieces played back to back leave no gap and do not overlap.
+        length = int(round(seconds * self.audio.sample_rate))
+        samples = self.audio.render(trajectory, controls.volume_ceiling, rng, length)
         image_png, sky_png = self.image.render(image_z)
         sr = self.audio.sample_rate
         piece = RenderedPiece(

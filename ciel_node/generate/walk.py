@@ -43,10 +43,10 @@ def audio_trajectory(
 ) -> np.ndarray:
     """A smooth path through the sound latent: OU knots every knot_s, linear between them.
 
-    Returns (T, D) with T = round(seconds * frame_rate); row 0 continues from z0 (the previous
-    sound's last point) so consecutive sounds join in latent space too.
+    Returns (T, D) with T = ceil(seconds * frame_rate), enough frames to cover `seconds`; row 0
+    continues from z0 (the previous sound's last point) so consecutive sounds join in latent space too.
     """
-    frames = max(1, int(round(seconds * frame_rate)))
+    frames = max(1, int(math.ceil(seconds * frame_rate - 1e-9)))
     knots_n = max(1, int(math.ceil(seconds / knot_s)))
     knots = np.vstack([z0[None, :], ou_step(z0, AUDIO_RATE_PER_S * drift, knot_s, rng, knots_n)])
     t = np.arange(1, frames + 1) / frame_rate / knot_s  # position in knot units
