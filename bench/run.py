@@ -134,7 +134,8 @@ def bench_start(out: dict) -> None:
     for _ in range(3):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.monotonic()
-            proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp], stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp, "--osc", "127.0.0.1:0"],
+                                    stderr=subprocess.DEVNULL)
             try:
                 _wait_for_seq(Path(tmp) / "manifest.jsonl", 1, proc, t0 + 60)
                 times.append(time.monotonic() - t0)
@@ -157,7 +158,8 @@ def bench_soak(out: dict, pieces: int) -> None:
     keep_pieces, keep_mb = 200, 20.0
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
-        proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp, "--interval", "0.5", "--keep-pieces",
+        proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp, "--osc", "127.0.0.1:0", "--interval", "0.5",
+                                 "--keep-pieces",
                                  str(keep_pieces), "--keep-mb", str(keep_mb)], stderr=subprocess.DEVNULL)
         try:
             t0 = time.monotonic()

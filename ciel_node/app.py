@@ -7,13 +7,17 @@ import json
 import logging
 import signal
 import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 import torch
 
 from ciel_node.atomic import write_atomic
 from ciel_node.config import RunConfig
+from ciel_node.controls.osc import OscSurface
+from ciel_node.controls.osc_server import OscServer
 from ciel_node.errors import CielError
 from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.image import ImageRenderer
@@ -21,6 +25,7 @@ from ciel_node.generate.piece import Composer, RenderedPiece, WalkState
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
+from ciel_node.publish.feedback import FeedbackHub
 from ciel_node.publish.media import MediaStore
 from ciel_node.state import Controls, ControlStore
 
@@ -60,6 +65,10 @@ class Node:
         self._walk_path = state_dir / "walk.json"
         self.walk = self._restore_walk(self.controls.controls.seed)
         self.counters = {"published": 0, "publish_errors": 0, "late": 0}
+        self.osc_counters = dict.fromkeys(
+            ("received", "applied", "rejected", "malformed", "dropped", "feedback_sent", "feedback_dropped"), 0
+        )
+        self.piece_listeners: list[Callable[[dict[str, Any]], None]] = []  # called in the loop
         self.next_at: float | None = None  # wall-clock time the next piece is due
         self.last_published_at: float | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-render")
@@ -90,6 +99,7 @@ class Node:
             self.controls.controls.interval, self.config.state_dir,
         )
         due = time.time()
+        saver = asyncio.create_task(self._save_controls_now_and_then(stop))
         try:
             while not stop.is_set():
                 due = self._due(due)
@@ -111,7 +121,15 @@ class Node:
                     )
                 due = max(due + interval, now)
         finally:
+            saver.cancel()
             self._worker.shutdown(wait=True, cancel_futures=True)
+            self.controls.flush()
+
+    async def _save_controls_now_and_then(self, stop: asyncio.Event, every_s: float = 0.5) -> None:
+        assert self._loop is not None
+        while not stop.is_set():
+            await asyncio.sleep(every_s)
+            await self._loop.run_in_executor(None, self.controls.flush)
 
     def _due(self, scheduled: float) -> float:
         if self._now_requested:
@@ -150,6 +168,8 @@ class Node:
         self.walk = walk
         self._save_walk()
         self.counters["published"] += 1
+        for listener in self.piece_listeners:
+            listener(entry)
         self.last_published_at = time.time()
         log.info(
             "piece %d published: %.1f s of sound, rendered in %.2f s (seed %d, drift %g, ceiling %g dBFS)",
@@ -201,11 +221,28 @@ class Node:
             "models": self.checkpoints,
             "last_piece_age_s": None if not latest else round(time.time() - latest["created_at"], 3),
             "counters": dict(self.counters),
+            "osc": dict(self.osc_counters),
         }
 
 
+@asynccontextmanager
+async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscServer]:
+    """OSC in, feedback out: started after the node is built, stopped before it is torn down."""
+    hub = FeedbackHub(node.osc_counters)
+    surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters)
+    server = OscServer(surface, hub, config.osc_networks)
+    node.controls.subscribe(hub.on_controls)
+    node.piece_listeners.append(hub.on_piece)
+    await server.start(*config.osc_endpoint)
+    try:
+        yield server
+    finally:
+        await server.stop()
+        hub.close()
+
+
 def run(config: RunConfig) -> int:
-    """Build the node and run it until SIGINT/SIGTERM."""
+    """Build the node and its surfaces, run until SIGINT/SIGTERM, stop in reverse order."""
     node = Node(config)
 
     async def main() -> None:
@@ -213,7 +250,8 @@ def run(config: RunConfig) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await node.run(stop)
+        async with control_surfaces(node, config):
+            await node.run(stop)
 
     asyncio.run(main())
     log.info("node stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -36,6 +37,8 @@ class RunConfig:
     # an hour-long interval would otherwise mean an hour of audio (hundreds of MB) per piece.
     max_sound_s: float = 120.0
     log_level: str = "info"
+    osc: str = "127.0.0.1:9000"
+    osc_allow: str | None = None  # comma-separated CIDRs; None accepts every source
 
     def __post_init__(self) -> None:
         for name, value in self.controls.items():
@@ -53,10 +56,45 @@ class RunConfig:
         _check(1 <= self.threads <= 64, f"threads={self.threads} must be in 1..64")
         _check(1.0 <= self.max_sound_s <= 3600.0, f"max_sound_s={self.max_sound_s:g} must be in 1..3600")
         _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
+        self.osc_endpoint  # noqa: B018 - validates
+        self.osc_networks  # noqa: B018
         _check(
             self.log_level in ("debug", "info", "warning", "error"),
             f"log_level={self.log_level!r} must be one of debug, info, warning, error",
         )
+
+
+    @property
+    def osc_endpoint(self) -> tuple[str, int]:
+        return parse_endpoint("osc", self.osc)
+
+    @property
+    def osc_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+        if self.osc_allow is None:
+            return None
+        nets = []
+        for part in str(self.osc_allow).split(","):
+            try:
+                nets.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"osc_allow entry {part.strip()!r} is not a network; give CIDRs like 192.168.1.0/24,127.0.0.1"
+                ) from None
+        return nets
+
+
+def parse_endpoint(name: str, value: str) -> tuple[str, int]:
+    """'HOST:PORT' (or '[v6]:PORT') -> (host, port), with the setting named in any error."""
+    host, sep, port_s = str(value).rpartition(":")
+    host = host.strip("[]")
+    try:
+        port = int(port_s)
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} must be IP:PORT, e.g. 127.0.0.1:9000") from None
+    if not sep or not 0 <= port <= 65535:
+        raise ConfigError(f"{name}={value!r}: port must be in 0..65535")
+    return host, port
 
 
 def _check(ok: bool, message: str) -> None:

@@ -69,7 +69,7 @@ Listener = Callable[["Controls", dict[str, Any]], None]
 
 
 class ControlStore:
-    """Holds the current Controls; every update is validated, versioned, persisted, then announced.
+    """Holds the current Controls; every update is validated, versioned, announced, and saved by flush().
 
     Thread-safe: the event loop writes, the render worker reads snapshots.
     """
@@ -85,7 +85,8 @@ class ControlStore:
         for name, value in (overrides or {}).items():
             controls = replace(controls, **{name: coerce(name, value)[0]})  # type: ignore[arg-type]
         self._controls = controls
-        self._persist()
+        self._dirty = True
+        self.flush()
 
     @property
     def controls(self) -> Controls:
@@ -104,7 +105,7 @@ class ControlStore:
                 self.version += 1
             snapshot = self._controls
         if changed:
-            self._persist()
+            self._dirty = True
             for listener in list(self._listeners):
                 listener(snapshot, changed)
         return snapshot, clean
@@ -120,11 +121,20 @@ class ControlStore:
             log.warning("ignoring saved controls in %s (%s); starting from defaults", path, e)
             return base
 
-    def _persist(self) -> None:
-        if self.path is None:
+    def flush(self) -> None:
+        """Save the controls if they changed since the last save.
+
+        Not done inside update(): a knob sending 1,000 values a second must not mean 1,000 fsyncs.
+        The node calls this every half second and on the way out.
+        """
+        if self.path is None or not self._dirty:
             return
+        with self._lock:
+            data = json.dumps(self._controls.as_dict(), indent=1).encode()
+            self._dirty = False
         try:
-            write_atomic(self.path, json.dumps(self._controls.as_dict(), indent=1).encode())
+            write_atomic(self.path, data)
         except OSError as e:
-            log.error("could not save controls to %s (%s); they still apply until restart", self.path, e)
+            self._dirty = True
+            log.error("could not save controls to %s (%s); they still apply, retrying", self.path, e)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,12 +54,15 @@ def test_tampered_checkpoint_exit_2_nothing_executed(tmp_path: Path, tiny_checkp
         (["--audio-checkpoint", "nowhere.pt"], "checkpoint nowhere.pt does not exist"),
         (["--image-checkpoint", "AUDIO"], "is a 'audio_vae' model where a 'image_gan' model is needed"),
         (["--config", "missing.toml"], "cannot read config file missing.toml"),
+        (["--osc", "localhost:9000"], "osc='localhost:9000' must be IP:PORT"),
+        (["--osc", "127.0.0.1:99999"], "port must be in 0..65535"),
+        (["--osc-allow", "10.0.0.0/33"], "osc_allow entry '10.0.0.0/33' is not a network"),
     ],
 )
 def test_bad_settings_one_line_exit_2(tmp_path: Path, tiny_checkpoints, args: list[str], needle: str) -> None:
     args = [str(tiny_checkpoints[0]) if a == "AUDIO" else a for a in args]
     base = ["run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
-            "--image-checkpoint", str(tiny_checkpoints[1])]
+            "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0"]
     assert needle in _one_error_line(cli(*base, *args))
 
 
@@ -68,6 +72,15 @@ def test_unwritable_state_dir(tmp_path: Path, tiny_checkpoints) -> None:
     proc = cli("run", "--state-dir", str(blocker / "state"), "--audio-checkpoint", str(tiny_checkpoints[0]),
                "--image-checkpoint", str(tiny_checkpoints[1]))
     assert "cannot write to the state dir" in _one_error_line(proc)
+
+
+def test_busy_osc_port(tmp_path: Path, tiny_checkpoints) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
+                   "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", f"127.0.0.1:{port}")
+    assert f"OSC port 127.0.0.1:{port} is busy; pick another with --osc HOST:PORT" in _one_error_line(proc)
 
 
 def test_config_file_errors(tmp_path: Path, tiny_checkpoints) -> None:
@@ -85,7 +98,8 @@ def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkp
         f'state-dir = "{state}"\naudio_checkpoint = "{tiny_checkpoints[0]}"\n'
         f'image_checkpoint = "{tiny_checkpoints[1]}"\ninterval = 0.5\nseed = 3\n'
     )
-    proc = subprocess.Popen([sys.executable, "-m", "ciel_node", "run", "--config", str(cfg), "--drift", "0.5"],
+    proc = subprocess.Popen([sys.executable, "-m", "ciel_node", "run", "--config", str(cfg), "--drift", "0.5",
+                             "--osc", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         manifest = state / "manifest.jsonl"

@@ -43,6 +43,7 @@ def test_update_persists_announces_and_restores(tmp_path: Path) -> None:
     assert applied == {"interval": 2.0, "seed": 99, "drift": 1.0}
     assert snap == Controls(interval=2.0, seed=99, drift=1.0) and seen == [applied]
     store.update(seed=99)  # no change, no announcement
+    store.flush()
     assert len(seen) == 1
     assert json.loads(path.read_text())["seed"] == 99
     again = ControlStore(path)

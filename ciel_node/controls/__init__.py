@@ -1,0 +1,1 @@
+"""Thin translators from the wire (OSC, SSH) to state updates."""
