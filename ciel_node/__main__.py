@@ -52,10 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _quiet_pythonosc(record: logging.LogRecord) -> bool:
+    # python-osc warns on the root logger for every odd type tag; a hostile sender would flood the
+    # log. Malformed and rejected packets are counted in the node's health data instead.
+    return "pythonosc" not in record.pathname
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = getattr(args, "log_level", None) or "info"
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_pythonosc)
     try:
         if args.command == "run":
             from ciel_node import app

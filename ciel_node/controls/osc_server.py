@@ -88,7 +88,7 @@ class _TcpProtocol(asyncio.Protocol):
         self.channel = TcpChannel(transport, s.counters)
         self.peer = Peer(host, port, s.hub, self.channel)
         s.connections.add(self)
-        self._timer = asyncio.get_running_loop().call_later(FIRST_PACKET_S, self._idle)
+        self._timer = asyncio.get_running_loop().call_later(s.first_packet_s, self._idle)
 
     def _idle(self) -> None:
         if not self._valid and self.channel is not None:
@@ -127,6 +127,7 @@ class OscServer:
         self.surface, self.hub, self.allow = surface, hub, allow
         self.counters = surface.counters
         self.connections: set[_TcpProtocol] = set()
+        self.first_packet_s = FIRST_PACKET_S
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self.port = 0
@@ -141,6 +142,8 @@ class OscServer:
             self._udp, _ = await loop.create_datagram_endpoint(
                 lambda: _UdpProtocol(self.surface, self.hub, self.allow), local_addr=(host, self.port), family=family
             )
+            # Bursts from a knob sweep or a bundle-happy patch: ask for a deep buffer (the kernel caps it).
+            self._udp.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         except OSError as e:
             await self.stop()
             if e.errno == errno.EADDRINUSE:

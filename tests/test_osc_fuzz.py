@@ -1,0 +1,199 @@
+"""Fuzz: 100,000 random and mutated packets over real sockets; the node stays up and its state stays valid."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import socket
+import struct
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pythonosc.osc_packet import OscPacket
+
+from ciel_node.app import Node, control_surfaces
+from ciel_node.config import RunConfig
+from ciel_node.controls.framing import length_prefix_encode, slip_encode
+from ciel_node.controls.osc_server import MAX_TCP_CONNECTIONS, OscServer
+from ciel_node.publish.feedback import osc_message
+from ciel_node.state import RANGES, Controls
+
+VALID = [
+    osc_message("/ciel/interval", 12.5, types="f"), osc_message("/ciel/seed", 123, types="i"),
+    osc_message("/ciel/drift", 0.4, types="f"), osc_message("/ciel/volume_ceiling", -12, types="i"),
+    osc_message("/ciel/playback", 1, types="i"), osc_message("/ciel/get"),
+    osc_message("/ciel/subscribe", 9, types="i"),
+]
+
+
+def _bundle(timetag_s: float, contents: list[bytes]) -> bytes:
+    secs = int(timetag_s) + 2208988800
+    body = b"".join(struct.pack(">i", len(c)) + c for c in contents)
+    return b"#bundle\0" + struct.pack(">II", secs & 0xFFFFFFFF, 0) + body
+
+
+def mutants(rng: random.Random, n: int) -> Iterator[bytes]:
+    """Random bytes, truncations, bit flips, bad type tags, deep and future bundles, bad lengths."""
+    for i in range(n):
+        kind = i % 10
+        base = rng.choice(VALID)
+        if kind == 0:
+            yield rng.randbytes(rng.randint(0, 200))
+        elif kind == 1:
+            yield base[: rng.randint(0, len(base) - 1)]
+        elif kind == 2:
+            b = bytearray(base)
+            for _ in range(rng.randint(1, 4)):
+                b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+            yield bytes(b)
+        elif kind == 3:
+            tags = "".join(rng.choice("ifsbhtdScrmTFNI[]xyz") for _ in range(rng.randint(0, 6)))
+            yield osc_message("/ciel/seed")[:12] + (f",{tags}".encode() + b"\0" * 4)[: (len(tags) + 5) // 4 * 4]
+        elif kind == 4:
+            depth = rng.randint(50, 1500)
+            packet = base
+            for _ in range(depth):
+                packet = _bundle(time.time() + 3600, [packet])
+            yield packet
+        elif kind == 5:
+            yield _bundle(time.time() + rng.uniform(1, 1e6), [base, rng.choice(VALID)])
+        elif kind == 6:
+            yield b"#bundle\0" + b"\0" * 8 + struct.pack(">i", rng.randint(-(2**31), 2**31 - 1)) + base
+        elif kind == 7:
+            yield osc_message("/ciel/interval", rng.choice([math.nan, math.inf, -math.inf, 1e38, -1e38]), types="f")
+        elif kind == 8:
+            yield b"/ciel/seed\0\0,s\0\0" + rng.randbytes(8) + b"\0\0\0\0"  # bad UTF-8 string
+        else:
+            yield base + rng.randbytes(rng.randint(1, 16))
+
+
+def _valid_state(c: Controls) -> bool:
+    for name, r in RANGES.items():
+        v = getattr(c, name)
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and r.lo <= v <= r.hi):
+            return False
+    return True
+
+
+class Target:
+    def __init__(self, node: Node, server: OscServer) -> None:
+        self.node, self.server, self.port = node, server, server.port
+
+
+@pytest.fixture
+async def target(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[Target]:
+    cfg = RunConfig(state_dir=tmp_path / "s", audio_checkpoint=tiny_checkpoints[0],
+                    image_checkpoint=tiny_checkpoints[1], controls={"interval": 3600}, osc="127.0.0.1:0",
+                    max_sound_s=1.0)
+    node = Node(cfg)
+    stop = asyncio.Event()
+    async with control_surfaces(node, cfg) as server:
+        task = asyncio.create_task(node.run(stop))
+        try:
+            yield Target(node, server)
+        finally:
+            stop.set()
+            await task
+    assert task.done() and task.exception() is None
+
+
+async def _caught_up(counters: dict[str, int], sent: int, deadline_s: float = 30.0) -> None:
+    end = time.monotonic() + deadline_s
+    while counters["received"] + counters["dropped"] < sent:
+        assert time.monotonic() < end, f"received {counters['received']} of {sent}"
+        await asyncio.sleep(0.002)
+
+
+async def test_100k_udp_packets(target: Target) -> None:
+    rng = random.Random(1234)
+    counters = target.node.osc_counters
+    expected_messages = expected_malformed = sent = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        batch: list[bytes] = []
+        for packet in mutants(rng, 100_000):
+            if len(packet) > 65507:
+                continue
+            batch.append(packet)
+            # Pace by count and bytes: the kernel charges ~1 KB per datagram against a ~200 KB buffer.
+            if len(batch) == 100 or sum(map(len, batch)) > 50_000:
+                for p in batch:
+                    s.sendto(p, ("127.0.0.1", target.port))
+                sent += len(batch)
+                for p in batch:  # what a correct node must count, from an independent parse
+                    try:
+                        expected_messages += len(OscPacket(p).messages)
+                    except Exception:  # noqa: BLE001
+                        expected_malformed += 1
+                batch.clear()
+                await _caught_up(counters, sent)
+                assert _valid_state(target.node.controls.controls)
+    if batch:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for p in batch:
+                s.sendto(p, ("127.0.0.1", target.port))
+        sent += len(batch)
+        for p in batch:
+            try:
+                expected_messages += len(OscPacket(p).messages)
+            except Exception:  # noqa: BLE001
+                expected_malformed += 1
+        await _caught_up(counters, sent)
+    assert sent >= 99_000
+    assert counters["received"] == sent
+    assert counters["malformed"] == expected_malformed > 10_000
+    assert counters["applied"] + counters["rejected"] == expected_messages
+    # Still up, and a valid message right after is applied.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(osc_message("/ciel/seed", 777, types="i"), ("127.0.0.1", target.port))
+    await _wait(lambda: target.node.controls.controls.seed == 777)
+
+
+async def _wait(cond, deadline_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + deadline_s
+    while not cond():
+        assert time.monotonic() < end, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_tcp_garbage_half_open_and_too_many_connections(target: Target) -> None:
+    target.server.first_packet_s = 0.5
+    rng = random.Random(7)
+    counters = target.node.osc_counters
+    # Half-open: connect and say nothing; they must not pin the node's connection slots.
+    idle = [socket.create_connection(("127.0.0.1", target.port)) for _ in range(MAX_TCP_CONNECTIONS)]
+    extra = socket.create_connection(("127.0.0.1", target.port))  # one too many: refused at once
+    await _wait(lambda: counters["dropped"] >= 1)
+    await _wait(lambda: len(target.server.connections) == 0, 5)  # the idle ones were closed
+    for s in [*idle, extra]:
+        s.close()
+    # Garbage over SLIP and over length-prefix framing, split at random, mixed with valid packets.
+    for framing in (slip_encode, length_prefix_encode):
+        reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
+        stream = b"".join(framing(p) for p in mutants(rng, 2000) if 0 < len(p) < 60000)
+        if framing is length_prefix_encode:
+            stream = b"\0\0\0\x08" + osc_message("/ciel/next")[:8] + stream
+        pos = 0
+        while pos < len(stream):
+            step = rng.randint(1, 4096)
+            writer.write(stream[pos : pos + step])
+            pos += step
+        writer.write(framing(osc_message("/ciel/drift", 0.125, types="f")))
+        await writer.drain()
+        await _wait(lambda: target.node.controls.controls.drift == 0.125, 20)
+        writer.close()
+        target.node.controls.update(drift=0.1)
+        assert _valid_state(target.node.controls.controls)
+    # A stream that lies about its length is closed; the node carries on.
+    reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
+    writer.write(b"\x00\x7f\xff\xff" + b"x" * 100)
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
+    writer.write(slip_encode(osc_message("/ciel/seed", 4321, types="i")))
+    await writer.drain()
+    await _wait(lambda: target.node.controls.controls.seed == 4321)
+    writer.close()
