@@ -19,9 +19,8 @@ from ciel_node.config import RunConfig
 from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
 from ciel_node.errors import CielError
-from ciel_node.generate.audio import AudioRenderer
-from ciel_node.generate.image import ImageRenderer
-from ciel_node.generate.piece import Composer, RenderedPiece, WalkState
+from ciel_node.generate.piece import RenderedPiece, WalkState
+from ciel_node.generate.worker import RenderSpec, RenderWorker
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
@@ -35,7 +34,7 @@ RETRY_S = 2.0  # after a failed publish (disk full...), try again this soon, or 
 
 
 class Node:
-    """The generation node: one asyncio loop schedules, one worker thread renders and writes."""
+    """The generation node: one asyncio loop schedules; a render process renders; a thread writes files."""
 
     def __init__(self, config: RunConfig) -> None:
         torch.set_num_threads(config.threads)
@@ -57,9 +56,11 @@ class Node:
             "audio": {"file": config.audio_checkpoint.name, "sha256": file_hash(config.audio_checkpoint)},
             "image": {"file": config.image_checkpoint.name, "sha256": file_hash(config.image_checkpoint)},
         }
-        self.composer = Composer(
-            AudioRenderer(vae, iterations=config.gl_iterations), ImageRenderer(gan), config.max_sound_s
-        )
+        self.audio_latent, self.image_latent = vae.config.latent, gan.config.latent
+        spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
+                          config.max_sound_s, config.threads)
+        self.renderer = RenderWorker(spec, process=config.render_process)
+        self.renderer.warm_up()
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self._walk_path = state_dir / "walk.json"
@@ -71,7 +72,7 @@ class Node:
         self.piece_listeners: list[Callable[[dict[str, Any]], None]] = []  # called in the loop
         self.next_at: float | None = None  # wall-clock time the next piece is due
         self.last_published_at: float | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-render")
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-io")  # file writes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._now_requested = False
@@ -122,7 +123,8 @@ class Node:
                 due = max(due + interval, now)
         finally:
             saver.cancel()
-            self._worker.shutdown(wait=True, cancel_futures=True)
+            self._io.shutdown(wait=True, cancel_futures=True)
+            self.renderer.close()
             self.controls.flush()
 
     async def _save_controls_now_and_then(self, stop: asyncio.Event, every_s: float = 0.5) -> None:
@@ -156,8 +158,8 @@ class Node:
         assert self._loop is not None
         controls = self.controls.controls
         try:
-            piece, walk = await self._loop.run_in_executor(self._worker, self.composer.compose, self.walk, controls)
-            entry = await self._loop.run_in_executor(self._worker, self._store, piece)
+            piece, walk = await self.renderer.compose(self.walk, controls)
+            entry = await self._loop.run_in_executor(self._io, self._store, piece)
         except OSError as e:
             self.counters["publish_errors"] += 1
             log.error(
@@ -198,7 +200,7 @@ class Node:
         try:
             raw = json.loads(self._walk_path.read_text())
             state = WalkState(int(raw["seed"]), int(raw["step"]), tuple(raw["audio_z"]), tuple(raw["image_z"]))
-            fresh = self.composer.start(seed)
+            fresh = self._origin(seed)
             same_shape = (len(state.audio_z), len(state.image_z)) == (len(fresh.audio_z), len(fresh.image_z))
             if state.seed == seed and same_shape:  # a changed seed or swapped model starts afresh
                 return state
@@ -206,7 +208,10 @@ class Node:
             pass
         except (OSError, ValueError, KeyError, TypeError) as e:
             log.warning("ignoring saved walk in %s (%s); starting from the seed's origin", self._walk_path, e)
-        return self.composer.start(seed)
+        return self._origin(seed)
+
+    def _origin(self, seed: int) -> WalkState:
+        return WalkState.origin(seed, self.audio_latent, self.image_latent)
 
     def _save_walk(self) -> None:
         try:

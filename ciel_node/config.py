@@ -36,6 +36,8 @@ class RunConfig:
     # Sounds longer than this loop on the page and the speakers instead of being rendered whole:
     # an hour-long interval would otherwise mean an hour of audio (hundreds of MB) per piece.
     max_sound_s: float = 120.0
+    # Render in a child process (default): the OSC loop and the renderer never wait on one GIL.
+    render_process: bool = True
     log_level: str = "info"
     osc: str = "127.0.0.1:9000"
     osc_allow: str | None = None  # comma-separated CIDRs; None accepts every source

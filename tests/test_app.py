@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from ciel_node.app import Node
@@ -15,7 +18,8 @@ from ciel_node.config import RunConfig
 
 def _config(state: Path, ckpts: tuple[Path, Path], **controls: float) -> RunConfig:
     return RunConfig(
-        state_dir=state, audio_checkpoint=ckpts[0], image_checkpoint=ckpts[1], controls=controls, max_sound_s=2.0
+        state_dir=state, audio_checkpoint=ckpts[0], image_checkpoint=ckpts[1], controls=controls, max_sound_s=2.0,
+        render_process=False,  # in-process: fast; the default child process has its own tests below
     )
 
 
@@ -116,13 +120,13 @@ async def test_disk_full_keeps_latest_logs_and_retries(tiny_disk: Path, tiny_che
 
 async def test_slow_rendering_is_logged_and_the_cadence_kept(tmp_path: Path, tiny_checkpoints, caplog) -> None:
     node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=0.5))
-    compose = node.composer.compose
+    compose = node.renderer.compose
 
-    def slow(*args):  # type: ignore[no-untyped-def]
-        time.sleep(1.2)  # a machine too slow for the interval
-        return compose(*args)
+    async def slow(*args):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(1.2)  # a machine too slow for the interval
+        return await compose(*args)
 
-    node.composer.compose = slow  # type: ignore[method-assign]
+    node.renderer.compose = slow  # type: ignore[method-assign]
     async with running(node):
         await until(lambda: node.media.last_seq >= 3, 30)
     assert node.counters["late"] >= 1
@@ -130,3 +134,21 @@ async def test_slow_rendering_is_logged_and_the_cadence_kept(tmp_path: Path, tin
     entries = list(reversed(node.media.recent(3)))
     gaps = [b["created_at"] - a["created_at"] for a, b in zip(entries, entries[1:])]
     assert all(g < 2.0 for g in gaps), gaps  # back to back, no piling-up sleep
+
+
+async def test_render_process_gives_the_same_pieces_and_survives_its_death(tmp_path: Path, tiny_checkpoints) -> None:
+    threaded = Node(_config(tmp_path / "t", tiny_checkpoints, interval=0.5, seed=8, drift=0.6))
+    async with running(threaded):
+        await until(lambda: threaded.media.last_seq >= 2)
+    cfg = replace(_config(tmp_path / "p", tiny_checkpoints, interval=0.5, seed=8, drift=0.6), render_process=True)
+    node = Node(cfg)
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 2, 60)
+        # Kill the render process the way the OOM killer would; the node must carry on.
+        pool = node.renderer._pool
+        for pid in list(pool._processes):  # type: ignore[attr-defined]
+            os.kill(pid, signal.SIGKILL)
+        seq = node.media.last_seq
+        await until(lambda: node.media.last_seq >= seq + 2, 60)
+    names = [[(e["image"], e["wav"]) for e in reversed(n.media.recent(100))][:2] for n in (threaded, node)]
+    assert names[0] == names[1]

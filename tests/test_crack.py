@@ -17,6 +17,7 @@ from PIL import Image
 from ciel_node.app import Node
 from ciel_node.config import RunConfig
 from ciel_node.crack.found import SMALL, build_found_archive
+from ciel_node.generate.worker import RenderSpec
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.image_gan import Generator
 
@@ -53,8 +54,10 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     assert sheet.size == (4 * 128, 4 * 128)
     assert (tmp_path / "a.archive.txt").is_file()
 
-    node = Node(RunConfig(state_dir=tmp_path / "state", audio_checkpoint=audio, image_checkpoint=images))
-    piece, _ = node.composer.compose(node.walk, node.controls.controls)
+    node = Node(RunConfig(state_dir=tmp_path / "state", audio_checkpoint=audio, image_checkpoint=images,
+                          render_process=False))
+    composer = RenderSpec(audio, images, 16, 120.0, 1).composer()
+    piece, _ = composer.compose(node.walk, node.controls.controls)
     assert Image.open(io.BytesIO(piece.sky_png)).size == (512, 256)
     assert np.abs(piece.samples).max() > 0
 

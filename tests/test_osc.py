@@ -47,7 +47,7 @@ async def until(cond: Callable[[], bool], deadline_s: float = 10.0) -> None:
 
 def _config(tmp_path: Path, ckpts: tuple[Path, Path], **extra: object) -> RunConfig:
     return RunConfig(state_dir=tmp_path / "state", audio_checkpoint=ckpts[0], image_checkpoint=ckpts[1],
-                     controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=1.0, **extra)  # type: ignore[arg-type]
+                     controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=1.0, render_process=False, **extra)  # type: ignore[arg-type]
 
 
 @pytest.fixture
