@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests talk to (real peers and real media tools).
-APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2
+APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2 puredata-core liblo-tools
 # Debian packages the node needs at run time (sounddevice loads PortAudio).
 APT_RUN := libportaudio2
 ARGS ?=
@@ -48,6 +48,7 @@ checkpoints: archive
 
 bench: $(STAMP) system-test
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/osc.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
