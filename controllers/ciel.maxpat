@@ -11,7 +11,7 @@
 		"classnamespace": "box",
 		"rect": [40.0, 60.0, 1400.0, 880.0],
 		"bglocked": 0,
-		"openinpresentation": 0,
+		"openinpresentation": 1,
 		"default_fontsize": 12.0,
 		"default_fontface": 0,
 		"default_fontname": "Arial",
@@ -36,8 +36,10 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [20.0, 10.0, 620.0, 20.0],
-					"text": "ciel-node controller (Max 8) - OSC over UDP to the node, feedback from it"
+					"patching_rect": [20.0, 10.0, 700.0, 20.0],
+					"text": "ciel-node controller (Max 8) - OSC over UDP. Opens in presentation mode: Cmd/Ctrl+Alt+E shows the wiring.",
+					"presentation": 1,
+					"presentation_rect": [20.0, 10.0, 700.0, 20.0]
 				}
 			},
 			{
@@ -47,7 +49,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 32.0, 620.0, 40.0],
-					"text": "Locked patch: drag the sliders / number boxes, click the buttons and the toggle. The node's own reports come back and move the same widgets with 'set' (which does not output, so nothing loops)."
+					"text": "Locked patch: drag the sliders / number boxes, click the buttons and the toggle. The node's own reports come back and move the same widgets with 'set' (which does not output, so nothing loops).",
+					"presentation": 1,
+					"presentation_rect": [20.0, 32.0, 620.0, 40.0]
 				}
 			},
 			{
@@ -57,7 +61,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 90.0, 200.0, 20.0],
-					"text": "1. CONNECTION"
+					"text": "1. CONNECTION",
+					"presentation": 1,
+					"presentation_rect": [20.0, 90.0, 200.0, 20.0]
 				}
 			},
 			{
@@ -90,7 +96,9 @@
 					"numoutlets": 1,
 					"patching_rect": [120.0, 180.0, 112.0, 22.0],
 					"outlettype": [""],
-					"text": "host 127.0.0.1"
+					"text": "host 127.0.0.1",
+					"presentation": 1,
+					"presentation_rect": [120.0, 180.0, 112.0, 22.0]
 				}
 			},
 			{
@@ -101,7 +109,9 @@
 					"numoutlets": 1,
 					"patching_rect": [240.0, 180.0, 77.0, 22.0],
 					"outlettype": [""],
-					"text": "port 9000"
+					"text": "port 9000",
+					"presentation": 1,
+					"presentation_rect": [240.0, 180.0, 77.0, 22.0]
 				}
 			},
 			{
@@ -111,7 +121,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [330.0, 175.0, 330.0, 80.0],
-					"text": "<- the node's host and OSC port (unlock, edit, lock, click). For a remote node over SSH: the local UDP port that 'ciel-node operator --ssh user@host' prints."
+					"text": "<- the node's host and OSC port (unlock, edit, lock, click). For a remote node over SSH: the local UDP port that 'ciel-node operator --ssh user@host' prints.",
+					"presentation": 1,
+					"presentation_rect": [330.0, 175.0, 330.0, 80.0]
 				}
 			},
 			{
@@ -132,7 +144,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 270.0, 80.0, 20.0],
-					"text": "listen port"
+					"text": "listen port",
+					"presentation": 1,
+					"presentation_rect": [20.0, 270.0, 80.0, 20.0]
 				}
 			},
 			{
@@ -145,7 +159,9 @@
 					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
 					"minimum": 0,
-					"maximum": 65535
+					"maximum": 65535,
+					"presentation": 1,
+					"presentation_rect": [100.0, 270.0, 60.0, 22.0]
 				}
 			},
 			{
@@ -155,7 +171,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [165.0, 270.0, 380.0, 20.0],
-					"text": "<- where the node's state, pieces and errors come back"
+					"text": "<- where the node's state, pieces and errors come back",
+					"presentation": 1,
+					"presentation_rect": [165.0, 270.0, 380.0, 20.0]
 				}
 			},
 			{
@@ -176,7 +194,9 @@
 					"numoutlets": 1,
 					"patching_rect": [20.0, 305.0, 24.0, 24.0],
 					"outlettype": ["bang"],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [20.0, 305.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -186,7 +206,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [48.0, 307.0, 240.0, 20.0],
-					"text": "subscribe and ask for the state again"
+					"text": "subscribe and ask for the state again",
+					"presentation": 1,
+					"presentation_rect": [48.0, 307.0, 240.0, 20.0]
 				}
 			},
 			{
@@ -197,7 +219,9 @@
 					"numoutlets": 1,
 					"patching_rect": [300.0, 305.0, 24.0, 24.0],
 					"outlettype": ["bang"],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [300.0, 305.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -207,7 +231,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [328.0, 307.0, 220.0, 20.0],
-					"text": "stop the feedback (unsubscribe)"
+					"text": "stop the feedback (unsubscribe)",
+					"presentation": 1,
+					"presentation_rect": [328.0, 307.0, 220.0, 20.0]
 				}
 			},
 			{
@@ -217,7 +243,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 350.0, 200.0, 20.0],
-					"text": "2. CONTROLS -> node"
+					"text": "2. CONTROLS -> node",
+					"presentation": 1,
+					"presentation_rect": [20.0, 350.0, 200.0, 20.0]
 				}
 			},
 			{
@@ -227,7 +255,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 380.0, 140.0, 20.0],
-					"text": "interval (s)"
+					"text": "interval (s)",
+					"presentation": 1,
+					"presentation_rect": [20.0, 380.0, 140.0, 20.0]
 				}
 			},
 			{
@@ -242,7 +272,9 @@
 					"floatoutput": 1,
 					"min": 0.5,
 					"size": 3599.5,
-					"orientation": 1
+					"orientation": 1,
+					"presentation": 1,
+					"presentation_rect": [160.0, 380.0, 200.0, 22.0]
 				}
 			},
 			{
@@ -256,7 +288,9 @@
 					"parameter_enable": 0,
 					"format": 6,
 					"minimum": 0.5,
-					"maximum": 3600.0
+					"maximum": 3600.0,
+					"presentation": 1,
+					"presentation_rect": [370.0, 380.0, 70.0, 22.0]
 				}
 			},
 			{
@@ -266,7 +300,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [470.0, 380.0, 170.0, 20.0],
-					"text": "0.5 - 3600, default 30"
+					"text": "0.5 - 3600, default 30",
+					"presentation": 1,
+					"presentation_rect": [470.0, 380.0, 170.0, 20.0]
 				}
 			},
 			{
@@ -320,7 +356,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 420.0, 140.0, 20.0],
-					"text": "seed"
+					"text": "seed",
+					"presentation": 1,
+					"presentation_rect": [20.0, 420.0, 140.0, 20.0]
 				}
 			},
 			{
@@ -331,7 +369,9 @@
 					"numoutlets": 2,
 					"patching_rect": [370.0, 420.0, 90.0, 22.0],
 					"outlettype": ["", "bang"],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [370.0, 420.0, 90.0, 22.0]
 				}
 			},
 			{
@@ -341,7 +381,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [470.0, 420.0, 170.0, 40.0],
-					"text": "integer 0 - 2147483647, default 0"
+					"text": "integer 0 - 2147483647, default 0",
+					"presentation": 1,
+					"presentation_rect": [470.0, 420.0, 170.0, 40.0]
 				}
 			},
 			{
@@ -395,7 +437,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 460.0, 140.0, 20.0],
-					"text": "drift"
+					"text": "drift",
+					"presentation": 1,
+					"presentation_rect": [20.0, 460.0, 140.0, 20.0]
 				}
 			},
 			{
@@ -410,7 +454,9 @@
 					"floatoutput": 1,
 					"min": 0.0,
 					"size": 1.0,
-					"orientation": 1
+					"orientation": 1,
+					"presentation": 1,
+					"presentation_rect": [160.0, 460.0, 200.0, 22.0]
 				}
 			},
 			{
@@ -424,7 +470,9 @@
 					"parameter_enable": 0,
 					"format": 6,
 					"minimum": 0.0,
-					"maximum": 1.0
+					"maximum": 1.0,
+					"presentation": 1,
+					"presentation_rect": [370.0, 460.0, 70.0, 22.0]
 				}
 			},
 			{
@@ -434,7 +482,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [470.0, 460.0, 170.0, 20.0],
-					"text": "0 - 1, default 0.1"
+					"text": "0 - 1, default 0.1",
+					"presentation": 1,
+					"presentation_rect": [470.0, 460.0, 170.0, 20.0]
 				}
 			},
 			{
@@ -488,7 +538,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 500.0, 140.0, 20.0],
-					"text": "volume ceiling (dBFS)"
+					"text": "volume ceiling (dBFS)",
+					"presentation": 1,
+					"presentation_rect": [20.0, 500.0, 140.0, 20.0]
 				}
 			},
 			{
@@ -503,7 +555,9 @@
 					"floatoutput": 1,
 					"min": -60.0,
 					"size": 60.0,
-					"orientation": 1
+					"orientation": 1,
+					"presentation": 1,
+					"presentation_rect": [160.0, 500.0, 200.0, 22.0]
 				}
 			},
 			{
@@ -517,7 +571,9 @@
 					"parameter_enable": 0,
 					"format": 6,
 					"minimum": -60.0,
-					"maximum": 0.0
+					"maximum": 0.0,
+					"presentation": 1,
+					"presentation_rect": [370.0, 500.0, 70.0, 22.0]
 				}
 			},
 			{
@@ -527,7 +583,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [470.0, 500.0, 170.0, 20.0],
-					"text": "-60 - 0, default -6"
+					"text": "-60 - 0, default -6",
+					"presentation": 1,
+					"presentation_rect": [470.0, 500.0, 170.0, 20.0]
 				}
 			},
 			{
@@ -581,7 +639,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 540.0, 140.0, 20.0],
-					"text": "next"
+					"text": "next",
+					"presentation": 1,
+					"presentation_rect": [20.0, 540.0, 140.0, 20.0]
 				}
 			},
 			{
@@ -592,7 +652,9 @@
 					"numoutlets": 1,
 					"patching_rect": [160.0, 538.0, 24.0, 24.0],
 					"outlettype": ["bang"],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [160.0, 538.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -602,7 +664,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [190.0, 540.0, 200.0, 20.0],
-					"text": "publish a new piece now"
+					"text": "publish a new piece now",
+					"presentation": 1,
+					"presentation_rect": [190.0, 540.0, 200.0, 20.0]
 				}
 			},
 			{
@@ -623,7 +687,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 580.0, 140.0, 20.0],
-					"text": "playback"
+					"text": "playback",
+					"presentation": 1,
+					"presentation_rect": [20.0, 580.0, 140.0, 20.0]
 				}
 			},
 			{
@@ -634,7 +700,9 @@
 					"numoutlets": 1,
 					"patching_rect": [160.0, 578.0, 24.0, 24.0],
 					"outlettype": ["int"],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [160.0, 578.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -644,7 +712,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [190.0, 580.0, 260.0, 40.0],
-					"text": "the node's speakers on / off (default on)"
+					"text": "the node's speakers on / off (default on)",
+					"presentation": 1,
+					"presentation_rect": [190.0, 580.0, 260.0, 40.0]
 				}
 			},
 			{
@@ -676,7 +746,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 630.0, 620.0, 20.0],
-					"text": "3. FROM THE NODE (also printed in the Max console: ciel-osc-in, ciel-error)"
+					"text": "3. FROM THE NODE (also printed in the Max console: ciel-osc-in, ciel-error)",
+					"presentation": 1,
+					"presentation_rect": [20.0, 630.0, 620.0, 20.0]
 				}
 			},
 			{
@@ -686,7 +758,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 660.0, 80.0, 20.0],
-					"text": "last piece"
+					"text": "last piece",
+					"presentation": 1,
+					"presentation_rect": [20.0, 660.0, 80.0, 20.0]
 				}
 			},
 			{
@@ -697,7 +771,9 @@
 					"numoutlets": 2,
 					"patching_rect": [100.0, 660.0, 70.0, 22.0],
 					"outlettype": ["", "bang"],
-					"parameter_enable": 0
+					"parameter_enable": 0,
+					"presentation": 1,
+					"presentation_rect": [100.0, 660.0, 70.0, 22.0]
 				}
 			},
 			{
@@ -708,7 +784,9 @@
 					"numoutlets": 1,
 					"patching_rect": [180.0, 660.0, 220.0, 22.0],
 					"outlettype": [""],
-					"text": ""
+					"text": "",
+					"presentation": 1,
+					"presentation_rect": [180.0, 660.0, 220.0, 22.0]
 				}
 			},
 			{
@@ -719,7 +797,9 @@
 					"numoutlets": 1,
 					"patching_rect": [410.0, 660.0, 220.0, 22.0],
 					"outlettype": [""],
-					"text": ""
+					"text": "",
+					"presentation": 1,
+					"presentation_rect": [410.0, 660.0, 220.0, 22.0]
 				}
 			},
 			{
@@ -729,7 +809,9 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [20.0, 690.0, 80.0, 20.0],
-					"text": "last error"
+					"text": "last error",
+					"presentation": 1,
+					"presentation_rect": [20.0, 690.0, 80.0, 20.0]
 				}
 			},
 			{
@@ -740,7 +822,9 @@
 					"numoutlets": 1,
 					"patching_rect": [100.0, 690.0, 530.0, 22.0],
 					"outlettype": [""],
-					"text": ""
+					"text": "",
+					"presentation": 1,
+					"presentation_rect": [100.0, 690.0, 530.0, 22.0]
 				}
 			},
 			{

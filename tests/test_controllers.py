@@ -1,0 +1,494 @@
+"""The controller patches against real peers: Pd itself (headless) and liblo's oscdump / oscsend as the node.
+
+Pd runs the shipped `controllers/ciel.pd` with `-nogui -noaudio -nomidi -nrt` (the ordinary scheduler, which
+polls the network; `-batch` does not poll sockets, so nothing would ever arrive). It is driven through the
+patch's named receives, with `-send` at start-up and, later, through a small harness patch written into
+tmp_path that listens for FUDI on a UDP port of its own and prints every display update. The Max patch
+cannot run here, so it gets a structural test of its JSON and its wiring.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import require_tool
+
+CONTROLLERS = Path(__file__).resolve().parent.parent / "controllers"
+PD_PATCH = CONTROLLERS / "ciel.pd"
+MAX_PATCH = CONTROLLERS / "ciel.maxpat"
+
+STATE_NAMES = ("interval", "seed", "drift", "volume_ceiling", "playback")
+# Every controller-side address of the contract.
+CONTROLLER_ADDRESSES = (
+    "/ciel/interval", "/ciel/seed", "/ciel/drift", "/ciel/volume_ceiling", "/ciel/next", "/ciel/playback",
+    "/ciel/get", "/ciel/subscribe", "/ciel/unsubscribe",
+)
+CONTROL_ADDRESSES = tuple(f"/ciel/{name}" for name in (*STATE_NAMES, "next"))
+# Lines Pd prints when a patch is broken or loops.
+PD_TROUBLE = ("couldn't create", "connection failed", "stack overflow", "no method for", "bad arguments", "expected")
+
+
+def free_udp_ports(n: int) -> list[int]:
+    """n distinct free UDP ports on loopback (held together while choosing, so they differ)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def osc_packet(address: str) -> bytes:
+    """An OSC message without arguments."""
+
+    def padded(b: bytes) -> bytes:
+        return b + b"\0" * (4 - len(b) % 4)
+
+    return padded(address.encode()) + padded(b",")
+
+
+def wait_until(what: str, check: Callable[[], Any], log: Callable[[], str], timeout: float = 5.0) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` and the log when the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}; log so far:\n{log()}")
+        time.sleep(0.02)
+
+
+class Proc:
+    """A child process whose output goes to a file, stopped by its own PID."""
+
+    def __init__(self, argv: list[str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as out:
+            self.popen = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+
+
+class Node:
+    """oscdump standing in for the node: every OSC message it receives, parsed."""
+
+    def __init__(self, proc: Proc, port: int) -> None:
+        self.proc, self.port = proc, port
+
+    def messages(self) -> list[tuple[str, str, list[str]]]:
+        """(address, type tags, args) per line; oscdump prefixes each line with a timetag (hex.hex)."""
+        out = []
+        for line in self.proc.text().splitlines():
+            words = line.split()
+            if words and not words[0].startswith("/"):
+                words = words[1:]
+            if words:
+                out.append((words[0], words[1] if len(words) > 1 else "", words[2:]))
+        return out
+
+    def wait_for(self, address: str, types: str, args: list[str], after: int = 0, timeout: float = 5.0) -> int:
+        """Index of the first matching message at or after `after`."""
+
+        def find() -> int | None:
+            for i, msg in enumerate(self.messages()[after:], start=after):
+                if msg == (address, types, args):
+                    return i + 1  # +1 so that index 0 is truthy; undone below
+            return None
+
+        return wait_until(f"{address} {types} {' '.join(args)}", find, self.proc.text, timeout) - 1
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    started: list[Proc] = []
+    yield started
+    for p in reversed(started):
+        p.stop()
+
+
+@pytest.fixture
+def node(tmp_path: Path, procs: list[Proc]) -> Node:
+    oscdump = require_tool("oscdump")
+    (port,) = free_udp_ports(1)
+    proc = Proc([oscdump, "-L", str(port)], tmp_path / "oscdump.txt")
+    procs.append(proc)
+    n = Node(proc, port)
+    # oscdump says nothing when ready: knock until a probe shows up.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        deadline = time.monotonic() + 5
+        while not any(m[0] == "/probe" for m in n.messages()):
+            assert proc.popen.poll() is None, f"oscdump exited: {proc.text()}"
+            assert time.monotonic() < deadline, "oscdump never printed the probe"
+            s.sendto(osc_packet("/probe"), ("127.0.0.1", port))
+            time.sleep(0.05)
+    return n
+
+
+HARNESS_DISPLAYS = (
+    *STATE_NAMES, "piece-seq", "piece-image", "piece-audio", "error-address", "error-reason", "connected",
+)
+
+
+def harness_patch(ctrl_port: int) -> str:
+    """A patch opened next to ciel.pd: FUDI commands in on ctrl_port, every display update printed."""
+    lines = [
+        "#N canvas 0 0 600 400 12;",
+        f"#X obj 10 10 netreceive -u {ctrl_port};",
+        "#X obj 10 40 route hello unsubscribe;",
+        "#X obj 10 70 s ciel-hello;",
+        "#X obj 120 70 s ciel-unsubscribe;",
+    ]
+    connects = ["#X connect 0 0 1 0;", "#X connect 1 0 2 0;", "#X connect 1 1 3 0;"]
+    for n, name in enumerate(HARNESS_DISPLAYS):
+        index = 4 + 2 * n
+        lines.append(f"#X obj 10 {100 + 30 * n} r ciel-{name}-set;")
+        lines.append(f"#X obj 250 {100 + 30 * n} print shown-{name};")
+        connects.append(f"#X connect {index} 0 {index + 1} 0;")
+    return "\n".join(lines + connects) + "\n"
+
+
+class Pd:
+    def __init__(self, proc: Proc, listen: int, ctrl: int) -> None:
+        self.proc, self.listen, self.ctrl = proc, listen, ctrl
+
+    def command(self, text: str) -> None:
+        """A FUDI message to the harness (hello / unsubscribe)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(f"{text};\n".encode(), ("127.0.0.1", self.ctrl))
+
+    def wait_printed(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
+        return wait_until(f"Pd to print {pattern!r}", lambda: re.search(pattern, self.proc.text(), re.M),
+                          self.proc.text, timeout)
+
+    def assert_healthy(self) -> None:
+        text = self.proc.text()
+        trouble = [line for line in text.splitlines() if any(t in line for t in PD_TROUBLE)]
+        assert not trouble, f"Pd complained:\n{text}"
+        assert self.proc.popen.poll() is None, f"Pd exited:\n{text}"
+
+
+@pytest.fixture
+def start_pd(tmp_path: Path, procs: list[Proc], node: Node) -> Callable[[list[str]], Pd]:
+    """Pd with the shipped patch pointed at the node and listening on a free port; more -send messages optional."""
+    pd = require_tool("pd")
+
+    def start(sends: list[str]) -> Pd:
+        listen, ctrl = free_udp_ports(2)
+        harness = tmp_path / "harness.pd"
+        harness.write_text(harness_patch(ctrl))
+        argv = [pd, "-nogui", "-noaudio", "-nomidi", "-nrt", "-noprefs", "-stderr",
+                "-open", str(harness), "-open", str(PD_PATCH)]
+        for message in [f"ciel-connect 127.0.0.1 {node.port}", f"ciel-listen {listen}", *sends]:
+            argv += ["-send", message]
+        proc = Proc(argv, tmp_path / "pd-stderr.txt")
+        procs.append(proc)
+        p = Pd(proc, listen, ctrl)
+        # Listening comes before the hello, so once the node has the subscribe, Pd hears its port.
+        node.wait_for("/ciel/subscribe", "i", [str(listen)])
+        node.wait_for("/ciel/get", "i", [str(listen)])
+        return p
+
+    return start
+
+
+# --- Pd -> node ------------------------------------------------------------------------------------------------
+def test_pd_sends_every_control_with_its_type_tag(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    pd = start_pd([
+        "ciel-interval 5", "ciel-seed 12345", "ciel-drift 0.3", "ciel-volume_ceiling -12", "ciel-next bang",
+        "ciel-playback 1",
+        # out of range: clipped by the patch before sending (the seed stops below 2^31: Pd floats are 32-bit)
+        "ciel-interval 99999", "ciel-volume_ceiling -72", "ciel-drift -1", "ciel-seed 2147483647", "ciel-playback 7",
+    ])
+    listen = str(pd.listen)
+    hello = node.wait_for("/ciel/get", "i", [listen])
+    expected = [
+        ("/ciel/interval", "f", ["5.000000"]),
+        ("/ciel/seed", "i", ["12345"]),
+        ("/ciel/drift", "f", ["0.300000"]),
+        ("/ciel/volume_ceiling", "f", ["-12.000000"]),
+        ("/ciel/next", "", []),
+        ("/ciel/playback", "i", ["1"]),
+        ("/ciel/interval", "f", ["3600.000000"]),
+        ("/ciel/volume_ceiling", "f", ["-60.000000"]),
+        ("/ciel/drift", "f", ["0.000000"]),
+        ("/ciel/seed", "i", ["2147483520"]),
+        ("/ciel/playback", "i", ["1"]),
+    ]
+    at = hello
+    for address, types, args in expected:  # in the order they were sent
+        at = node.wait_for(address, types, args, after=at + 1)
+    # The hello came first: subscribe, then get, both with the explicit listen port (netsend's source port is
+    # not one it listens on).
+    sub = node.wait_for("/ciel/subscribe", "i", [listen])
+    assert sub < hello
+    # The subscription is renewed by the patch's metro (every 5 s), without anything else being re-sent.
+    renewed = node.wait_for("/ciel/subscribe", "i", [listen], after=at + 1, timeout=7.0)
+    assert not [m for m in node.messages()[at + 1:renewed] if m[0] in CONTROL_ADDRESSES]
+    pd.assert_healthy()
+
+
+def test_pd_widgets_are_wired_to_the_same_path(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    """A float sent to a widget's receive name makes it output, as a drag would: each slider and number box sends."""
+    pd = start_pd(["ciel-drift-set 0.5", "ciel-seed-set 77", "ciel-playback-set 0", "ciel-interval-set 30",
+                   "ciel-volume_ceiling-set -20"])
+    listen = str(pd.listen)
+    start = node.wait_for("/ciel/get", "i", [listen]) + 1
+    pd.command("hello")  # marks the end
+    end = node.wait_for("/ciel/subscribe", "i", [listen], after=start)
+    assert node.messages()[start:end] == [
+        ("/ciel/drift", "f", ["0.500000"]), ("/ciel/drift", "f", ["0.500000"]),  # slider, number box
+        ("/ciel/seed", "i", ["77"]),  # number box only
+        ("/ciel/playback", "i", ["0"]),  # toggle
+        ("/ciel/interval", "f", ["30.000000"]), ("/ciel/interval", "f", ["30.000000"]),
+        ("/ciel/volume_ceiling", "f", ["-20.000000"]), ("/ciel/volume_ceiling", "f", ["-20.000000"]),
+    ]
+    pd.assert_healthy()
+
+
+def test_pd_unsubscribes_and_stops_renewing(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    pd = start_pd([])
+    listen = str(pd.listen)
+    start = len(node.messages())
+    pd.command("unsubscribe")
+    gone = node.wait_for("/ciel/unsubscribe", "i", [listen], after=start)
+    time.sleep(5.5)  # longer than the re-subscribe period: nothing may come while unsubscribed
+    assert node.messages()[gone + 1:] == [], node.proc.text()
+    # Asking again (the hello) restarts the subscription at once: subscribe, then get.
+    pd.command("hello")
+    sub = node.wait_for("/ciel/subscribe", "i", [listen], after=gone + 1)
+    node.wait_for("/ciel/get", "i", [listen], after=sub + 1)
+    pd.assert_healthy()
+
+
+# --- node -> Pd ------------------------------------------------------------------------------------------------
+def test_pd_shows_and_prints_feedback_without_sending_it_back(
+    node: Node, start_pd: Callable[[list[str]], Pd]
+) -> None:
+    oscsend = require_tool("oscsend")
+    pd = start_pd([])
+    mark = len(node.messages())
+    feedback = [
+        ["/ciel/state/interval", "f", "7.5"],
+        ["/ciel/state/seed", "i", "4242"],
+        ["/ciel/state/drift", "f", "0.25"],
+        ["/ciel/state/volume_ceiling", "f", "-18"],
+        ["/ciel/state/playback", "i", "0"],
+        ["/ciel/piece", "iss", "12", "/media/a.png", "/media/a.mp3"],
+        ["/ciel/error", "ss", "/ciel/seed", "not a number"],
+    ]
+    for message in feedback:
+        subprocess.run([oscsend, "127.0.0.1", str(pd.listen), *message], check=True, timeout=5)
+    # Printed in a form easy to grep (Pd prints numbers with %g, and escapes spaces inside a symbol)...
+    for line in ("ciel-state: interval 7.5", "ciel-state: seed 4242", "ciel-state: drift 0.25",
+                 "ciel-state: volume_ceiling -18", "ciel-state: playback 0",
+                 "ciel-piece: 12 /media/a.png /media/a.mp3"):
+        pd.wait_printed("^" + re.escape(line) + "$")
+    pd.wait_printed(r"^ciel-error: /ciel/seed not\\? a\\? number$")
+    # ...and shown on the widgets with "set", which does not make them output.
+    for name, value in (("interval", "7.5"), ("seed", "4242"), ("drift", "0.25"), ("volume_ceiling", "-18"),
+                        ("playback", "0"), ("piece-seq", "12"), ("piece-image", "/media/a.png"),
+                        ("piece-audio", "/media/a.mp3"), ("error-address", "/ciel/seed")):
+        pd.wait_printed(f"^shown-{re.escape(name)}: set {re.escape(value)}$")
+    pd.wait_printed(r"^shown-error-reason: set not\\? a\\? number$")
+    # No echo: a hello sent after all of that was handled marks the end; nothing but the hello may precede it.
+    pd.command("hello")
+    end = node.wait_for("/ciel/get", "i", [str(pd.listen)], after=mark)
+    echoed = [m for m in node.messages()[mark:end] if m[0] in CONTROL_ADDRESSES]
+    assert not echoed, f"feedback was sent back to the node: {echoed}"
+    pd.assert_healthy()
+
+
+def test_pd_patch_loads_with_defaults_and_no_errors(tmp_path: Path, procs: list[Proc]) -> None:
+    """On its own, the patch creates every object, connects every line, and shows the contract defaults."""
+    pd = require_tool("pd")
+    (ctrl,) = free_udp_ports(1)
+    harness = tmp_path / "harness.pd"
+    harness.write_text(harness_patch(ctrl))
+    proc = Proc([pd, "-nogui", "-noaudio", "-nomidi", "-nrt", "-noprefs", "-stderr", "-verbose",
+                 "-open", str(harness), "-open", str(PD_PATCH)],
+                tmp_path / "pd-stderr.txt")
+    procs.append(proc)
+    p = Pd(proc, 0, ctrl)
+    p.wait_printed(r"^shown-volume_ceiling: set -6$")
+    for name, value in (("interval", "30"), ("seed", "0"), ("drift", "0.1"), ("playback", "1")):
+        p.wait_printed(f"^shown-{name}: set {value}$")
+    # The load sequence: connect to the default node, listen on 9001.
+    p.wait_printed(r"connecting to 127\.0\.0\.1 9000")
+    # (9001 may be taken on a busy machine; the attempt is what the load sequence owes.)
+    p.wait_printed(r"listening on 9001|netreceive: listen failed: Address already in use")
+    p.assert_healthy()
+
+
+# --- Max ------------------------------------------------------------------------------------------------------
+class MaxPatch:
+    def __init__(self, path: Path) -> None:
+        data = json.loads(path.read_text())
+        self.patcher = data["patcher"]
+        self.boxes: dict[str, dict[str, Any]] = {}
+        for entry in self.patcher["boxes"]:
+            box = entry["box"]
+            assert box["id"] not in self.boxes, f"duplicate id {box['id']}"
+            self.boxes[box["id"]] = box
+        self.lines = [entry["patchline"] for entry in self.patcher["lines"]]
+        self.out: dict[str, list[tuple[int, str, int]]] = {bid: [] for bid in self.boxes}
+        self.into: dict[str, list[tuple[str, int]]] = {bid: [] for bid in self.boxes}
+        for line in self.lines:
+            (src, outlet), (dst, inlet) = line["source"], line["destination"]
+            if src in self.boxes and dst in self.boxes:
+                self.out[src].append((outlet, dst, inlet))
+                self.into[dst].append((src, outlet))
+
+    def text(self, bid: str) -> str:
+        return str(self.boxes[bid].get("text", ""))
+
+    def _first_word(self, maxclass: str, word: str) -> list[str]:
+        return [bid for bid, box in self.boxes.items()
+                if box["maxclass"] == maxclass and self.text(bid).split()[:1] == [word]]
+
+    def objects(self, name: str) -> list[str]:
+        return self._first_word("newobj", name)
+
+    def messages(self, first_word: str) -> list[str]:
+        return self._first_word("message", first_word)
+
+    def is_set(self, bid: str) -> bool:
+        return self.text(bid).startswith(("set", "prepend set"))
+
+    def downstream(self, start: str, outlet: int | None = None, honour_set: bool = False) -> set[str]:
+        """Boxes reachable from start (from one outlet, or all).
+
+        With honour_set, a box that receives "set ..." (from a [set $1( message or [prepend set]) is reached but
+        not walked on from: "set" makes a widget or message box show a value without outputting anything.
+        """
+        seen: set[str] = set()
+        todo = deque((start, dst) for o, dst, _ in self.out[start] if outlet is None or o == outlet)
+        while todo:
+            src, bid = todo.popleft()
+            if bid in seen:
+                continue
+            seen.add(bid)
+            if not (honour_set and self.is_set(src)):
+                todo.extend((bid, dst) for _, dst, _ in self.out[bid])
+        return seen
+
+    def upstream(self, start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = deque(src for src, _ in self.into[start])
+        while todo:
+            bid = todo.popleft()
+            if bid not in seen:
+                seen.add(bid)
+                todo.extend(src for src, _ in self.into[bid])
+        return seen
+
+    def classes(self, bids: set[str]) -> set[str]:
+        return {self.boxes[b]["maxclass"] if self.boxes[b]["maxclass"] != "newobj" else self.text(b).split()[0]
+                for b in bids}
+
+
+@pytest.fixture(scope="module")
+def maxpat() -> MaxPatch:
+    return MaxPatch(MAX_PATCH)
+
+
+def test_max_patch_is_a_well_formed_max8_patcher(maxpat: MaxPatch) -> None:
+    p = maxpat.patcher
+    assert p["fileversion"] == 1
+    assert p["appversion"]["major"] >= 8
+    assert len(p["rect"]) == 4
+    for bid, box in maxpat.boxes.items():
+        for key in ("id", "maxclass", "numinlets", "numoutlets", "patching_rect"):
+            assert key in box, f"{bid} has no {key}"
+        assert len(box["patching_rect"]) == 4
+        if box["maxclass"] in ("newobj", "message", "comment"):
+            assert isinstance(box.get("text"), str), f"{bid} ({box['maxclass']}) has no text"
+        if box["numoutlets"]:
+            assert len(box.get("outlettype", [])) == box["numoutlets"], f"{bid}: outlettype vs numoutlets"
+        if box["maxclass"] == "newobj":  # objects whose outlet count follows from their arguments
+            words = maxpat.text(bid).split()
+            if words[0] in ("route", "t", "trigger", "unpack"):
+                n = len(words) - 1 + (words[0] == "route")
+                assert box["numoutlets"] == n, f"{bid} {maxpat.text(bid)!r}: {box['numoutlets']} outlets, not {n}"
+    for line in maxpat.lines:
+        (src, outlet), (dst, inlet) = line["source"], line["destination"]
+        assert src in maxpat.boxes and dst in maxpat.boxes, f"line to a missing box: {line}"
+        assert 0 <= outlet < maxpat.boxes[src]["numoutlets"], f"{src} has no outlet {outlet}: {line}"
+        assert 0 <= inlet < maxpat.boxes[dst]["numinlets"], f"{dst} has no inlet {inlet}: {line}"
+
+
+def test_max_patch_sends_every_controller_address_to_udpsend(maxpat: MaxPatch) -> None:
+    (udpsend,) = maxpat.objects("udpsend")
+    assert maxpat.text(udpsend).split()[1:] == ["127.0.0.1", "9000"]
+    senders = {
+        "/ciel/interval": {"slider", "flonum"}, "/ciel/seed": {"number"}, "/ciel/drift": {"slider", "flonum"},
+        "/ciel/volume_ceiling": {"slider", "flonum"}, "/ciel/next": {"button"}, "/ciel/playback": {"toggle"},
+        "/ciel/subscribe": {"loadbang", "metro"}, "/ciel/get": {"loadbang", "button"},
+        "/ciel/unsubscribe": {"button"},
+    }
+    assert set(senders) == set(CONTROLLER_ADDRESSES)
+    for address, sources in senders.items():
+        boxes = maxpat.messages(address)
+        assert boxes, f"no message box for {address}"
+        for bid in boxes:
+            assert udpsend in maxpat.downstream(bid), f"{maxpat.text(bid)!r} does not reach udpsend"
+            missing = sources - maxpat.classes(maxpat.upstream(bid))
+            assert not missing, f"{address} is not driven by {missing}"
+        args = maxpat.text(boxes[0]).split()[1:]
+        assert args == ([] if address == "/ciel/next" else ["$1"]), f"{address} args {args}"
+    # host and port can be changed from the patch
+    for first, value in (("host", "127.0.0.1"), ("port", "9000")):
+        assert any(maxpat.text(b).split()[1:] == [value] and udpsend in maxpat.downstream(b)
+                   for b in maxpat.messages(first)), f"no [{first} {value}( into udpsend"
+
+
+def test_max_patch_routes_feedback_to_the_widgets_and_never_back(maxpat: MaxPatch) -> None:
+    (udpsend,) = maxpat.objects("udpsend")
+    (udpreceive,) = maxpat.objects("udpreceive")
+    assert maxpat.text(udpreceive).split()[1:] == ["9001"]
+    routes = [dst for _, dst, _ in maxpat.out[udpreceive] if maxpat.text(dst).startswith("route ")]
+    assert len(routes) == 1, "udpreceive should feed one route"
+    (route,) = routes
+    addresses = maxpat.text(route).split()[1:]
+    wanted = {f"/ciel/state/{n}": {"interval": {"slider", "flonum"}, "seed": {"number"},
+                                   "drift": {"slider", "flonum"}, "volume_ceiling": {"slider", "flonum"},
+                                   "playback": {"toggle"}}[n] for n in STATE_NAMES}
+    wanted["/ciel/piece"] = {"number"}
+    wanted["/ciel/error"] = {"message"}
+    for address, widgets in wanted.items():
+        assert address in addresses, f"{address} is not routed"
+        outlet = addresses.index(address)
+        # Everything the feedback can set off, knowing that "set" shows a value without outputting it.
+        reached = maxpat.downstream(route, outlet, honour_set=True)
+        assert udpsend not in reached, f"{address} feedback would be sent back to the node"
+        shown = {b for b in reached if maxpat.boxes[b]["maxclass"] in widgets and not maxpat.is_set(b)}
+        assert shown, f"{address} is not shown on a {widgets}"
+        for bid in shown:  # each widget is updated with set, so it does not output
+            feeders = [src for src, _ in maxpat.into[bid] if src in reached]
+            assert feeders and all(maxpat.is_set(src) for src in feeders), (
+                f"{address} reaches {maxpat.boxes[bid]['maxclass']} {bid} without 'set'")
+    # The subscription is renewed by a metro started at load.
+    (metro,) = maxpat.objects("metro")
+    assert maxpat.text(metro).split()[1:] == ["5000"]
+    assert "loadbang" in maxpat.classes(maxpat.upstream(metro))

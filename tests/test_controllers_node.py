@@ -1,0 +1,70 @@
+"""End to end: the shipped Pure Data patch, headless, against a real running node."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from conftest import require_tool
+from oscpeers import oscsend
+from test_controllers import PD_PATCH, Proc, free_udp_ports
+
+from ciel_node.app import Node, control_surfaces
+from ciel_node.config import RunConfig
+
+
+@pytest.fixture
+async def running(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[tuple[Node, int]]:
+    cfg = RunConfig(state_dir=tmp_path / "state", audio_checkpoint=tiny_checkpoints[0],
+                    image_checkpoint=tiny_checkpoints[1], controls={"interval": 3600}, osc="127.0.0.1:0",
+                    max_sound_s=1.0, render_process=False)
+    node = Node(cfg)
+    stop = asyncio.Event()
+    async with control_surfaces(node, cfg) as server:
+        task = asyncio.create_task(node.run(stop))
+        try:
+            yield node, server.port
+        finally:
+            stop.set()
+            await task
+
+
+async def _until(what: str, cond, proc: Proc, deadline_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + deadline_s
+    while not cond():
+        assert time.monotonic() < end, f"{what} did not happen; Pd said:\n{proc.text()[-3000:]}"
+        await asyncio.sleep(0.02)
+
+
+async def test_shipped_pd_patch_drives_the_node_and_shows_its_state(running: tuple[Node, int], tmp_path: Path
+                                                                    ) -> None:
+    node, port = running
+    pd = require_tool("pd")
+    (listen,) = free_udp_ports(1)
+    argv = [pd, "-nogui", "-noaudio", "-nomidi", "-nrt", "-noprefs", "-stderr", "-open", str(PD_PATCH),
+            "-send", f"ciel-connect 127.0.0.1 {port}", "-send", f"ciel-listen {listen}",
+            "-send", "ciel-drift 0.4", "-send", "ciel-seed 99", "-send", "ciel-volume_ceiling -80"]
+    proc = Proc(argv, tmp_path / "pd.txt")
+    try:
+        # A performer's moves reach the node (the ceiling clamped to the contract's -60 on the way)...
+        c = lambda: node.controls.controls  # noqa: E731
+        await _until("the knobs reaching the node",
+                     lambda: c().seed == 99 and abs(c().drift - 0.4) < 1e-6 and c().volume_ceiling == -60.0, proc)
+        assert node.osc_counters["rejected"] == 0
+        # ...the patch shows the node's real state, including what someone else changed...
+        await oscsend(port, "/ciel/interval", "f", 2.5)
+        await _until("Pd showing the interval set elsewhere",
+                     lambda: re.search(r"^ciel-state: interval 2\.5$", proc.text(), re.M) is not None, proc)
+        await _until("Pd showing the seed", lambda: "ciel-state: seed 99" in proc.text(), proc)
+        # ...and the seq of each new piece (the shorter interval reschedules the next one now).
+        await _until("a new piece", lambda: node.media.last_seq >= 2, proc)
+        seq = node.media.last_seq
+        await _until("Pd showing the piece", lambda: re.search(rf"^ciel-piece: {seq}\b", proc.text(), re.M)
+                     is not None, proc)
+        assert "couldn't create" not in proc.text()
+    finally:
+        proc.stop()
