@@ -34,6 +34,7 @@ from ciel_node.models.image_gan import Generator  # noqa: E402
 AUDIO_CKPT, IMAGE_CKPT = ROOT / "checkpoints" / "audio.pt", ROOT / "checkpoints" / "images.pt"
 ARCHIVE = ROOT / "build" / "found-archive"
 CLI = [sys.executable, "-m", "ciel_node"]
+QUIET_PORTS = ["--osc", "127.0.0.1:0", "--web", "127.0.0.1:0"]  # free ports: never clash with a running node
 
 
 def median_time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
@@ -134,7 +135,7 @@ def bench_start(out: dict) -> None:
     for _ in range(3):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.monotonic()
-            proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp, "--osc", "127.0.0.1:0"],
+            proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp, *QUIET_PORTS],
                                     stderr=subprocess.DEVNULL)
             try:
                 _wait_for_seq(Path(tmp) / "manifest.jsonl", 1, proc, t0 + 60)
@@ -158,8 +159,7 @@ def bench_soak(out: dict, pieces: int) -> None:
     keep_pieces, keep_mb = 200, 20.0
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
-        proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp, "--osc", "127.0.0.1:0", "--interval", "0.5",
-                                 "--keep-pieces",
+        proc = subprocess.Popen([*CLI, "run", "--state-dir", tmp, *QUIET_PORTS, "--interval", "0.5", "--keep-pieces",
                                  str(keep_pieces), "--keep-mb", str(keep_mb)], stderr=subprocess.DEVNULL)
         try:
             t0 = time.monotonic()

@@ -18,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the generation node")
     run.add_argument("--config", type=Path, help="TOML file with any of the settings below")
+    run.add_argument("--web", help="HTTP listen address for the page and API (default 127.0.0.1:8080)")
     run.add_argument("--osc", help="OSC UDP and TCP listen address (default 127.0.0.1:9000)")
     run.add_argument("--osc-allow", help="accept OSC only from these CIDRs, comma-separated (with a wide --osc)")
     run.add_argument("--state-dir", type=Path, help="published media, manifest, saved controls (default ./state)")

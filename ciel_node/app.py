@@ -26,6 +26,7 @@ from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
 from ciel_node.publish.feedback import FeedbackHub
 from ciel_node.publish.media import MediaStore
+from ciel_node.publish.web import WebSurface, serve
 from ciel_node.state import Controls, ControlStore
 
 log = logging.getLogger("ciel_node")
@@ -246,6 +247,15 @@ async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscSe
         hub.close()
 
 
+@asynccontextmanager
+async def audience_surface(node: Node, config: RunConfig) -> AsyncIterator[int]:
+    """The page, the API and the media over HTTP; yields the bound port."""
+    surface = WebSurface(node.media, node.health, lambda: node.next_at)
+    node.piece_listeners.append(surface.on_piece)
+    async with serve(surface, *config.web_endpoint) as port:
+        yield port
+
+
 def run(config: RunConfig) -> int:
     """Build the node and its surfaces, run until SIGINT/SIGTERM, stop in reverse order."""
     node = Node(config)
@@ -255,7 +265,7 @@ def run(config: RunConfig) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with control_surfaces(node, config):
+        async with control_surfaces(node, config), audience_surface(node, config):
             await node.run(stop)
 
     asyncio.run(main())

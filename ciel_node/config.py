@@ -40,6 +40,7 @@ class RunConfig:
     render_process: bool = True
     log_level: str = "info"
     osc: str = "127.0.0.1:9000"
+    web: str = "127.0.0.1:8080"
     osc_allow: str | None = None  # comma-separated CIDRs; None accepts every source
 
     def __post_init__(self) -> None:
@@ -60,6 +61,7 @@ class RunConfig:
         _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
         self.osc_endpoint  # noqa: B018 - validates
         self.osc_networks  # noqa: B018
+        self.web_endpoint  # noqa: B018
         _check(
             self.log_level in ("debug", "info", "warning", "error"),
             f"log_level={self.log_level!r} must be one of debug, info, warning, error",
@@ -69,6 +71,10 @@ class RunConfig:
     @property
     def osc_endpoint(self) -> tuple[str, int]:
         return parse_endpoint("osc", self.osc)
+
+    @property
+    def web_endpoint(self) -> tuple[str, int]:
+        return parse_endpoint("web", self.web)
 
     @property
     def osc_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:

@@ -62,7 +62,7 @@ def test_tampered_checkpoint_exit_2_nothing_executed(tmp_path: Path, tiny_checkp
 def test_bad_settings_one_line_exit_2(tmp_path: Path, tiny_checkpoints, args: list[str], needle: str) -> None:
     args = [str(tiny_checkpoints[0]) if a == "AUDIO" else a for a in args]
     base = ["run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
-            "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0"]
+            "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0"]
     assert needle in _one_error_line(cli(*base, *args))
 
 
@@ -79,7 +79,8 @@ def test_busy_osc_port(tmp_path: Path, tiny_checkpoints) -> None:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
-                   "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", f"127.0.0.1:{port}")
+                   "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", f"127.0.0.1:{port}",
+                   "--web", "127.0.0.1:0")
     assert f"OSC port 127.0.0.1:{port} is busy; pick another with --osc HOST:PORT" in _one_error_line(proc)
 
 
@@ -99,7 +100,7 @@ def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkp
         f'image_checkpoint = "{tiny_checkpoints[1]}"\ninterval = 0.5\nseed = 3\n'
     )
     proc = subprocess.Popen([sys.executable, "-m", "ciel_node", "run", "--config", str(cfg), "--drift", "0.5",
-                             "--osc", "127.0.0.1:0"],
+                             "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         manifest = state / "manifest.jsonl"
