@@ -39,7 +39,6 @@ class Node:
 
     def __init__(self, config: RunConfig) -> None:
         torch.set_num_threads(config.threads)
-        torch.manual_seed(0)
         self.config = config
         self.started = time.time()
         state_dir = config.state_dir
@@ -61,7 +60,6 @@ class Node:
         spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
                           config.max_sound_s, config.threads)
         self.renderer = RenderWorker(spec, process=config.render_process)
-        self.renderer.warm_up()
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self._walk_path = state_dir / "walk.json"
@@ -100,6 +98,7 @@ class Node:
             "node up: seed %d, interval %g s, state in %s", self.controls.controls.seed,
             self.controls.controls.interval, self.config.state_dir,
         )
+        self.renderer.warm_up()  # the child loads its models while the surfaces come up
         due = time.time()
         saver = asyncio.create_task(self._save_controls_now_and_then(stop))
         try:
