@@ -10,27 +10,17 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool
+from nodes import node_config, running_node
 from oscpeers import oscsend
 from test_controllers import PD_PATCH, Proc, free_udp_ports
 
-from ciel_node.app import Node, control_surfaces
-from ciel_node.config import RunConfig
+from ciel_node.app import Node
 
 
 @pytest.fixture
 async def running(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[tuple[Node, int]]:
-    cfg = RunConfig(state_dir=tmp_path / "state", audio_checkpoint=tiny_checkpoints[0],
-                    image_checkpoint=tiny_checkpoints[1], controls={"interval": 3600}, osc="127.0.0.1:0",
-                    max_sound_s=1.0, render_process=False)
-    node = Node(cfg)
-    stop = asyncio.Event()
-    async with control_surfaces(node, cfg) as server:
-        task = asyncio.create_task(node.run(stop))
-        try:
-            yield node, server.port
-        finally:
-            stop.set()
-            await task
+    async with running_node(node_config(tmp_path / "state", tiny_checkpoints)) as r:
+        yield r.node, r.osc_port
 
 
 async def _until(what: str, cond, proc: Proc, deadline_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]

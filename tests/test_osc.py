@@ -6,25 +6,23 @@ import asyncio
 import math
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from nodes import RunningNode, node_config, running_node, until
 from oscpeers import OscDump, free_port, oscsend
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from ciel_node.app import Node, control_surfaces
-from ciel_node.config import RunConfig
 from ciel_node.controls.framing import SlipDecoder, slip_encode
-from ciel_node.controls.osc_server import OscServer
 from ciel_node.publish.feedback import Channel, osc_message
 from ciel_node.state import RANGES
 
 
 class Running:
-    def __init__(self, node: Node, server: OscServer) -> None:
-        self.node, self.server, self.port = node, server, server.port
+    def __init__(self, running: RunningNode) -> None:
+        self.node, self.server, self.port = running.node, running.osc, running.osc_port
 
     def subscribers(self) -> list[Channel]:
         return self.server.hub.subscribers
@@ -38,31 +36,10 @@ class Running:
         return self.node.osc_counters
 
 
-async def until(cond: Callable[[], bool], deadline_s: float = 10.0) -> None:
-    end = time.monotonic() + deadline_s
-    while not cond():
-        assert time.monotonic() < end, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-def _config(tmp_path: Path, ckpts: tuple[Path, Path], **extra: object) -> RunConfig:
-    return RunConfig(state_dir=tmp_path / "state", audio_checkpoint=ckpts[0], image_checkpoint=ckpts[1],
-                     controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=1.0, render_process=False, **extra)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 async def node(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[Running]:
-    cfg = _config(tmp_path, tiny_checkpoints)
-    n = Node(cfg)
-    stop = asyncio.Event()
-    async with control_surfaces(n, cfg) as server:
-        task = asyncio.create_task(n.run(stop))
-        await until(lambda: n.media.last_seq >= 1)  # the first piece is out; the next is an hour away
-        try:
-            yield Running(n, server)
-        finally:
-            stop.set()
-            await task
+    async with running_node(node_config(tmp_path / "state", tiny_checkpoints)) as running:
+        yield Running(running)
 
 
 async def test_udp_controls_int_and_float_with_feedback(node: Running) -> None:
@@ -245,13 +222,12 @@ async def test_bundles_nested_and_future_timetags_never_block(node: Running) -> 
 
 
 async def test_osc_allow_drops_and_counts_other_sources(tmp_path: Path, tiny_checkpoints) -> None:
-    cfg = _config(tmp_path, tiny_checkpoints, osc_allow="10.0.0.0/8,192.168.0.0/16")
-    n = Node(cfg)
-    async with control_surfaces(n, cfg) as server:
-        await oscsend(server.port, "/ciel/seed", "i", 99)
-        await oscsend(f"osc.tcp://127.0.0.1:{server.port}", "/ciel/seed", "i", 98)
-        await until(lambda: n.osc_counters["dropped"] >= 2)
-    assert n.controls.controls.seed == 0 and n.osc_counters["applied"] == 0
+    cfg = node_config(tmp_path / "state", tiny_checkpoints, osc_allow="10.0.0.0/8,192.168.0.0/16")
+    async with running_node(cfg) as r:
+        await oscsend(r.osc_port, "/ciel/seed", "i", 99)
+        await oscsend(f"osc.tcp://127.0.0.1:{r.osc_port}", "/ciel/seed", "i", 98)
+        await until(lambda: r.node.osc_counters["dropped"] >= 2)
+        assert r.controls.seed == 0 and r.node.osc_counters["applied"] == 0
 
 
 async def test_counters_add_up(node: Running) -> None:

@@ -12,12 +12,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from nodes import RunningNode, node_config, running_node, until
 from pythonosc.osc_packet import OscPacket
 
-from ciel_node.app import Node, control_surfaces
-from ciel_node.config import RunConfig
 from ciel_node.controls.framing import length_prefix_encode, slip_encode
-from ciel_node.controls.osc_server import MAX_TCP_CONNECTIONS, OscServer
+from ciel_node.controls.osc_server import MAX_TCP_CONNECTIONS
 from ciel_node.publish.feedback import osc_message
 from ciel_node.state import RANGES, Controls
 
@@ -79,25 +78,14 @@ def _valid_state(c: Controls) -> bool:
 
 
 class Target:
-    def __init__(self, node: Node, server: OscServer) -> None:
-        self.node, self.server, self.port = node, server, server.port
+    def __init__(self, running: RunningNode) -> None:
+        self.node, self.server, self.port = running.node, running.osc, running.osc_port
 
 
 @pytest.fixture
 async def target(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[Target]:
-    cfg = RunConfig(state_dir=tmp_path / "s", audio_checkpoint=tiny_checkpoints[0],
-                    image_checkpoint=tiny_checkpoints[1], controls={"interval": 3600}, osc="127.0.0.1:0",
-                    max_sound_s=1.0)
-    node = Node(cfg)
-    stop = asyncio.Event()
-    async with control_surfaces(node, cfg) as server:
-        task = asyncio.create_task(node.run(stop))
-        try:
-            yield Target(node, server)
-        finally:
-            stop.set()
-            await task
-    assert task.done() and task.exception() is None
+    async with running_node(node_config(tmp_path / "state", tiny_checkpoints), first_piece=False) as running:
+        yield Target(running)
 
 
 async def _caught_up(counters: dict[str, int], sent: int, deadline_s: float = 30.0) -> None:
@@ -149,14 +137,7 @@ async def test_100k_udp_packets(target: Target) -> None:
     # Still up, and a valid message right after is applied.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.sendto(osc_message("/ciel/seed", 777, types="i"), ("127.0.0.1", target.port))
-    await _wait(lambda: target.node.controls.controls.seed == 777)
-
-
-async def _wait(cond, deadline_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + deadline_s
-    while not cond():
-        assert time.monotonic() < end, "condition not met in time"
-        await asyncio.sleep(0.01)
+    await until(lambda: target.node.controls.controls.seed == 777)
 
 
 async def test_tcp_garbage_half_open_and_too_many_connections(target: Target) -> None:
@@ -166,8 +147,8 @@ async def test_tcp_garbage_half_open_and_too_many_connections(target: Target) ->
     # Half-open: connect and say nothing; they must not pin the node's connection slots.
     idle = [socket.create_connection(("127.0.0.1", target.port)) for _ in range(MAX_TCP_CONNECTIONS)]
     extra = socket.create_connection(("127.0.0.1", target.port))  # one too many: refused at once
-    await _wait(lambda: counters["dropped"] >= 1)
-    await _wait(lambda: len(target.server.connections) == 0, 5)  # the idle ones were closed
+    await until(lambda: counters["dropped"] >= 1)
+    await until(lambda: len(target.server.connections) == 0, 5)  # the idle ones were closed
     for s in [*idle, extra]:
         s.close()
     # Garbage over SLIP and over length-prefix framing, split at random, mixed with valid packets.
@@ -183,7 +164,7 @@ async def test_tcp_garbage_half_open_and_too_many_connections(target: Target) ->
             pos += step
         writer.write(framing(osc_message("/ciel/drift", 0.125, types="f")))
         await writer.drain()
-        await _wait(lambda: target.node.controls.controls.drift == 0.125, 20)
+        await until(lambda: target.node.controls.controls.drift == 0.125, 20)
         writer.close()
         target.node.controls.update(drift=0.1)
         assert _valid_state(target.node.controls.controls)
@@ -195,5 +176,5 @@ async def test_tcp_garbage_half_open_and_too_many_connections(target: Target) ->
     reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
     writer.write(slip_encode(osc_message("/ciel/seed", 4321, types="i")))
     await writer.drain()
-    await _wait(lambda: target.node.controls.controls.seed == 4321)
+    await until(lambda: target.node.controls.controls.seed == 4321)
     writer.close()
