@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     crack.add_argument("--batch", type=int, help="batch size (default 64 images / 256 frames)")
     crack.add_argument("--save-every", type=float, default=3.0, help="minutes between checkpoints (default 3)")
 
+    operator = sub.add_parser("operator", add_help=False,
+                              help="bridge a local Max/Pd patch to a remote node over SSH (see --help there)")
+    operator.add_argument("rest", nargs=argparse.REMAINDER)
+
     archive = sub.add_parser("archive", help="build the project's own found archive (what the shipped models saw)")
     archive.add_argument("out", type=Path)
     archive.add_argument("--seed", type=int, default=0)
@@ -72,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
 
             flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
             return app.run(load_run_config(args.config, flags))
+        if args.command == "operator":
+            from ciel_node.operator import main as operator_main
+
+            return operator_main(args.rest)
         if args.command == "crack":
             from ciel_node.crack.train import crack
 

@@ -221,12 +221,20 @@ class Node:
 
     def health(self) -> dict[str, Any]:
         latest = self.media.latest()
+        models = {
+            kind: {**self.checkpoints[kind], "steps": prov.get("steps"), "minutes": prov.get("minutes")}
+            for kind, prov in (("audio", self.audio_provenance), ("image", self.image_provenance))
+        }
         return {
             "uptime_s": round(time.time() - self.started, 3),
-            "models": self.checkpoints,
+            "models": models,
+            "last_seq": self.media.last_seq,
             "last_piece_age_s": None if not latest else round(time.time() - latest["created_at"], 3),
+            "next_at": self.next_at,
             "counters": dict(self.counters),
             "osc": dict(self.osc_counters),
+            "media_bytes": self.media.total_bytes,
+            "audio_underruns": None,  # no local playback in this version
         }
 
 
