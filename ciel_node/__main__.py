@@ -20,6 +20,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="TOML file with any of the settings below")
     run.add_argument("--web", help="HTTP listen address for the page and API (default 127.0.0.1:8080)")
     run.add_argument("--osc", help="OSC UDP and TCP listen address (default 127.0.0.1:9000)")
+    run.add_argument("--ssh", help="embedded SSH server address (default 127.0.0.1:2222; on with --authorized-keys)")
+    run.add_argument("--authorized-keys", type=Path, help="OpenSSH authorized_keys of the operators: turns SSH on")
+    run.add_argument("--reverse-tunnel", metavar="USER@RELAY[:PORT]",
+                     help="keep an outgoing SSH connection to a relay that forwards to this node's OSC port")
+    run.add_argument("--reverse-tunnel-key", type=Path, help="private key for the relay (default ~/.ssh/id_*)")
+    run.add_argument("--reverse-tunnel-port", type=int, help="port to ask for on the relay (default: relay's choice)")
+    run.add_argument("--known-hosts", type=Path, help="known_hosts with the relay's key (default ~/.ssh/known_hosts)")
     run.add_argument("--osc-allow", help="accept OSC only from these CIDRs, comma-separated (with a wide --osc)")
     run.add_argument("--state-dir", type=Path, help="published media, manifest, saved controls (default ./state)")
     run.add_argument("--audio-checkpoint", type=Path, help="sound model (default checkpoints/audio.pt)")
@@ -64,6 +71,11 @@ def _quiet_pythonosc(record: logging.LogRecord) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["operator"]:  # its own flags (argparse would take them for ours) and its own log format
+        from ciel_node.operator import main as operator_main
+
+        return operator_main(argv[1:])
     args = _parser().parse_args(argv)
     level = getattr(args, "log_level", None) or "info"
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -76,10 +88,6 @@ def main(argv: list[str] | None = None) -> int:
 
             flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
             return app.run(load_run_config(args.config, flags))
-        if args.command == "operator":
-            from ciel_node.operator import main as operator_main
-
-            return operator_main(args.rest)
         if args.command == "crack":
             from ciel_node.crack.train import crack
 

@@ -16,8 +16,11 @@ import torch
 
 from ciel_node.atomic import write_atomic
 from ciel_node.config import RunConfig
+from ciel_node.controls.authorized_keys import AuthorizedKeys
 from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
+from ciel_node.controls.ssh import SshServer
+from ciel_node.controls.tunnel import ReverseTunnel
 from ciel_node.errors import CielError
 from ciel_node.generate.piece import RenderedPiece, WalkState
 from ciel_node.generate.worker import RenderSpec, RenderWorker
@@ -68,6 +71,8 @@ class Node:
         self.osc_counters = dict.fromkeys(
             ("received", "applied", "rejected", "malformed", "dropped", "feedback_sent", "feedback_dropped"), 0
         )
+        self.ssh_counters: dict[str, int] = {}  # filled by the SSH server and the reverse tunnel
+        self.tunnel_status: Callable[[], dict[str, Any]] | None = None
         self.piece_listeners: list[Callable[[dict[str, Any]], None]] = []  # called in the loop
         self.next_at: float | None = None  # wall-clock time the next piece is due
         self.last_published_at: float | None = None
@@ -233,6 +238,8 @@ class Node:
             "next_at": self.next_at,
             "counters": dict(self.counters),
             "osc": dict(self.osc_counters),
+            "ssh": dict(self.ssh_counters),
+            "tunnel": self.tunnel_status() if self.tunnel_status else None,
             "media_bytes": self.media.total_bytes,
             "audio_underruns": None,  # no local playback in this version
         }
@@ -240,16 +247,32 @@ class Node:
 
 @asynccontextmanager
 async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscServer]:
-    """OSC in, feedback out: started after the node is built, stopped before it is torn down."""
+    """OSC in and feedback out, then SSH (server, reverse tunnel) onto OSC's TCP port; stopped in reverse."""
     hub = FeedbackHub(node.osc_counters)
     surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters)
     server = OscServer(surface, hub, config.osc_networks)
     node.controls.subscribe(hub.on_controls)
     node.piece_listeners.append(hub.on_piece)
+    osc_host = config.osc_endpoint[0]
     await server.start(*config.osc_endpoint)
+    ssh: SshServer | None = None
+    tunnel: ReverseTunnel | None = None
     try:
+        if config.authorized_keys is not None:
+            ssh = SshServer(*config.ssh_endpoint, config.authorized_keys, config.state_dir / "ssh_host_key",
+                            osc_host, server.port, node.ssh_counters)
+            await ssh.start()
+        if config.reverse_tunnel is not None:
+            tunnel = ReverseTunnel(config.reverse_tunnel, config.reverse_tunnel_key, config.known_hosts, server.port,
+                                   config.reverse_tunnel_port, node.ssh_counters, osc_host=osc_host)
+            await tunnel.start()
+            node.tunnel_status = tunnel.status
         yield server
     finally:
+        if tunnel is not None:
+            await tunnel.stop()
+        if ssh is not None:
+            await ssh.stop()
         await server.stop()
         hub.close()
 
@@ -265,6 +288,8 @@ async def audience_surface(node: Node, config: RunConfig) -> AsyncIterator[int]:
 
 def run(config: RunConfig) -> int:
     """Build the node and its surfaces, run until SIGINT/SIGTERM, stop in reverse order."""
+    if config.authorized_keys is not None:
+        AuthorizedKeys.load(config.authorized_keys)  # a bad file is one clear line before anything starts
     node = Node(config)
 
     async def main() -> None:

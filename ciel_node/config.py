@@ -41,6 +41,14 @@ class RunConfig:
     log_level: str = "info"
     osc: str = "127.0.0.1:9000"
     web: str = "127.0.0.1:8080"
+    # The embedded SSH server runs only with an authorized_keys file (controllers/SSH.md).
+    ssh: str = "127.0.0.1:2222"
+    authorized_keys: Path | None = None
+    # Outgoing SSH to a relay, for nodes behind NAT: "user@relay[:port]".
+    reverse_tunnel: str | None = None
+    reverse_tunnel_key: Path | None = None
+    reverse_tunnel_port: int | None = None
+    known_hosts: Path | None = None
     osc_allow: str | None = None  # comma-separated CIDRs; None accepts every source
 
     def __post_init__(self) -> None:
@@ -62,6 +70,10 @@ class RunConfig:
         self.osc_endpoint  # noqa: B018 - validates
         self.osc_networks  # noqa: B018
         self.web_endpoint  # noqa: B018
+        self.ssh_endpoint  # noqa: B018
+        if self.reverse_tunnel_port is not None:
+            _check(1 <= self.reverse_tunnel_port <= 65535,
+                   f"reverse_tunnel_port={self.reverse_tunnel_port} must be in 1..65535")
         _check(
             self.log_level in ("debug", "info", "warning", "error"),
             f"log_level={self.log_level!r} must be one of debug, info, warning, error",
@@ -73,6 +85,10 @@ class RunConfig:
         return parse_endpoint("osc", self.osc)
 
     @property
+    def ssh_endpoint(self) -> tuple[str, int]:
+        return parse_endpoint("ssh", self.ssh)
+
+    @property
     def web_endpoint(self) -> tuple[str, int]:
         return parse_endpoint("web", self.web)
 
@@ -81,6 +97,9 @@ class RunConfig:
         if self.osc_allow is None:
             return None
         nets = []
+        if self.authorized_keys is not None or self.reverse_tunnel is not None:
+            # SSH forwards reach the OSC port from loopback: an allow list must let them in.
+            nets += [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
         for part in str(self.osc_allow).split(","):
             try:
                 nets.append(ipaddress.ip_network(part.strip(), strict=False))
@@ -122,9 +141,10 @@ def load_run_config(path: Path | None, flags: dict[str, Any]) -> RunConfig:
     if unknown:
         names = ", ".join(sorted(known | set(CONTROL_NAMES)))
         raise ConfigError(f"unknown setting {unknown[0]!r} in {path}; known: {names}")
-    for key in ("state_dir", "audio_checkpoint", "image_checkpoint"):
-        if key in values:
-            values[key] = Path(values[key])
+    for key in ("state_dir", "audio_checkpoint", "image_checkpoint", "authorized_keys", "reverse_tunnel_key",
+                "known_hosts"):
+        if values.get(key) is not None:
+            values[key] = Path(values[key]).expanduser()
     try:
         return RunConfig(controls=controls, **values)
     except TypeError as e:

@@ -118,3 +118,21 @@ def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkp
     for kind in ("image", "sky", "audio", "wav"):
         assert (state / "media" / entry[kind]).is_file()
     assert "piece 1 published" in err and "node stopped" in err
+
+
+def test_operator_subcommand_is_dispatched_with_its_own_flags(tmp_path: Path) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    proc = cli("operator", "--ssh", f"op@127.0.0.1:{port}", "--known-hosts", str(tmp_path / "kh"),
+               "--udp", "127.0.0.1:0")
+    assert proc.returncode == 2
+    assert f"cannot reach 127.0.0.1:{port}" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_authorized_keys_is_one_clear_line(tmp_path: Path, tiny_checkpoints) -> None:
+    proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
+               "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0",
+               "--ssh", "127.0.0.1:0", "--authorized-keys", str(tmp_path / "nope"))
+    assert "authorized keys file" in _one_error_line(proc)

@@ -101,9 +101,13 @@ class OscSurface:
     def _get(self, args: list[Any], peer: Peer) -> None:
         _arity(args, 0, 1, "get takes an optional reply port")
         if args:
-            channels: list[Channel] = [self.hub.udp(peer.host, _port(args[0]))]
-        elif peer.connection is not None:
-            channels = [peer.connection]
+            _port(args[0])  # validated either way
+        if peer.connection is not None:
+            # Over TCP the answer goes back on the connection: a reply port would be a port on this
+            # machine, which an SSH-forwarded peer must not be able to aim UDP at.
+            channels: list[Channel] = [peer.connection]
+        elif args:
+            channels = [self.hub.udp(peer.host, int(args[0]))]
         else:
             channels = [self.hub.udp(peer.host, peer.port)]
         self.hub.send(channels, state_messages(self.store.controls))

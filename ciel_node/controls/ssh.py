@@ -1,0 +1,475 @@
+"""Embedded SSH server: operators with an authorized key may open one thing only, a forward to the OSC TCP port."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import logging
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from ciel_node.controls.authorized_keys import AuthorizedKey, AuthorizedKeys
+from ciel_node.errors import CielError
+
+log = logging.getLogger(__name__)
+
+MAX_SESSIONS = 16  # SSH connections at once
+MAX_UNAUTHENTICATED = 8  # of those, still logging in: half-open logins never crowd out operators
+MAX_FORWARDS = 32  # forwarded channels at once, over all sessions
+MAX_AUTH_TRIES = 6  # failed keys per connection before it is closed (OpenSSH's MaxAuthTries)
+LOGIN_GRACE_S = 10.0  # from TCP accept to an authenticated session
+BUCKET_BURST = 10.0  # per source: new connections and failed logins each spend one token
+BUCKET_RATE = 4.0  # tokens back per second
+MAX_SOURCES = 4096  # buckets remembered (LRU): a spray of addresses cannot grow memory
+IO_TIMEOUT_S = 10.0  # a forward whose peer stops reading for this long is closed
+WIRE_LOG = "ciel_node.controls.ssh.wire"  # paramiko's own log: tracebacks per hostile client, silenced
+
+# --- host key --------------------------------------------------------------------------------------
+def load_or_create_host_key(path: Path) -> paramiko.PKey:
+    """The node's host key: read it, or generate an ed25519 key once (mode 0600) so operators can pin it."""
+    if not path.exists():
+        _create_host_key(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise CielError(
+                f"the SSH host key {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+            )
+        return paramiko.PKey.from_path(path)
+    except CielError:
+        raise
+    except Exception as e:  # noqa: BLE001 - OSError, a damaged file, an encrypted key, an unknown type
+        raise CielError(
+            f"cannot load the SSH host key {path} ({e}); delete it to have a new one generated "
+            "(operators will then see a changed host key)"
+        ) from None
+
+
+def _create_host_key(path: Path) -> None:
+    # paramiko cannot generate ed25519 keys; cryptography (paramiko's own backend) can, in OpenSSH format.
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 from the first byte: the secret is never readable by others, not even briefly.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, pem)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CielError(
+            f"cannot write the SSH host key {path} ({e.strerror}); pass --state-dir with a writable folder"
+        ) from None
+    log.info("SSH: generated a new host key in %s", path)
+
+
+# --- rate limiting ---------------------------------------------------------------------------------
+class SourceLimiter:
+    """A token bucket per source (an IPv4 address or an IPv6 /64): new connections and failed logins spend tokens.
+
+    Failed logins drain the bucket, so a source that keeps failing is delayed: its next connections
+    are refused before any key exchange until tokens come back. Never blocks; bounded memory (LRU).
+    """
+
+    def __init__(self, burst: float = BUCKET_BURST, rate: float = BUCKET_RATE, max_sources: int = MAX_SOURCES) -> None:
+        self.burst, self.rate, self.max_sources = burst, rate, max_sources
+        self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # source -> [tokens, stamp, warned]
+        self._lock = threading.Lock()
+
+    def take(self, source: str, cost: float = 1.0) -> bool:
+        key = _source_key(source)
+        now = time.monotonic()
+        with self._lock:
+            bucket = self._buckets.pop(key, None) or [self.burst, now, 0.0]
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+            ok = bucket[0] >= cost
+            if ok:
+                bucket[0] -= cost
+            elif not bucket[2]:
+                bucket[2] = 1.0
+                log.warning("SSH: %s makes too many attempts; throttling it (ssh_rate_limited)", key)
+            if bucket[0] >= self.burst / 2:
+                bucket[2] = 0.0  # recovered: warn again next time
+            self._buckets[key] = bucket
+            while len(self._buckets) > self.max_sources:
+                self._buckets.popitem(last=False)
+        return ok
+
+
+def _plain_address(host: str) -> str:
+    """`::ffff:1.2.3.4` (a dual-stack listener) as `1.2.3.4`, so from= patterns and buckets see one address."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return str(mapped) if mapped is not None else str(addr)
+
+
+def _source_key(source: str) -> str:
+    try:
+        addr = ipaddress.ip_address(source)
+    except ValueError:
+        return source
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))  # one host usually owns a whole /64
+    return str(addr)
+
+
+# --- forwarding --------------------------------------------------------------------------------------
+def pump(chan: paramiko.Channel, sock: socket.socket, stop: threading.Event) -> None:
+    """Copy bytes both ways between an SSH channel and a TCP socket until either side closes or `stop` is set."""
+    sel = selectors.DefaultSelector()  # epoll: no FD_SETSIZE limit in a node with many sockets
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(IO_TIMEOUT_S)
+        chan.settimeout(IO_TIMEOUT_S)  # bounds sendall when the peer's window stays shut
+        sel.register(chan, selectors.EVENT_READ, "channel")
+        sel.register(sock, selectors.EVENT_READ, "socket")
+        while not stop.is_set():
+            for ready, _ in sel.select(0.5):
+                if ready.data == "channel":
+                    data = chan.recv(65536)
+                    if not data:
+                        return
+                    sock.sendall(data)
+                else:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    chan.sendall(data)
+    except (OSError, EOFError, ValueError, paramiko.SSHException):
+        pass  # either side went away (ValueError: a closed file in the selector): both are closed below
+    finally:
+        sel.close()
+        close_channel(chan)
+        sock.close()
+
+
+def close_channel(chan: paramiko.Channel) -> None:
+    """Close a channel whose transport may already be gone (paramiko then raises from close())."""
+    try:
+        chan.close()
+    except (OSError, EOFError, paramiko.SSHException):
+        pass
+
+
+class _Gate(paramiko.ServerInterface):
+    """paramiko's callbacks for one connection: answers at once (no I/O, no waiting), refuses all but the forward."""
+
+    def __init__(self, server: SshServer, source: str) -> None:
+        self.server, self.source = server, source
+        self.failures = 0
+        self.throttled = False
+        self.key: AuthorizedKey | None = None
+        self.user = ""
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_none(self, username: str) -> int:
+        return paramiko.AUTH_FAILED  # the usual first probe of every client: not counted
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        return self._failed()
+
+    def check_auth_interactive(self, username: str, submethods: str) -> int:
+        return self._failed()
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        if self.failures >= MAX_AUTH_TRIES or self.throttled:  # the session thread is about to hang up
+            self.server._count("ssh_rate_limited")
+            return paramiko.AUTH_FAILED
+        entry = self.server._keys.match(key.asbytes(), self.source) if self.server._keys else None
+        if entry is None:
+            return self._failed()
+        self.key, self.user = entry, username  # paramiko still verifies the signature after this
+        return paramiko.AUTH_SUCCESSFUL
+
+    def _failed(self) -> int:
+        self.failures += 1
+        if self.server.limiter.take(self.source):
+            self.server._count("ssh_auth_failed")
+        else:
+            self.throttled = True  # the session thread hangs up
+            self.server._count("ssh_rate_limited")
+        return paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        # "session" is what shells, exec, sftp, ptys, agents and X11 all need: none of them is offered.
+        self._refuse(f"a {kind} channel")
+        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_direct_tcpip_request(self, chanid: int, origin: tuple[str, int],
+                                           destination: tuple[str, int]) -> int:
+        host, port = str(destination[0]), int(destination[1])
+        if not (self.server.is_osc(host, port) and self.key is not None and self.key.may_forward(host, port)):
+            self._refuse(f"a forward to {host}:{port} (only the node's OSC port {self.server.osc_port} is allowed)")
+            return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if self.server.counters["ssh_forwards"] >= MAX_FORWARDS:  # re-checked when the channel is picked up
+            self._refuse(f"a forward: {MAX_FORWARDS} already open")
+            return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+        return paramiko.OPEN_SUCCEEDED
+
+    def check_port_forward_request(self, address: str, port: int) -> bool:
+        self._refuse(f"a remote forward of {address}:{port}")
+        return False
+
+    def check_global_request(self, kind: str, msg: paramiko.Message) -> bool:
+        if "forward" in kind:  # streamlocal-forward@openssh.com and friends; keepalives are no refusal
+            self._refuse(f"a {kind} request")
+        return False
+
+    def check_channel_pty_request(self, *args: object) -> bool:
+        return False
+
+    def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
+        return False
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        return False
+
+    def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
+        return False
+
+    def check_channel_x11_request(self, *args: object) -> bool:
+        return False
+
+    def check_channel_forward_agent_request(self, channel: paramiko.Channel) -> bool:
+        return False
+
+    def _refuse(self, what: str) -> None:
+        self.server._count("ssh_refused")
+        log.info("SSH: refused %s from %s@%s", what, self.user or "?", self.source)
+
+
+class _Session:
+    def __init__(self, conn: socket.socket, source: str) -> None:
+        self.conn, self.source = conn, source
+        self.transport: paramiko.Transport | None = None
+        self.authenticated = False
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        self.conn.close()
+
+
+class SshServer:
+    """Owns the SSH listener, its sessions and their forwards; start() binds, stop() closes all and joins threads.
+
+    Threads: paramiko's own per connection, one per session (login deadline, picking up channels) and
+    one per forward (bytes both ways to the node's OSC TCP server, which answers on the same connection).
+    The accept loop runs in the node's event loop and never blocks it.
+    """
+
+    def __init__(self, host: str, port: int, authorized_keys: Path, host_key: Path,
+                 osc_host: str, osc_port: int, counters: dict[str, int]) -> None:
+        self.host, self.port = host, port
+        self.authorized_keys, self.host_key = authorized_keys, host_key
+        self.osc_port = osc_port
+        wildcard = osc_host in ("0.0.0.0", "::", "")
+        self._osc_target = ("::1" if osc_host == "::" else "127.0.0.1") if wildcard else osc_host
+        self._osc_names = {"127.0.0.1", "localhost", "::1", self._osc_target.lower()} if wildcard else {
+            "127.0.0.1", "localhost", osc_host.lower()}
+        self.counters = counters
+        for name in ("ssh_auth_ok", "ssh_auth_failed", "ssh_rate_limited", "ssh_refused", "ssh_busy",
+                     "ssh_connections", "ssh_sessions", "ssh_forwards"):
+            counters.setdefault(name, 0)
+        self.limiter = SourceLimiter()
+        self._keys: AuthorizedKeys | None = None
+        self._host_key: paramiko.PKey | None = None
+        self._sock: socket.socket | None = None
+        self._accept_task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self._sessions: set[_Session] = set()
+        self._threads: set[threading.Thread] = set()
+        self._stopping = threading.Event()
+
+    def is_osc(self, host: str, port: int) -> bool:
+        return port == self.osc_port and host.lower().strip("[]") in self._osc_names
+
+    def _count(self, name: str, delta: int = 1) -> None:
+        with self._lock:
+            self.counters[name] += delta
+
+    async def start(self) -> None:
+        self._keys = AuthorizedKeys.load(self.authorized_keys)
+        self._host_key = load_or_create_host_key(self.host_key)
+        logging.getLogger(WIRE_LOG).setLevel(logging.CRITICAL)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(64)
+            sock.setblocking(False)
+        except OSError as e:
+            sock.close()
+            if e.errno == errno.EADDRINUSE:
+                raise CielError(
+                    f"SSH port {self.host}:{self.port} is busy; pick another with --ssh HOST:PORT"
+                ) from None
+            raise CielError(
+                f"cannot listen for SSH on {self.host}:{self.port} ({e.strerror}); check --ssh HOST:PORT"
+            ) from None
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self._stopping.clear()
+        self._accept_task = asyncio.create_task(self._accept_loop(sock))
+        log.info(
+            "SSH on %s:%d: %d authorized key(s) from %s, forwards to OSC port %d only; host key %s %s",
+            self.host, self.port, len(self._keys), self.authorized_keys, self.osc_port,
+            self._host_key.get_name(), self._host_key.fingerprint,
+        )
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._accept_task is not None:
+            self._accept_task.cancel()
+            try:
+                await self._accept_task
+            except asyncio.CancelledError:
+                pass
+            self._accept_task = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        await asyncio.to_thread(self._close_all)
+
+    def _close_all(self, deadline_s: float = 5.0) -> None:
+        with self._lock:
+            sessions, threads = list(self._sessions), list(self._threads)
+        for session in sessions:
+            session.close()
+        end = time.monotonic() + deadline_s
+        for thread in threads:
+            thread.join(max(0.0, end - time.monotonic()))
+
+    async def _accept_loop(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, addr = await loop.sock_accept(sock)
+            except OSError as e:  # out of file descriptors, a reset before accept: keep serving
+                log.warning("SSH: accept failed (%s)", e)
+                await asyncio.sleep(0.1)
+                continue
+            self._admit(conn, _plain_address(str(addr[0])))
+
+    def _admit(self, conn: socket.socket, source: str) -> None:
+        self._count("ssh_connections")
+        if not self.limiter.take(source):
+            self._count("ssh_rate_limited")
+            conn.close()  # before any key exchange: a flood costs the node almost nothing
+            return
+        with self._lock:
+            unauthenticated = sum(1 for s in self._sessions if not s.authenticated)
+            busy = len(self._sessions) >= MAX_SESSIONS or unauthenticated >= MAX_UNAUTHENTICATED
+            if not busy:
+                session = _Session(conn, source)
+                self._sessions.add(session)
+                self.counters["ssh_sessions"] = len(self._sessions)
+        if busy:
+            self._count("ssh_busy")
+            conn.close()
+            return
+        conn.setblocking(True)
+        # OSC packets are small: without this, Nagle and delayed ACKs add ~40 ms to every answer.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._spawn(self._serve, session, name=f"ciel-ssh-{source}")
+
+    def _spawn(self, target: Callable[..., None], *args: object, name: str) -> None:
+
+        def run() -> None:
+            try:
+                target(*args)
+            finally:
+                with self._lock:
+                    self._threads.discard(thread)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _serve(self, session: _Session) -> None:
+        """One connection: key exchange and login within the grace time, then pick up its forwards."""
+        gate = _Gate(self, session.source)
+        t: paramiko.Transport | None = None
+        try:
+            t = session.transport = paramiko.Transport(session.conn)
+            t.set_log_channel(WIRE_LOG)
+            t.banner_timeout = t.handshake_timeout = LOGIN_GRACE_S
+            assert self._host_key is not None
+            t.add_server_key(self._host_key)
+            t.start_server(event=threading.Event(), server=gate)  # with an event: returns at once
+            deadline = time.monotonic() + LOGIN_GRACE_S
+            while t.is_active() and not self._stopping.is_set():
+                if not session.authenticated:
+                    if t.is_authenticated():
+                        self._logged_in(session, gate)
+                    elif gate.throttled or gate.failures >= MAX_AUTH_TRIES or time.monotonic() > deadline:
+                        break
+                chan = t.accept(0.2)
+                if chan is not None:
+                    self._forward(chan)
+        except (OSError, EOFError, paramiko.SSHException):
+            pass  # a client that vanished mid-handshake: nothing to report
+        finally:
+            if t is not None and t.authenticated and not session.authenticated:
+                self._logged_in(session, gate)  # logged in and left before this loop looked
+            session.close()
+            with self._lock:
+                self._sessions.discard(session)
+                self.counters["ssh_sessions"] = len(self._sessions)
+
+    def _logged_in(self, session: _Session, gate: _Gate) -> None:
+        session.authenticated = True
+        self._count("ssh_auth_ok")
+        key = gate.key
+        log.info("SSH: %s@%s logged in (key on line %d%s)", gate.user, session.source,
+                 key.line if key else 0, f", {key.comment}" if key and key.comment else "")
+
+    def _forward(self, chan: paramiko.Channel) -> None:
+        with self._lock:
+            full = self.counters["ssh_forwards"] >= MAX_FORWARDS
+            if not full:
+                self.counters["ssh_forwards"] += 1
+        if full:
+            close_channel(chan)
+            return
+        try:
+            sock = socket.create_connection((self._osc_target, self.osc_port), timeout=2.0)
+        except OSError as e:
+            log.warning("SSH: the node's OSC port %s:%d does not answer (%s)", self._osc_target, self.osc_port, e)
+            close_channel(chan)
+            self._count("ssh_forwards", -1)
+            return
+
+        def forward() -> None:
+            try:
+                pump(chan, sock, self._stopping)
+            finally:
+                self._count("ssh_forwards", -1)
+
+        self._spawn(forward, name="ciel-ssh-forward")
