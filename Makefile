@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests talk to (real peers and real media tools).
-APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2 puredata-core liblo-tools
-# Debian packages the node needs at run time (sounddevice loads PortAudio).
+APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2 puredata-core liblo-tools \
+	openssh-client openssh-server chromium nginx wrk nodejs
+# Debian packages the node needs at run time (sounddevice loads PortAudio; npm fetches A-Frame once).
 APT_RUN := libportaudio2
 ARGS ?=
 
@@ -23,17 +24,25 @@ $(STAMP): pyproject.toml
 system-run:
 	@scripts/system-deps.sh $(APT_RUN)
 
+# The page's A-Frame (and playwright-core for the browser tests) from the npm registry, once;
+# the node then serves them itself, so the page needs no internet.
+WEB_STAMP := web/node_modules/.installed
+$(WEB_STAMP): web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install -y nodejs npm" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 system-test:
 	@scripts/system-deps.sh $(APT_TEST)
 
-run: $(STAMP) system-run
+run: $(STAMP) system-run $(WEB_STAMP)
 	$(BIN)/ciel-node run $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ciel_node tests bench
 	$(BIN)/mypy ciel_node
 
-test: $(STAMP) system-test lint
+test: $(STAMP) system-test lint $(WEB_STAMP)
 	$(BIN)/pytest -q
 
 # The project's own found archive, then the shipped checkpoints trained on it (see checkpoints/README.md).
@@ -49,6 +58,8 @@ checkpoints: archive
 bench: $(STAMP) system-test
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/osc.py
+	$(BIN)/python bench/ssh.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

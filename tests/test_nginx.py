@@ -1,0 +1,196 @@
+"""deploy/nginx.conf in front of a real node: media and /api/latest cached (HIT), headers kept, events streamed.
+
+nginx is started by the test from a copy of the config rendered into tmp_path (ports and prefix
+substituted), unprivileged-style: `nginx -p PREFIX -c CONF -e stderr -g 'daemon off;'`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import require_tool
+
+from ciel_node.app import Node, audience_surface
+from ciel_node.config import RunConfig
+from ciel_node.publish.web import IMMUTABLE
+
+NGINX_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def render_conf(prefix: Path, node_port: int, listen_port: int) -> Path:
+    """deploy/nginx.conf with this test's ports, in its own prefix (logs/, temp/, cache/ beneath it)."""
+    text = NGINX_CONF.read_text()
+    for old, new in (("server 127.0.0.1:8080;", f"server 127.0.0.1:{node_port};"),
+                     ("listen 127.0.0.1:8081;", f"listen 127.0.0.1:{listen_port};")):
+        assert text.count(old) == 1, f"deploy/nginx.conf should have exactly one `{old}`"
+        text = text.replace(old, new)
+    if os.geteuid() == 0:
+        # As root, workers would run as `nobody`, which cannot enter pytest's private (0700) tmp dir.
+        text = "user root;\n" + text
+    for sub in ("logs", "temp"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
+async def wait_for_port(port: int, deadline_s: float = 10.0) -> None:
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            assert time.monotonic() < end, f"nothing listening on {port} after {deadline_s} s"
+            await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running_nginx(prefix: Path, node_port: int) -> AsyncIterator[int]:
+    exe = require_tool("nginx")
+    port = free_port()
+    conf = render_conf(prefix, node_port, port)
+    args = [exe, "-p", f"{prefix}/", "-c", str(conf), "-e", "stderr"]
+    check = await asyncio.create_subprocess_exec(*args, "-t", stdout=asyncio.subprocess.PIPE,
+                                                 stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(check.communicate(), 20)
+    assert check.returncode == 0, out.decode()
+    with (prefix / "nginx.stderr").open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(*args, "-g", "daemon off;", stderr=log)
+    try:
+        await wait_for_port(port)
+        yield port
+    finally:
+        proc.terminate()  # SIGTERM: fast shutdown (SIGQUIT would wait for open event streams)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+class Stack:
+    def __init__(self, node: Node, node_port: int, port: int, http: aiohttp.ClientSession) -> None:
+        self.node, self.http = node, http
+        self.direct, self.proxy = f"http://127.0.0.1:{node_port}", f"http://127.0.0.1:{port}"
+
+    async def get(self, url: str, **headers: str) -> tuple[aiohttp.ClientResponse, bytes]:
+        async with self.http.get(url, headers=headers, timeout=TIMEOUT) as r:
+            return r, await r.read()
+
+    async def node_requests(self) -> int:
+        """Requests the node has served (this one included)."""
+        async with self.http.get(self.direct + "/api/health", timeout=TIMEOUT) as r:
+            return int((await r.json())["web"]["requests"])
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[Stack]:
+    require_tool("nginx")
+    cfg = RunConfig(state_dir=tmp_path / "state", audio_checkpoint=tiny_checkpoints[0],
+                    image_checkpoint=tiny_checkpoints[1], controls={"interval": 3600}, osc="127.0.0.1:0",
+                    web="127.0.0.1:0", render_process=False, max_sound_s=2.0)
+    node = Node(cfg)
+    stop = asyncio.Event()
+    async with audience_surface(node, cfg) as node_port:
+        task = asyncio.create_task(node.run(stop))
+        try:
+            end = time.monotonic() + 30
+            while node.media.last_seq < 1:
+                assert time.monotonic() < end, "no first piece"
+                await asyncio.sleep(0.02)
+            async with running_nginx(tmp_path / "nginx", node_port) as port, aiohttp.ClientSession() as http:
+                yield Stack(node, node_port, port, http)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+
+async def test_media_is_cached_as_immutable(stack: Stack) -> None:
+    r, latest = await stack.get(stack.proxy + "/api/latest")
+    piece: dict[str, Any] = await r.json()
+    for kind, ctype in (("sky", "image/png"), ("image", "image/png"), ("audio", "audio/mpeg")):
+        _, original = await stack.get(stack.direct + piece[kind])
+        first, body1 = await stack.get(stack.proxy + piece[kind])
+        second, body2 = await stack.get(stack.proxy + piece[kind])
+        assert first.status == second.status == 200
+        assert first.headers["X-Cache-Status"] == "MISS" and second.headers["X-Cache-Status"] == "HIT"
+        for r in (first, second):
+            assert r.headers["Cache-Control"] == IMMUTABLE and r.headers["Content-Type"] == ctype
+        assert body1 == body2 == original
+    r, _ = await stack.get(stack.proxy + "/media/" + "0" * 24 + ".png")
+    assert r.status == 404
+
+
+async def test_latest_is_micro_cached_with_one_request_to_the_node(stack: Stack) -> None:
+    first, body1 = await stack.get(stack.proxy + "/api/latest")
+    second, body2 = await stack.get(stack.proxy + "/api/latest")
+    assert first.status == second.status == 200 and body1 == body2
+    assert second.headers["X-Cache-Status"] == "HIT", second.headers.get("X-Cache-Status")
+    # The node's headers come through: browsers still revalidate, with the node's strong ETag.
+    direct, _ = await stack.get(stack.direct + "/api/latest")
+    assert second.headers["Cache-Control"] == "no-cache"
+    assert second.headers["ETag"] == direct.headers["ETag"]
+    r, body = await stack.get(stack.proxy + "/api/latest", **{"If-None-Match": direct.headers["ETag"]})
+    assert r.status == 304 and body == b""
+
+    # A burst of pollers after the entry expired: the node sees one request, not two hundred.
+    await asyncio.sleep(1.1)
+    before = await stack.node_requests()
+    answers = await asyncio.gather(*(stack.get(stack.proxy + "/api/latest") for _ in range(200)))
+    after = await stack.node_requests()
+    assert all(r.status == 200 and b == body1 for r, b in answers)
+    assert after - before - 1 <= 2, f"{after - before - 1} requests reached the node"
+
+    # A new piece is visible through the cache within about a second.
+    seq = int(json.loads(body1)["seq"])
+    stack.node.request_next()
+    end = time.monotonic() + 5
+    while True:
+        r, body = await stack.get(stack.proxy + "/api/latest")
+        if int(json.loads(body)["seq"]) == seq + 1:
+            break
+        assert time.monotonic() < end, "the new piece did not come through the cache"
+        await asyncio.sleep(0.1)
+
+
+async def test_events_stream_through_unbuffered(stack: Stack) -> None:
+    async with stack.http.get(stack.proxy + "/api/events", timeout=aiohttp.ClientTimeout(total=20)) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+        assert "X-Cache-Status" not in r.headers
+
+        async def next_event() -> dict[str, Any]:
+            lines: list[str] = []
+            while True:
+                line = (await asyncio.wait_for(r.content.readline(), 5)).decode().rstrip("\n")
+                if line == "" and any(x.startswith("data: ") for x in lines):
+                    data = next(x for x in lines if x.startswith("data: "))[6:]
+                    return dict(json.loads(data))
+                if line:
+                    lines.append(line)
+
+        first = await next_event()  # sent at connect
+        assert first["seq"] == stack.node.media.last_seq
+        started = time.monotonic()
+        stack.node.request_next()
+        pushed = await next_event()
+        assert pushed["seq"] == first["seq"] + 1
+        assert time.monotonic() - started < 2.0, "the push was held back (buffered)"
