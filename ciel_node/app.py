@@ -104,28 +104,42 @@ class Node:
             self.controls.controls.interval, self.config.state_dir,
         )
         self.renderer.warm_up()  # the child loads its models while the surfaces come up
-        due = time.time()
+        publish_at = time.time()  # the first piece: at once
+        lead = 0.0  # render + store time of the last piece: rendering starts that much early
         saver = asyncio.create_task(self._save_controls_now_and_then(stop))
         try:
             while not stop.is_set():
-                due = self._due(due)
-                self.next_at = due
-                if not await self._sleep_until(due, stop):
-                    continue  # woken: recompute when the next piece is due
+                publish_at = self._publish_time(publish_at)
+                self.next_at = publish_at
+                if not await self._sleep_until(publish_at - lead, stop):
+                    continue  # woken: a control moved the schedule
                 self._now_requested = False
-                ok = await self._publish_one()
-                now = time.time()
-                if not ok:
-                    due = now + min(RETRY_S, self.controls.controls.interval)
+                started = time.time()
+                rendered = await self._render()
+                render_s = time.time() - started
+                if rendered is None:
+                    publish_at = time.time() + min(RETRY_S, self.controls.controls.interval)
                     continue
+                # Hold the piece until its time, so each sound starts as the previous one ends.
+                while not stop.is_set() and not await self._sleep_until(publish_at, stop):
+                    publish_at = self._publish_time(publish_at)
+                    self.next_at = publish_at
+                if stop.is_set():
+                    break
+                self._now_requested = False
+                stored = time.time()
+                if not await self._store_piece(*rendered):
+                    publish_at = time.time() + min(RETRY_S, self.controls.controls.interval)
+                    continue
+                took = render_s + time.time() - stored  # the work, not the hold
+                lead = 1.5 * took + 0.02
                 interval = self.controls.controls.interval
-                if now - due > interval:
+                if took > interval:
                     self.counters["late"] += 1
                     log.warning(
-                        "piece %d was %.2f s late: rendering takes longer than the %g s interval; "
-                        "keeping the fastest cadence this machine can", self.media.last_seq, now - due, interval,
+                        "piece %d took %.2f s: rendering takes longer than the %g s interval; "
+                        "keeping the fastest cadence this machine can", self.media.last_seq, took, interval,
                     )
-                due = max(due + interval, now)
         finally:
             saver.cancel()
             self._io.shutdown(wait=True, cancel_futures=True)
@@ -138,13 +152,16 @@ class Node:
             await asyncio.sleep(every_s)
             await self._loop.run_in_executor(None, self.controls.flush)
 
-    def _due(self, scheduled: float) -> float:
+    def _publish_time(self, scheduled: float) -> float:
+        """When the next piece goes out: now if asked for, else one interval after the last one.
+
+        Re-read on every wake-up, so an interval change re-anchors on the last publish at once.
+        """
         if self._now_requested:
             return time.time()
         if self.last_published_at is None:
             return scheduled
-        # Interval changes re-anchor on the last publish: a shorter interval takes effect at once.
-        return min(scheduled, self.last_published_at + self.controls.controls.interval)
+        return self.last_published_at + self.controls.controls.interval
 
     async def _sleep_until(self, due: float, stop: asyncio.Event) -> bool:
         """True when `due` is reached; False when woken early by a control or by stop."""
@@ -159,30 +176,39 @@ class Node:
             w.cancel()
         return not done
 
-    async def _publish_one(self) -> bool:
-        assert self._loop is not None
-        controls = self.controls.controls
+    async def _render(self) -> tuple[RenderedPiece, WalkState] | None:
         try:
-            piece, walk = await self.renderer.compose(self.walk, controls)
+            return await self.renderer.compose(self.walk, self.controls.controls)
+        except OSError as e:
+            self._publish_failed(e)
+            return None
+
+    async def _store_piece(self, piece: RenderedPiece, walk: WalkState) -> bool:
+        assert self._loop is not None
+        try:
             entry = await self._loop.run_in_executor(self._io, self._store, piece)
         except OSError as e:
-            self.counters["publish_errors"] += 1
-            log.error(
-                "could not publish piece %d (%s); the last complete piece stays the latest, retrying",
-                self.media.last_seq + 1, e,
-            )
+            self._publish_failed(e)
             return False
         self.walk = walk
         self._save_walk()
         self.counters["published"] += 1
+        self.last_published_at = time.time()
         for listener in self.piece_listeners:
             listener(entry)
-        self.last_published_at = time.time()
+        c = piece.controls
         log.info(
             "piece %d published: %.1f s of sound, rendered in %.2f s (seed %d, drift %g, ceiling %g dBFS)",
-            entry["seq"], piece.duration_s, piece.render_s, controls.seed, controls.drift, controls.volume_ceiling,
+            entry["seq"], piece.duration_s, piece.render_s, c.seed, c.drift, c.volume_ceiling,
         )
         return True
+
+    def _publish_failed(self, e: OSError) -> None:
+        self.counters["publish_errors"] += 1
+        log.error(
+            "could not publish piece %d (%s); the last complete piece stays the latest, retrying",
+            self.media.last_seq + 1, e,
+        )
 
     def _store(self, piece: RenderedPiece) -> dict[str, Any]:
         c = piece.controls
