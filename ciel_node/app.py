@@ -34,6 +34,7 @@ from ciel_node.state import Controls, ControlStore
 
 log = logging.getLogger("ciel_node")
 
+ON_TIME_S = 0.25  # a piece out within this of its time counts as on time for the schedule
 RETRY_S = 2.0  # after a failed publish (disk full...), try again this soon, or at the interval if shorter
 
 
@@ -121,6 +122,7 @@ class Node:
                     publish_at = time.time() + min(RETRY_S, self.controls.controls.interval)
                     continue
                 # Hold the piece until its time, so each sound starts as the previous one ends.
+                on_time = time.time() <= publish_at
                 while not stop.is_set() and not await self._sleep_until(publish_at, stop):
                     publish_at = self._publish_time(publish_at)
                     self.next_at = publish_at
@@ -128,7 +130,7 @@ class Node:
                     break
                 self._now_requested = False
                 stored = time.time()
-                if not await self._store_piece(*rendered):
+                if not await self._store_piece(*rendered, scheduled=publish_at if on_time else None):
                     publish_at = time.time() + min(RETRY_S, self.controls.controls.interval)
                     continue
                 took = render_s + time.time() - stored  # the work, not the hold
@@ -183,7 +185,7 @@ class Node:
             self._publish_failed(e)
             return None
 
-    async def _store_piece(self, piece: RenderedPiece, walk: WalkState) -> bool:
+    async def _store_piece(self, piece: RenderedPiece, walk: WalkState, scheduled: float | None) -> bool:
         assert self._loop is not None
         try:
             entry = await self._loop.run_in_executor(self._io, self._store, piece)
@@ -193,7 +195,10 @@ class Node:
         self.walk = walk
         self._save_walk()
         self.counters["published"] += 1
-        self.last_published_at = time.time()
+        # A piece that was ready and held anchors the next one on when it was due, not on when its files
+        # were written: the milliseconds a write takes would otherwise add up, piece after piece.
+        now = time.time()
+        self.last_published_at = scheduled if scheduled is not None and now - scheduled < ON_TIME_S else now
         for listener in self.piece_listeners:
             listener(entry)
         c = piece.controls
