@@ -74,12 +74,12 @@ class ControlStore:
     Thread-safe: the event loop writes, the render worker reads snapshots.
     """
 
-    def __init__(self, path: Path | None, initial: Controls | None = None, overrides: dict[str, Any] | None = None):
+    def __init__(self, path: Path | None, overrides: dict[str, Any] | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self.version = 0
-        controls = initial or Controls()
+        controls = Controls()
         if path is not None and path.exists():
             controls = self._restore(path, controls)
         for name, value in (overrides or {}).items():

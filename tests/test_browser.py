@@ -12,13 +12,14 @@ import io
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from conftest import require_tool
+from nodes import until
 from PIL import Image, ImageStat
 
 from ciel_node.app import Node, audience_surface
@@ -39,13 +40,6 @@ def require_web_modules() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message}; CI must have it")
         pytest.skip(message)
-
-
-async def until(cond: Callable[[], bool], deadline_s: float = 10.0, what: str = "condition") -> None:
-    end = time.monotonic() + deadline_s
-    while not cond():
-        assert time.monotonic() < end, f"{what} not met within {deadline_s} s"
-        await asyncio.sleep(0.02)
 
 
 # --- a real node ---------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -225,9 +224,7 @@ async def serve(surface: WebSurface, host: str, port: int) -> AsyncIterator[int]
         raise CielError(f"cannot serve the web page on {host}:{port} ({e.strerror}); check --web HOST:PORT") from None
     bound = int(runner.addresses[0][1])
     log.info("web page on http://%s:%d/", host, bound)
-    started = time.monotonic()
     try:
         yield bound
     finally:
         await runner.cleanup()
-        log.debug("web served for %.0f s", time.monotonic() - started)
