@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 import socket
 import sys
 import threading
@@ -125,11 +126,17 @@ async def test_other_destinations_are_refused(node: Running, keys: Keys, dest: s
         rc, _, err = await run([*ssh_base(keys.op, ssh_port(node), keys.known_hosts), "-W", dest, "op@127.0.0.1"],
                                stdin=b"\xc0/ciel/seed\0\0,i\0\0\0\0\0\x05\xc0")
         assert rc == 255 and "administratively prohibited" in err, (rc, err)
-        with pytest.raises(BlockingIOError):
-            dummy.accept()  # nothing ever reached the dummy port
+        assert not _connection_waiting(dummy, 0.0)  # nothing ever reached the dummy port
         assert node.counters["ssh_refused"] == 1 and node.controls.seed != 5
     finally:
         dummy.close()
+
+
+def _connection_waiting(listener: socket.socket, wait_s: float) -> bool:
+    """Whether a connection reached `listener` within wait_s. select() bounds the wait however the socket
+    is set (a plain accept() once hung a CI run for the whole test timeout)."""
+    readable, _, _ = select.select([listener], [], [], wait_s)
+    return bool(readable)
 
 
 async def test_local_forward_to_another_port_gets_nothing(node: Running, keys: Keys) -> None:
@@ -141,8 +148,7 @@ async def test_local_forward_to_another_port_gets_nothing(node: Running, keys: K
         reader, writer = await asyncio.open_connection("127.0.0.1", local)
         assert await asyncio.wait_for(reader.read(100), 5) == b""  # ssh closes it: the open was refused
         writer.close()
-    with pytest.raises(TimeoutError):
-        dummy.accept()
+    assert not _connection_waiting(dummy, 0.5)  # nor does anything arrive a little later
     dummy.close()
     assert node.counters["ssh_refused"] >= 1
 
