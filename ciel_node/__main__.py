@@ -40,7 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, help="PyTorch threads for rendering (default 1)")
     run.add_argument("--gl-iterations", type=int, help="fast Griffin-Lim iterations per block (default 16)")
     run.add_argument("--max-sound-s", type=float, help="longest sound rendered; longer intervals loop it (default 120)")
+    run.add_argument("--no-playback", dest="playback", action="store_false", default=None,
+                     help="no local playback at all (a headless node: pieces are rendered ahead)")
+    run.add_argument("--audio-device", metavar="NAME|INDEX",
+                     help="output device: an index or (part of) a name from `ciel-node devices` (default: system's)")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+    sub.add_parser("devices", help="list the audio output devices (for --audio-device)")
 
     crack = sub.add_parser("crack", help="train a model on your own archive, stopped by the clock")
     crack.add_argument("model", choices=["audio", "images"])
@@ -88,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
             flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
             return app.run(load_run_config(args.config, flags))
+        if args.command == "devices":
+            from ciel_node.playback.speaker import print_devices
+
+            return print_devices()
         if args.command == "crack":
             from ciel_node.crack.train import crack
 

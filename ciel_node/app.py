@@ -27,6 +27,7 @@ from ciel_node.generate.worker import RenderSpec, RenderWorker
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
+from ciel_node.playback.engine import EngineSpec, SoundEngine
 from ciel_node.publish.feedback import FeedbackHub
 from ciel_node.publish.media import MediaStore
 from ciel_node.publish.web import WebSurface, serve
@@ -64,6 +65,12 @@ class Node:
         spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
                           config.max_sound_s, config.threads)
         self.renderer = RenderWorker(spec, process=config.render_process)
+        # The live sound for the speakers, in its own process; none at all with --no-playback.
+        self.engine = (
+            SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
+                                   config.audio_device))
+            if config.playback else None
+        )
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self._walk_path = state_dir / "walk.json"
@@ -81,6 +88,7 @@ class Node:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._now_requested = False
+        self._kind = "ahead"  # how the last piece was made: "ahead" (rendered whole) or "cut" (from the live sound)
         self.controls.subscribe(self._on_controls)
 
     # --- control hooks (any thread) -------------------------------------------------------
@@ -90,6 +98,8 @@ class Node:
         self._poke()
 
     def _on_controls(self, controls: Controls, changed: dict[str, Any]) -> None:
+        if self.engine is not None:
+            self.engine.set_controls(controls)  # heard at the engine's next block
         if "interval" in changed:  # a shorter interval acts now, not after the old one
             self._poke()
 
@@ -105,13 +115,20 @@ class Node:
             self.controls.controls.interval, self.config.state_dir,
         )
         self.renderer.warm_up()  # the child loads its models while the surfaces come up
+        if self.engine is not None:
+            self.engine.set_controls(self.controls.controls)
+            self.engine.set_walk(self.walk.seed, self.walk.step, self.walk.audio_z)
+            self.engine.start()
         publish_at = time.time()  # the first piece: at once
-        lead = 0.0  # render + store time of the last piece: rendering starts that much early
+        # Render + store time of the last piece of each kind: the work starts that much early. A piece cut
+        # from the live sound only needs its image and files; one rendered ahead needs its sound too.
+        leads = {"cut": 0.0, "ahead": 0.0}
         saver = asyncio.create_task(self._save_controls_now_and_then(stop))
         try:
             while not stop.is_set():
                 publish_at = self._publish_time(publish_at)
                 self.next_at = publish_at
+                lead = leads["cut" if self.engine is not None and self.engine.sounding else "ahead"]
                 if not await self._sleep_until(publish_at - lead, stop):
                     continue  # woken: a control moved the schedule
                 self._now_requested = False
@@ -134,7 +151,10 @@ class Node:
                     publish_at = time.time() + min(RETRY_S, self.controls.controls.interval)
                     continue
                 took = render_s + time.time() - stored  # the work, not the hold
-                lead = 1.5 * took + 0.02
+                # A slowly falling maximum for cuts: the cut's time sets the piece's length, so keep it steady.
+                fresh = 1.5 * took + 0.02
+                leads[self._kind] = min(max(fresh, 0.99 * leads["cut"]) if self._kind == "cut" else fresh,
+                                        self.controls.controls.interval)
                 interval = self.controls.controls.interval
                 if took > interval:
                     self.counters["late"] += 1
@@ -146,6 +166,8 @@ class Node:
             saver.cancel()
             self._io.shutdown(wait=True, cancel_futures=True)
             self.renderer.close()
+            if self.engine is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
             self.controls.flush()
 
     async def _save_controls_now_and_then(self, stop: asyncio.Event, every_s: float = 0.5) -> None:
@@ -179,8 +201,16 @@ class Node:
         return not done
 
     async def _render(self) -> tuple[RenderedPiece, WalkState] | None:
+        """The next piece: cut from the live sound while the speakers play it, else rendered ahead."""
         try:
-            return await self.renderer.compose(self.walk, self.controls.controls)
+            controls = self.controls.controls
+            if self.engine is not None and self.engine.sounding:
+                cut = await self.engine.cut()
+                if cut is not None and len(cut[0]):
+                    self._kind = "cut"
+                    return await self.renderer.assemble(self.walk, controls, *cut)
+            self._kind = "ahead"
+            return await self.renderer.compose(self.walk, controls)
         except OSError as e:
             self._publish_failed(e)
             return None
@@ -194,6 +224,8 @@ class Node:
             return False
         self.walk = walk
         self._save_walk()
+        if self.engine is not None:  # where the speakers begin, when they next begin
+            self.engine.set_walk(walk.seed, walk.step, walk.audio_z)
         self.counters["published"] += 1
         # A piece that was ready and held anchors the next one on when it was due, not on when its files
         # were written: the milliseconds a write takes would otherwise add up, piece after piece.
@@ -272,7 +304,8 @@ class Node:
             "ssh": dict(self.ssh_counters),
             "tunnel": self.tunnel_status() if self.tunnel_status else None,
             "media_bytes": self.media.total_bytes,
-            "audio_underruns": None,  # no local playback in this version
+            "audio_underruns": None if self.engine is None else self.engine.status.get("underruns"),
+            "playback": {"state": "disabled"} if self.engine is None else dict(self.engine.status),
         }
 
 

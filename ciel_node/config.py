@@ -39,6 +39,9 @@ class RunConfig:
     # Render in a child process (default): the OSC loop and the renderer never wait on one GIL.
     render_process: bool = True
     log_level: str = "info"
+    # Local playback through the speakers (`--no-playback`: none at all, not even the sound engine).
+    playback: bool = True
+    audio_device: str | None = None  # PortAudio device index, exact name or unique part of a name; None: default
     osc: str = "127.0.0.1:9000"
     web: str = "127.0.0.1:8080"
     # The embedded SSH server runs only with an authorized_keys file (controllers/SSH.md).
@@ -67,6 +70,9 @@ class RunConfig:
         _check(1 <= self.threads <= 64, f"threads={self.threads} must be in 1..64")
         _check(1.0 <= self.max_sound_s <= 3600.0, f"max_sound_s={self.max_sound_s:g} must be in 1..3600")
         _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
+        _check(isinstance(self.playback, bool), f"playback={self.playback!r} must be true or false")
+        if self.audio_device is not None:
+            object.__setattr__(self, "audio_device", str(self.audio_device))  # TOML may give an index as a number
         self.osc_endpoint  # noqa: B018 - validates
         self.osc_networks  # noqa: B018
         self.web_endpoint  # noqa: B018

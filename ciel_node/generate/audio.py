@@ -28,13 +28,16 @@ class Leveller:
     The ceiling can change between blocks (a performer's knob acts at the next block).
     """
 
-    def __init__(self, sample_rate: int, total: int, max_boost_db: float = 24.0, release_s: float = 1.0) -> None:
-        self.sr, self.total = sample_rate, total
+    def __init__(
+        self, sample_rate: int, total: int | None, max_boost_db: float = 24.0, release_s: float = 1.0
+    ) -> None:
+        self.sr, self.total = sample_rate, total  # total None: an endless sound, faded in only
         self.max_gain = db_to_gain(max_boost_db)
         self.release_s = release_s
         self.gain: float | None = None
+        self.ceiling: float | None = None
         self.pos = 0
-        self.fade = max(1, min(int(FADE_S * sample_rate), total // 2))
+        self.fade = max(1, int(FADE_S * sample_rate) if total is None else min(int(FADE_S * sample_rate), total // 2))
         self.ramp = max(1, int(0.004 * sample_rate))
 
     def process(self, block: np.ndarray, ceiling_db: float) -> np.ndarray:
@@ -51,10 +54,16 @@ class Leveller:
         n = min(self.ramp, len(x))
         env[:n] = np.linspace(old, new, n, endpoint=False)
         self.gain = new
-        y = _soft_knee(x * env) * ceiling
+        # A ceiling raised between blocks ramps up, so the knob does not click; lowered, it acts at once.
+        ceil_env = np.full(len(x), ceiling)
+        if self.ceiling is not None and ceiling > self.ceiling:
+            ceil_env[:n] = np.linspace(self.ceiling, ceiling, n, endpoint=False)
+        self.ceiling = ceiling
+        y = _soft_knee(x * env) * ceil_env
         # Fades by absolute position, so they land the same however the sound is cut into blocks.
         idx = np.arange(self.pos, self.pos + len(x))
-        y *= np.clip(np.minimum(idx / self.fade, (self.total - 1 - idx) / self.fade), 0.0, 1.0)
+        end = np.inf if self.total is None else (self.total - 1 - idx) / self.fade
+        y *= np.clip(np.minimum(idx / self.fade, end), 0.0, 1.0)
         self.pos += len(x)
         return y.astype(np.float32)
 

@@ -55,46 +55,63 @@ def spectral_convergence(samples: np.ndarray, mags: torch.Tensor, framing: Frami
     return float(torch.linalg.norm(got - mags) / torch.linalg.norm(mags).clamp_min(1e-12))
 
 
-class StreamingGriffinLim:
-    """Fast Griffin-Lim (Perraudin et al. 2013) over sliding windows of frames.
+class PhaseStream:
+    """Stateful fast Griffin-Lim for an endless stream: push frames in, get final samples out.
 
-    Each block solves `block` new frames with `context` already-committed frames on its left held
-    fixed (so the new frames are made consistent with what was already played) and `lookahead`
-    frames on its right solved but not committed (so the right edge is not an edge). Samples are
-    emitted as soon as every frame overlapping them is committed.
+    Each push solves the new frames with the `context` last committed frames on their left held fixed
+    (so they are made consistent with what was already played) and the given look-ahead frames on
+    their right solved but not committed (so the right edge is not an edge; their phases seed the
+    next push). Samples are returned as soon as every frame overlapping them is committed. Random
+    initial phases are drawn from `rng` the first time a frame is seen, in frame order.
     """
 
-    def __init__(
-        self, framing: Framing, iterations: int = 16, momentum: float = 0.99, block: int = 31, lookahead: int = 4
-    ) -> None:
+    def __init__(self, framing: Framing, iterations: int = 16, momentum: float = 0.99) -> None:
         self.f = framing
         self.iterations, self.momentum = iterations, momentum
-        self.block, self.lookahead = block, lookahead
         self.context = framing.overlap - 1
+        self.fixed: torch.Tensor | None = None  # the last `context` committed frames (silence at first)
+        self.ahead_phase: torch.Tensor | None = None  # phases of the frames after the committed ones
+        self.frames = 0  # committed so far
+        self.acc = torch.zeros(0)  # overlap-add sums for sound samples [emitted, emitted + len)
+        self.emitted = 0
 
-    def stream(self, mags: torch.Tensor, rng: np.random.Generator) -> Iterator[np.ndarray]:
-        """(T, F) magnitudes -> successive blocks of float32 samples, T * hop samples in all."""
-        f, c, total = self.f, self.context, mags.shape[0]
-        # Committed complex frames in "padded" indices: padded p = sound frame p - c; the first c are silence.
-        committed = torch.zeros((c + total, mags.shape[1]), dtype=torch.complex64)
-        phase = torch.from_numpy(rng.uniform(-math.pi, math.pi, mags.shape).astype(np.float32))
-        # Overlap-add buffer: padded frame p starts at p*hop, so sound sample x lives at x + base.
-        ola = torch.zeros((c + total - 1) * f.hop + f.n_fft)
-        base = c * f.hop + f.pad
-        emitted = 0
-        for s in range(0, total, self.block):
-            e = min(total, s + self.block)
-            r = min(total, e + self.lookahead)
-            solved = self._solve(committed[s : s + c], mags[s:r], phase[s:r])
-            committed[c + s : c + e] = solved[: e - s]
-            if r > e:  # the lookahead's phases start the next block: continuity, faster convergence
-                phase[e:r] = torch.angle(solved[e - s :])
-            start = (c + s) * f.hop
-            ola[start : start + (e - s - 1) * f.hop + f.n_fft] += f.overlap_add(solved[: e - s])
-            # Every frame up to e-1 is committed, so sound samples below e*hop - pad are final.
-            ready = e * f.hop - f.pad if e < total else total * f.hop
-            yield ola[base + emitted : base + ready].numpy().copy()
-            emitted = ready
+    def push(self, mags: torch.Tensor, ahead: torch.Tensor, rng: np.random.Generator) -> np.ndarray:
+        """Commit `mags` (n, F) using `ahead` (k, F) as look-ahead; return the samples now final."""
+        f, n = self.f, mags.shape[0]
+        target = torch.cat([mags, ahead]) if len(ahead) else mags
+        if self.fixed is None:
+            self.fixed = torch.zeros((self.context, mags.shape[1]), dtype=torch.complex64)
+        known = 0 if self.ahead_phase is None else min(len(self.ahead_phase), len(target))
+        drawn = rng.uniform(-math.pi, math.pi, (len(target) - known, mags.shape[1])).astype(np.float32)
+        fresh = torch.from_numpy(drawn)
+        phase = torch.cat([self.ahead_phase[:known], fresh]) if self.ahead_phase is not None and known else fresh
+        solved = self._solve(self.fixed, target, phase)
+        self.fixed = torch.cat([self.fixed, solved[:n]])[-self.context :]
+        self.ahead_phase = torch.angle(solved[n:]) if len(ahead) else None
+        # Frame k covers sound samples [k*hop - pad, k*hop - pad + n_fft).
+        start = self.frames * f.hop - f.pad - self.emitted
+        end = start + (n - 1) * f.hop + f.n_fft
+        if end > len(self.acc):
+            self.acc = torch.cat([self.acc, torch.zeros(end - len(self.acc))])
+        added = f.overlap_add(solved[:n])
+        if start < 0:  # the very first frames reach before sample 0
+            added, start = added[-start:], 0
+        self.acc[start:end] += added
+        self.frames += n
+        return self._emit(self.frames * f.hop - f.pad)
+
+    def flush(self, total: int) -> np.ndarray:
+        """The samples up to `total` (the end of a finite sound), tails included."""
+        return self._emit(total)
+
+    def _emit(self, upto: int) -> np.ndarray:
+        k = max(0, upto - self.emitted)
+        out = self.acc[:k].numpy().copy()
+        if len(out) < k:
+            out = np.concatenate([out, np.zeros(k - len(out), np.float32)])
+        self.acc = self.acc[k:]
+        self.emitted += k
+        return out
 
     def _solve(self, fixed: torch.Tensor, target: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         """FGLA in librosa's form, with the `fixed` frames on the left clamped; returns the new frames."""
@@ -109,3 +126,25 @@ class StreamingGriffinLim:
             angles = rebuilt - beta * previous
             angles = angles / (angles.abs() + 1e-12)
         return target * angles
+
+
+class StreamingGriffinLim:
+    """A finite sound through a PhaseStream, in blocks of `block` frames with `lookahead` frames."""
+
+    def __init__(
+        self, framing: Framing, iterations: int = 16, momentum: float = 0.99, block: int = 31, lookahead: int = 4
+    ) -> None:
+        self.f = framing
+        self.iterations, self.momentum = iterations, momentum
+        self.block, self.lookahead = block, lookahead
+
+    def stream(self, mags: torch.Tensor, rng: np.random.Generator) -> Iterator[np.ndarray]:
+        """(T, F) magnitudes -> successive blocks of float32 samples, T * hop samples in all."""
+        total = mags.shape[0]
+        ps = PhaseStream(self.f, self.iterations, self.momentum)
+        for s in range(0, total, self.block):
+            e = min(total, s + self.block)
+            out = ps.push(mags[s:e], mags[e : min(total, e + self.lookahead)], rng)
+            if e == total:
+                out = np.concatenate([out, ps.flush(total * self.f.hop)])
+            yield out

@@ -61,12 +61,10 @@ class Composer:
         return WalkState.origin(seed, self.audio.latent, self.image.latent)
 
     def compose(self, state: WalkState, controls: Controls) -> tuple[RenderedPiece, WalkState]:
+        """A piece rendered ahead, whole: its own sound (faded at both ends) and the next image."""
         t0 = time.perf_counter()
         if state.seed != controls.seed:  # a new seed is a new origin: same seed, same pieces
             state = self.start(controls.seed)
-        image_z = np.asarray(state.image_z)
-        if state.step > 0:
-            image_z = walk.image_step(image_z, controls.drift, walk.piece_rng(state.seed, state.step, IMAGE_STREAM))
         rng = walk.piece_rng(state.seed, state.step, AUDIO_STREAM)
         seconds = min(controls.interval, self.max_sound_s)
         trajectory = walk.audio_trajectory(
@@ -75,6 +73,25 @@ class Composer:
         # Exactly `seconds` of sound, so pieces played back to back leave no gap and do not overlap.
         length = int(round(seconds * self.audio.sample_rate))
         samples = self.audio.render(trajectory, controls.volume_ceiling, rng, length)
+        return self._finish(state, controls, samples, tuple(trajectory[-1]), state.step + 1, t0)
+
+    def assemble(
+        self, state: WalkState, controls: Controls, samples: np.ndarray, audio: tuple[int, np.ndarray]
+    ) -> tuple[RenderedPiece, WalkState]:
+        """A piece around sound that already played (cut from the live sound): the next image, the files."""
+        t0 = time.perf_counter()
+        seed, audio_z = audio
+        if state.seed != seed:
+            state = self.start(seed)
+        return self._finish(state, controls, samples, tuple(np.asarray(audio_z, dtype=np.float64)), state.step + 1, t0)
+
+    def _finish(
+        self, state: WalkState, controls: Controls, samples: np.ndarray, audio_z: tuple[float, ...], step: int,
+        t0: float,
+    ) -> tuple[RenderedPiece, WalkState]:
+        image_z = np.asarray(state.image_z)
+        if state.step > 0:
+            image_z = walk.image_step(image_z, controls.drift, walk.piece_rng(state.seed, state.step, IMAGE_STREAM))
         image_png, sky_png = self.image.render(image_z)
         sr = self.audio.sample_rate
         piece = RenderedPiece(
@@ -82,8 +99,7 @@ class Composer:
             wav=encode_wav(samples, sr), mp3=encode_mp3(samples, sr, controls.volume_ceiling),
             duration_s=len(samples) / sr, render_s=time.perf_counter() - t0, samples=samples,
         )
-        nxt = WalkState(state.seed, state.step + 1, tuple(trajectory[-1]), tuple(image_z))
-        return piece, nxt
+        return piece, WalkState(state.seed, step, audio_z, tuple(image_z))
 
 
 def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:

@@ -6,11 +6,14 @@ import asyncio
 import logging
 import multiprocessing
 import signal
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from ciel_node.generate.audio import AudioRenderer
@@ -55,6 +58,16 @@ def _compose(walk: WalkState, controls: Controls) -> tuple[RenderedPiece, WalkSt
     return _composer.compose(walk, controls)
 
 
+def _assemble(
+    walk: WalkState, controls: Controls, samples: np.ndarray, audio: tuple[int, np.ndarray]
+) -> tuple[RenderedPiece, WalkState]:
+    assert _composer is not None
+    return _composer.assemble(walk, controls, samples, audio)
+
+
+Piece = tuple[RenderedPiece, WalkState]
+
+
 class RenderWorker:
     """compose() off the event loop; in a child process (`process=True`) or a thread."""
 
@@ -77,11 +90,23 @@ class RenderWorker:
             self._pool.submit(int, 0)
 
     async def compose(self, walk: WalkState, controls: Controls) -> tuple[RenderedPiece, WalkState]:
-        loop = asyncio.get_running_loop()
+        """A piece rendered ahead, sound and image."""
         if self._thread_composer is not None:
-            return await loop.run_in_executor(self._pool, self._thread_composer.compose, walk, controls)
+            return await self._run(self._thread_composer.compose, walk, controls)
+        return await self._run(_compose, walk, controls)
+
+    async def assemble(
+        self, walk: WalkState, controls: Controls, samples: np.ndarray, audio: tuple[int, np.ndarray]
+    ) -> tuple[RenderedPiece, WalkState]:
+        """A piece around sound cut from the live sound: the image and the files."""
+        if self._thread_composer is not None:
+            return await self._run(self._thread_composer.assemble, walk, controls, samples, audio)
+        return await self._run(_assemble, walk, controls, samples, audio)
+
+    async def _run(self, fn: Callable[..., Piece], *args: Any) -> Piece:
+        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _compose, walk, controls)
+            return await loop.run_in_executor(self._pool, fn, *args)
         except BrokenProcessPool:
             # The renderer died (out of memory, a signal): start a fresh one; the caller retries.
             log.error("the render process died; starting a new one")

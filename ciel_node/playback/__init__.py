@@ -1,0 +1,1 @@
+"""Local playback: the live sound engine, the output limiter, the audio device."""

@@ -1,0 +1,354 @@
+"""The sound engine: the live sound rendered a block ahead of the speakers, in its own process.
+
+Its own process, so neither the node's control loop nor the piece renderer ever shares a GIL or a
+CPU stall with the audio path. The node talks to it over a pipe: it sends controls (applied at the
+next block, about 32 ms of sound) and asks for a *cut*: the sound made since the last cut, which the
+node publishes as the next piece, so the web gets exactly what played. While the engine is not
+sounding (playback off, no device) it answers a cut with nothing and the node renders pieces ahead
+as a headless node does.
+
+Pacing: while playback is on and a device is open, the engine keeps `lead_s` of sound queued for
+the device; when the device is lost it keeps pace with the wall clock instead, so pieces go on being
+made and published at their times, and the speakers pick up the stream when the device is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ciel_node.state import Controls
+
+log = logging.getLogger(__name__)
+
+LEAD_S = 0.05  # sound queued ahead of the device: the controls' latency budget, minus the device's own
+STATUS_EVERY_S = 0.25
+FADE_S = 0.02
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    audio_checkpoint: Path
+    gl_iterations: int
+    max_sound_s: float
+    device: str | None = None
+    lead_s: float = LEAD_S
+    block_frames: int = 2
+
+
+Cut = tuple[np.ndarray, tuple[int, np.ndarray]]  # samples, (seed, walk position at the cut)
+
+
+class _Window:
+    """The sound since the last cut, up to max_s of it (longer intervals publish their first max_s)."""
+
+    def __init__(self, max_samples: int) -> None:
+        self.max = max_samples
+        self.parts: list[np.ndarray] = []
+        self.n = 0
+        self.dropped = 0
+
+    def add(self, y: np.ndarray) -> None:
+        keep = min(len(y), self.max - self.n)
+        if keep > 0:
+            self.parts.append(y[:keep])
+            self.n += keep
+        self.dropped += len(y) - max(0, keep)
+
+    def take(self, sample_rate: int) -> np.ndarray:
+        out = np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
+        if self.dropped and len(out):  # cut off mid-sound: fade the published copy, not the played one
+            k = min(len(out), int(FADE_S * sample_rate))
+            out[-k:] *= np.linspace(1.0, 0.0, k, dtype=np.float32)
+        self.parts, self.n, self.dropped = [], 0, 0
+        return out
+
+
+class _Engine:
+    """Runs in the engine process: the loop that renders, feeds the speaker and answers the node."""
+
+    def __init__(self, conn: Connection, spec: EngineSpec) -> None:
+        import torch
+
+        from ciel_node.generate.audio import AudioRenderer, db_to_gain
+        from ciel_node.generate.live import LiveSound
+        from ciel_node.models.audio_vae import SpectralVAE
+        from ciel_node.playback.limiter import TruePeakLimiter
+        from ciel_node.playback.speaker import Speaker
+
+        torch.set_num_threads(1)
+        self.conn, self.spec = conn, spec
+        self.db_to_gain = db_to_gain
+        vae, _ = SpectralVAE.from_checkpoint(spec.audio_checkpoint)
+        self.sound = LiveSound(AudioRenderer(vae, iterations=spec.gl_iterations), block=spec.block_frames)
+        self.sr = self.sound.sample_rate
+        self.new_limiter = lambda: TruePeakLimiter(self.sr)
+        self.limiter = self.new_limiter()
+        self.speaker = Speaker(spec.device, self.sr, spec.lead_s, self._say)
+        self.controls = Controls()
+        self.walk: tuple[int, int, np.ndarray] | None = None  # where to begin sounding from
+        self.pacing = False
+        self.window = _Window(int(spec.max_sound_s * self.sr))
+        self.clock = (time.monotonic(), 0)  # wall-clock pacing while no device plays: (t, samples) anchor
+        self.rendered = 0
+        self.block_s = self.sound.block_samples / self.sr
+        self.render_ms: list[float] = []
+        self.stopping = False
+        self._last_status = 0.0
+        self._last_state = self.speaker.state
+
+    def _say(self, level: int, message: str) -> None:
+        self.conn.send(("log", level, message))
+
+    def run(self) -> None:
+        while not self.stopping:
+            if self.conn.poll(self._wait()):
+                while not self.stopping and self.conn.poll(0):
+                    self._handle(self.conn.recv())
+            if self.stopping:
+                break
+            want = bool(self.controls.playback)
+            self.speaker.want(want)
+            if self.speaker.state != self._last_state:  # the device came or went: re-anchor the wall clock
+                self.clock = (time.monotonic(), self.rendered)
+                self._last_state = self.speaker.state
+            if not self.pacing and want and self.speaker.state == "open" and self.walk is not None:
+                self._begin()
+            if self.pacing:
+                self._render_due()
+            if time.monotonic() - self._last_status >= STATUS_EVERY_S:
+                self._send_status()
+        self.speaker.close()
+
+    def _wait(self) -> float:
+        if not self.pacing:
+            return STATUS_EVERY_S
+        if self.speaker.state == "open":
+            return min(0.05, max(0.002, self.speaker.queued_s() - (self.spec.lead_s - self.block_s)))
+        ahead = (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0])
+        return min(0.05, max(0.002, ahead - self.spec.lead_s + self.block_s))
+
+    def _begin(self) -> None:
+        assert self.walk is not None
+        self._say(logging.DEBUG, f"sounding from rendered {self.rendered / self.sr:.3f} s")
+        seed, step, z = self.walk
+        self.sound.begin(seed, step, z)
+        self.limiter = self.new_limiter()
+        self.pacing = True
+        self.clock = (time.monotonic(), self.rendered)
+
+    def _render_due(self) -> None:
+        while True:
+            if self.speaker.state == "open":
+                if self.speaker.room_s() < self.block_s:
+                    return
+            elif (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0]) > self.spec.lead_s:
+                return
+            t0 = time.perf_counter()
+            c = self.controls
+            y = self.limiter.process(self.sound.render(c), c.volume_ceiling)
+            self.window.add(y)
+            if c.playback:
+                self.speaker.write(y, self.db_to_gain(c.volume_ceiling))
+            self.rendered += len(y)
+            self.render_ms.append(1000 * (time.perf_counter() - t0))
+            if len(self.render_ms) > 2000:
+                del self.render_ms[:1000]
+
+    def _handle(self, msg: tuple[Any, ...]) -> None:
+        kind = msg[0]
+        if kind == "controls":
+            self.controls = msg[1]
+            self.speaker.ceiling = self.db_to_gain(min(0.0, self.controls.volume_ceiling))
+        elif kind == "walk":
+            self.walk = (msg[1], msg[2], np.asarray(msg[3]))
+        elif kind == "cut":
+            self._cut(msg[1])
+        elif kind == "stop":
+            self.stopping = True
+
+    def _cut(self, rid: int) -> None:
+        if not self.pacing:
+            self.conn.send(("cut", rid, None))
+            return
+        samples = self.window.take(self.sr)
+        self._say(logging.DEBUG, f"cut {rid}: {len(samples) / self.sr:.3f} s, rendered {self.rendered / self.sr:.3f} s")
+        seed, _, z = self.sound.cut()
+        self.conn.send(("cut", rid, (samples, (seed, z))))
+        if not (self.controls.playback and self.speaker.state in ("open", "lost")):
+            self.pacing = False  # from the next piece on, the node renders ahead again
+
+    def _send_status(self) -> None:
+        self._last_status = time.monotonic()
+        ms = sorted(self.render_ms[-500:])
+        status = {
+            **self.speaker.status(),
+            "sounding": self.pacing,
+            "lead_ms": round(1000 * self.spec.lead_s, 1),
+            "block_ms": round(1000 * self.block_s, 1),
+            "render_ms_p50": round(ms[len(ms) // 2], 2) if ms else None,
+            "render_ms_max": round(ms[-1], 2) if ms else None,
+            "cpu_s": round(time.process_time(), 3),
+            "rendered_s": round(self.rendered / self.sr, 3),
+        }
+        status["latency_ms"] = round(status["device_latency_ms"] + status["lead_ms"] + status["block_ms"], 1)
+        self.conn.send(("status", status))
+
+
+def _engine_main(conn: Connection, spec: EngineSpec) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):  # the node decides when the engine stops (and it ends with it)
+        signal.signal(sig, signal.SIG_IGN)
+    sys.setswitchinterval(0.001)  # the device callback never waits long for the GIL
+    try:
+        _Engine(conn, spec).run()
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass
+
+
+def _settle(fut: asyncio.Future[Cut | None], value: Cut | None) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+class SoundEngine:
+    """The node's handle on the engine process: controls out, cuts and status back, restarted if it dies."""
+
+    def __init__(self, spec: EngineSpec) -> None:
+        self.spec = spec
+        self.status: dict[str, Any] = {"state": "starting", "sounding": False, "underruns": 0}
+        self.restarts = 0
+        self._ctx = multiprocessing.get_context("spawn")  # spawn: a forked torch process can deadlock
+        self._proc: Any = None
+        self._conn: Connection | None = None
+        self._outbox: list[tuple[Any, ...]] = []
+        self._controls: Controls | None = None
+        self._walk: tuple[Any, ...] | None = None
+        self._wake = threading.Event()
+        self._lock = threading.Lock()  # guards the outbox and the pending cuts, never held across I/O
+        self._cuts: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Cut | None]]] = {}
+        self._rid = 0
+        self._closing = False
+        self._underruns_before = 0  # from engines that died
+
+    @property
+    def sounding(self) -> bool:
+        return bool(self.status.get("sounding"))
+
+    def start(self) -> None:
+        self._spawn()
+        threading.Thread(target=self._sender, name="ciel-engine-send", daemon=True).start()
+
+    def _spawn(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_engine_main, args=(child, self.spec), name="ciel-sound", daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        threading.Thread(target=self._reader, args=(parent,), name="ciel-engine-read", daemon=True).start()
+        self._wake.set()  # the new engine gets the latest controls and walk
+
+    def set_controls(self, controls: Controls) -> None:
+        self._controls = controls  # only the latest matters: a knob sweep is coalesced
+        self._wake.set()
+
+    def set_walk(self, seed: int, step: int, z: tuple[float, ...]) -> None:
+        self._walk = ("walk", seed, step, list(z))
+        self._wake.set()
+
+    async def cut(self, timeout: float = 5.0) -> Cut | None:
+        """The sound made since the last cut, or None when the engine is not sounding (or not answering)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Cut | None] = loop.create_future()
+        with self._lock:
+            self._rid += 1
+            self._cuts[self._rid] = (loop, fut)
+            self._outbox.append(("cut", self._rid))
+        self._wake.set()
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return None
+
+    def _sender(self) -> None:
+        sent_controls: Controls | None = None
+        sent_walk: tuple[Any, ...] | None = None
+        conn: Connection | None = None
+        while not self._closing:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if conn is not self._conn:  # a new engine: send it everything again
+                conn, sent_controls, sent_walk = self._conn, None, None
+            with self._lock:
+                out, self._outbox = self._outbox, []
+            controls, walk = self._controls, self._walk
+            try:
+                assert conn is not None
+                if controls is not None and controls != sent_controls:
+                    conn.send(("controls", controls))
+                    sent_controls = controls
+                if walk is not None and walk is not sent_walk:
+                    conn.send(walk)
+                    sent_walk = walk
+                for msg in out:
+                    conn.send(msg)
+            except (OSError, AssertionError):
+                continue  # the engine is gone; the reader restarts it
+
+    def _reader(self, conn: Connection) -> None:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = msg[0]
+            if kind == "status":
+                msg[1]["underruns"] += self._underruns_before
+                msg[1]["restarts"] = self.restarts
+                self.status = msg[1]
+            elif kind == "log":
+                log.log(msg[1], msg[2])
+            elif kind == "cut":
+                with self._lock:
+                    waiter = self._cuts.pop(msg[1], None)
+                if waiter is not None:
+                    waiter[0].call_soon_threadsafe(_settle, waiter[1], msg[2])
+        if self._closing:
+            return
+        # The engine died (a crash in the audio stack, the OOM killer): publishing goes on, a new one starts.
+        log.error("the sound engine stopped (exit code %s); starting a new one", self._proc.exitcode)
+        self._underruns_before = int(self.status.get("underruns") or 0)
+        self.status = {**self.status, "state": "restarting", "sounding": False}
+        with self._lock:
+            cuts, self._cuts = self._cuts, {}
+        for loop, fut in cuts.values():
+            loop.call_soon_threadsafe(_settle, fut, None)
+        time.sleep(1.0)
+        if not self._closing:
+            self.restarts += 1
+            self._spawn()
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self._proc is None:
+            return
+        self._closing = True
+        try:
+            assert self._conn is not None
+            self._conn.send(("stop",))
+        except (OSError, AssertionError):
+            pass
+        self._wake.set()
+        self._proc.join(timeout)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout)

@@ -1,0 +1,281 @@
+"""The audio device: a sounddevice stream whose callback only copies blocks from a ring the engine fills.
+
+The callback runs on PortAudio's thread. It takes no lock, allocates nothing of size and never calls
+the model: it copies one preallocated slot into the device buffer (scaled down at once if the
+ceiling was lowered after the slot was written), or writes silence and counts an underrun. The
+engine's thread resamples the sound to the device's own rate (so PortAudio and the sound server
+pass our samples through as they are), cuts it into slots and tracks the device's health: a stream
+that finishes by itself or whose callback stops being called is lost, and is reopened when the
+device is back (PortAudio is re-initialised to see devices that came or went).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import soxr
+
+log = logging.getLogger(__name__)
+
+BLOCK_S = 0.01  # one callback's worth of sound
+SLOTS = 64  # ring capacity in blocks (0.64 s): more than the lead ever asks for
+SILENT_S = 1.0  # no callback for this long while open: the device is gone
+RETRY_S = 1.0  # between attempts to open a missing or lost device
+STARTED_AFTER = 20  # callbacks: a stream that made this many is running (the watchdog's start)
+
+
+def _sd() -> Any:
+    """sounddevice, imported late: without PortAudio installed it raises OSError, which means no device."""
+    import sounddevice
+
+    return sounddevice
+
+
+def output_devices() -> list[dict[str, Any]]:
+    """PortAudio's output devices as plain dicts (index, name, host API, channels, rate, default)."""
+    try:
+        sd = _sd()
+        devices = sd.query_devices()
+        apis = sd.query_hostapis()
+        default = sd.default.device[1]
+    except (OSError, Exception):  # no PortAudio library, or PortAudio failing to start: no devices
+        return []
+    out = []
+    for d in devices:
+        if d["max_output_channels"] > 0:
+            out.append({
+                "index": d["index"], "name": d["name"], "hostapi": apis[d["hostapi"]]["name"],
+                "channels": d["max_output_channels"], "samplerate": d["default_samplerate"],
+                "default": d["index"] == default,
+            })
+    return out
+
+
+def print_devices() -> int:
+    """`ciel-node devices`: what --audio-device can name."""
+    devices = output_devices()
+    if not devices:
+        print("no audio output devices (PortAudio lists none); `ciel-node run` plays nothing and publishes as usual")
+        return 0
+    for d in devices:
+        mark = "*" if d["default"] else " "
+        print(f"{mark} {d['index']:>3}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, {d['samplerate']:g} Hz)")
+    print("* the default; pass --audio-device INDEX or a unique part of a name")
+    return 0
+
+
+def resolve(device: str | int | None, devices: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The device a --audio-device value names: an index, an exact name, or a unique part of a name."""
+    if not devices:
+        return None
+    if device is None or device == "":
+        return next((d for d in devices if d["default"]), devices[0])
+    if isinstance(device, int) or (isinstance(device, str) and device.isdigit()):
+        return next((d for d in devices if d["index"] == int(device)), None)
+    exact = [d for d in devices if d["name"] == device]
+    if exact:
+        return exact[0]
+    part = [d for d in devices if str(device).lower() in d["name"].lower()]
+    return part[0] if len(part) == 1 else None
+
+
+def reinit_portaudio() -> None:
+    """Re-scan the devices: PortAudio lists them once, when it starts."""
+    try:
+        sd = _sd()
+        sd._terminate()
+        sd._initialize()
+    except Exception as e:  # noqa: BLE001 - a failing re-scan is the same as no device
+        log.debug("PortAudio re-initialisation failed: %s", e)
+
+
+class Speaker:
+    """One output device, opened on demand, its state kept for the node's health data."""
+
+    def __init__(self, device: str | int | None, source_rate: int, lead_s: float,
+                 say: Callable[[int, str], None]) -> None:
+        self.device, self.source_rate, self.lead_s = device, source_rate, lead_s
+        self.say = say  # log through the node: (level, message)
+        self.state = "off"  # off | none | open | lost
+        self.name: str | None = None
+        self.rate = 0
+        self.block = 0
+        self.stream: Any = None
+        self.ring = np.zeros((SLOTS, 0), np.float32)
+        self.slot_ceiling = np.ones(SLOTS)
+        self.written = 0  # slots written (engine thread only)
+        self.read = 0  # slots played (callback only)
+        self.ceiling = 1.0  # the ceiling now, linear; read by the callback
+        self.underruns = 0  # the ring was empty when the device asked
+        self.xruns = 0  # PortAudio's own output underflow flags
+        self.callbacks = 0
+        self.last_callback = 0.0
+        self.device_latency_s = 0.0
+        self.opened = 0
+        self.lost = 0
+        self._finished = False
+        self._next_try = 0.0
+        self._resampler: Any = None
+        self._staging = np.zeros(0, np.float32)
+        self._said_none = False
+        self._lost_at: float | None = None
+
+    # --- the callback (PortAudio's thread) -------------------------------------------------
+    def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
+        self.callbacks += 1
+        self.last_callback = time.monotonic()
+        if status.output_underflow:
+            self.xruns += 1
+        if self.read >= self.written or frames != self.block:
+            outdata.fill(0.0)
+            if self.read:  # before the first slot is just the stream starting
+                self.underruns += 1
+            return
+        i = self.read % SLOTS
+        gain = self.ceiling / self.slot_ceiling[i]
+        if gain < 1.0:  # the ceiling came down after this slot was written: at once
+            np.multiply(self.ring[i], gain, out=outdata[:, 0])
+        else:
+            outdata[:, 0] = self.ring[i]
+        if outdata.shape[1] > 1:
+            outdata[:, 1:] = outdata[:, :1]
+        self.read += 1
+
+    def _on_finished(self) -> None:
+        self._finished = True
+
+    # --- the engine's side ------------------------------------------------------------------
+    def want(self, on: bool) -> None:
+        """Called by the engine every turn: open, keep, close or re-try the device."""
+        now = time.monotonic()
+        if not on:
+            if self.stream is not None:
+                self._close()
+            self.state = "off"
+            return
+        if self.state == "open":
+            # A stream's first callbacks come, then nothing for up to ~2 s while the server starts it.
+            silent = self.callbacks > STARTED_AFTER and now - self.last_callback > SILENT_S
+            if self._finished or silent or not self.stream.active:
+                why = "its stream stopped" if self._finished or not self.stream.active else "no callback for 1 s"
+                self.say(logging.WARNING, f"audio device {self.name!r} lost ({why}); sound goes on being made and "
+                                          "published, and plays again when the device is back")
+                self._close()
+                self.state, self._lost_at, self._next_try = "lost", now, now + RETRY_S
+                self.lost += 1
+            return
+        if now < self._next_try:
+            return
+        self._next_try = now + RETRY_S
+        if self.state != "off" or self.opened:
+            reinit_portaudio()  # a device that came back, or a first one plugged in, is only seen after this
+        self._open()
+
+    def _open(self) -> None:
+        devices = output_devices()
+        dev = resolve(self.device, devices)
+        if dev is None:
+            if self.state == "off" and not self._said_none:
+                names = ", ".join(f"{d['index']}: {d['name']}" for d in devices) or "none at all"
+                wanted = "no audio output device" if self.device is None else f"no audio device {self.device!r}"
+                self.say(logging.WARNING, f"{wanted} (PortAudio lists: {names}); running headless: pieces are made "
+                                          "and published, nothing plays here; a device that appears is picked up")
+                self._said_none = True
+            if self.state != "lost":
+                self.state = "none"
+            return
+        sd = _sd()
+        stream, err = None, None
+        # 48 kHz first: what sound servers and most interfaces run at, so nothing resamples after us.
+        for rate in dict.fromkeys((48000, int(dev["samplerate"] or 48000))):
+            block = int(round(rate * BLOCK_S))
+            self.ring = np.zeros((SLOTS, block), np.float32)
+            self.block, self.rate = block, rate
+            self.written = self.read = 0
+            self._staging = np.zeros(0, np.float32)
+            self._resampler = soxr.ResampleStream(self.source_rate, rate, 1, dtype="float32", quality="HQ")
+            self._finished = False
+            self.callbacks = 0
+            self.last_callback = time.monotonic()
+            try:
+                stream = sd.OutputStream(
+                    device=dev["index"], samplerate=rate, channels=min(2, dev["channels"]), dtype="float32",
+                    blocksize=block, latency="low", callback=self._callback, finished_callback=self._on_finished,
+                )
+                stream.start()
+                break
+            except Exception as e:  # noqa: BLE001 - PortAudioError and friends: the next rate, or later
+                stream, err = None, e
+        if stream is None:
+            if self.state != "lost":
+                self.state = "none"
+            self.say(logging.DEBUG, f"could not open audio device {dev['name']!r}: {err}")
+            return
+        self.stream, self.name = stream, dev["name"]
+        self.device_latency_s = float(stream.latency)
+        self.opened += 1
+        back = "" if self._lost_at is None else f" (back after {time.monotonic() - self._lost_at:.1f} s)"
+        self.say(logging.INFO, f"playing on audio device {dev['index']}: {dev['name']!r} at {rate} Hz, "
+                               f"device latency {1000 * self.device_latency_s:.0f} ms{back}")
+        self.state, self._lost_at, self._said_none = "open", None, False
+
+    def _close(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return
+
+        def close() -> None:
+            try:
+                stream.abort(ignore_errors=True)
+                stream.close(ignore_errors=True)
+            except Exception:  # noqa: BLE001 - a dead device may refuse to close; it is dropped anyway
+                pass
+
+        # A stream on a vanished server can block in close(); never let that stop the engine.
+        t = threading.Thread(target=close, name="ciel-audio-close", daemon=True)
+        t.start()
+        t.join(2.0)
+
+    def queued_s(self) -> float:
+        """Sound written and not yet handed to the device."""
+        if self.state != "open" or not self.rate:
+            return 0.0
+        return ((self.written - self.read) * self.block + len(self._staging)) / self.rate
+
+    def room_s(self) -> float:
+        return self.lead_s - self.queued_s()
+
+    def write(self, samples: np.ndarray, ceiling: float) -> None:
+        """Sound at the source rate, already under `ceiling` (linear): resampled, cut into slots."""
+        if self.state != "open":
+            return
+        y = self._resampler.resample_chunk(samples.astype(np.float32))
+        # Resampling can ring a hair over a peak that sat exactly on the ceiling.
+        np.clip(y, -ceiling, ceiling, out=y)
+        buf = np.concatenate([self._staging, y]) if len(self._staging) else y
+        n = len(buf) // self.block
+        for k in range(n):
+            if self.written - self.read >= SLOTS:  # the device stalled: drop rather than block
+                break
+            i = self.written % SLOTS
+            self.ring[i] = buf[k * self.block : (k + 1) * self.block]
+            self.slot_ceiling[i] = ceiling
+            self.written += 1
+        self._staging = buf[n * self.block :].copy()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "state": self.state, "device": self.name, "sample_rate": self.rate or None,
+            "underruns": self.underruns, "xruns": self.xruns,
+            "device_latency_ms": round(1000 * self.device_latency_s, 1),
+            "queued_ms": round(1000 * self.queued_s(), 1), "opened": self.opened, "lost": self.lost,
+        }
+
+    def close(self) -> None:
+        self._close()
+        self.state = "off"
