@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests talk to (real peers and real media tools).
 APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2 puredata-core liblo-tools \
-	openssh-client openssh-server chromium nginx wrk nodejs
-# Debian packages the node needs at run time (sounddevice loads PortAudio; npm fetches A-Frame once).
-APT_RUN := libportaudio2
+	openssh-client openssh-server chromium nginx wrk nodejs pulseaudio pulseaudio-utils libasound2-plugins
+# Debian packages the node needs at run time (sounddevice loads PortAudio, which reaches PulseAudio
+# through ALSA's pulse plugin; npm fetches A-Frame once).
+APT_RUN := libportaudio2 libasound2-plugins
 ARGS ?=
 
 .PHONY: run test lint archive checkpoints bench clean system-run system-test

@@ -256,6 +256,7 @@ class Node:
             "params": {"seed": c.seed, "drift": c.drift, "interval": c.interval, "volume_ceiling": c.volume_ceiling},
             "checkpoints": {k: v["sha256"] for k, v in self.checkpoints.items()},
             "render_s": round(piece.render_s, 4),
+            "played": self._kind == "cut",  # its sound is what the speakers played (else rendered ahead)
         }
         files = {
             "image": (piece.image_png, ".png"), "sky": (piece.sky_png, ".png"),

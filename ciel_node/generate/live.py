@@ -22,7 +22,8 @@ from ciel_node.state import Controls
 class LiveWalk:
     """The sound latent, frame by frame: OU knots every `knot_s`, straight lines between them."""
 
-    def __init__(self, z: np.ndarray, frame_rate: float, knot_s: float = 0.25) -> None:
+    # Knots closer than a piece's (0.25 s): the walk turns, and starts moving, soon after a knot moves.
+    def __init__(self, z: np.ndarray, frame_rate: float, knot_s: float = 0.1) -> None:
         self.per_frame = 1.0 / (frame_rate * knot_s)  # knot units per frame
         self.knot_s = knot_s
         self.z = np.asarray(z, dtype=np.float64)

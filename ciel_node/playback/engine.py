@@ -32,7 +32,7 @@ from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
 
-LEAD_S = 0.05  # sound queued ahead of the device: the controls' latency budget, minus the device's own
+LEAD_S = 0.03  # sound queued ahead of the device: with one 32 ms block being made, ~60 ms of cover
 STATUS_EVERY_S = 0.25
 FADE_S = 0.02
 
@@ -89,6 +89,7 @@ class _Engine:
 
         torch.set_num_threads(1)
         self.conn, self.spec = conn, spec
+        self._send_lock = threading.Lock()
         self.db_to_gain = db_to_gain
         vae, _ = SpectralVAE.from_checkpoint(spec.audio_checkpoint)
         self.sound = LiveSound(AudioRenderer(vae, iterations=spec.gl_iterations), block=spec.block_frames)
@@ -108,8 +109,12 @@ class _Engine:
         self._last_status = 0.0
         self._last_state = self.speaker.state
 
+    def _send(self, msg: tuple[Any, ...]) -> None:
+        with self._send_lock:  # the device-opening thread logs through the same pipe
+            self.conn.send(msg)
+
     def _say(self, level: int, message: str) -> None:
-        self.conn.send(("log", level, message))
+        self._send(("log", level, message))
 
     def run(self) -> None:
         while not self.stopping:
@@ -135,7 +140,7 @@ class _Engine:
         if not self.pacing:
             return STATUS_EVERY_S
         if self.speaker.state == "open":
-            return min(0.05, max(0.002, self.speaker.queued_s() - (self.spec.lead_s - self.block_s)))
+            return min(0.05, max(0.002, self.speaker.queued_s() - self.spec.lead_s))
         ahead = (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0])
         return min(0.05, max(0.002, ahead - self.spec.lead_s + self.block_s))
 
@@ -151,7 +156,7 @@ class _Engine:
     def _render_due(self) -> None:
         while True:
             if self.speaker.state == "open":
-                if self.speaker.room_s() < self.block_s:
+                if self.speaker.queued_s() >= self.spec.lead_s:  # keeps lead_s to lead_s + one block queued
                     return
             elif (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0]) > self.spec.lead_s:
                 return
@@ -180,12 +185,12 @@ class _Engine:
 
     def _cut(self, rid: int) -> None:
         if not self.pacing:
-            self.conn.send(("cut", rid, None))
+            self._send(("cut", rid, None))
             return
         samples = self.window.take(self.sr)
         self._say(logging.DEBUG, f"cut {rid}: {len(samples) / self.sr:.3f} s, rendered {self.rendered / self.sr:.3f} s")
         seed, _, z = self.sound.cut()
-        self.conn.send(("cut", rid, (samples, (seed, z))))
+        self._send(("cut", rid, (samples, (seed, z))))
         if not (self.controls.playback and self.speaker.state in ("open", "lost")):
             self.pacing = False  # from the next piece on, the node renders ahead again
 
@@ -203,7 +208,7 @@ class _Engine:
             "rendered_s": round(self.rendered / self.sr, 3),
         }
         status["latency_ms"] = round(status["device_latency_ms"] + status["lead_ms"] + status["block_ms"], 1)
-        self.conn.send(("status", status))
+        self._send(("status", status))
 
 
 def _engine_main(conn: Connection, spec: EngineSpec) -> None:

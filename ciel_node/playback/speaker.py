@@ -124,6 +124,7 @@ class Speaker:
         self._staging = np.zeros(0, np.float32)
         self._said_none = False
         self._lost_at: float | None = None
+        self._opener: threading.Thread | None = None
 
     # --- the callback (PortAudio's thread) -------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
@@ -169,9 +170,15 @@ class Speaker:
                 self.state, self._lost_at, self._next_try = "lost", now, now + RETRY_S
                 self.lost += 1
             return
-        if now < self._next_try:
+        if now < self._next_try or (self._opener is not None and self._opener.is_alive()):
             return
         self._next_try = now + RETRY_S
+        # Opening can take a while on a sound server that is coming back: off the engine's thread, which
+        # goes on making the sound meanwhile.
+        self._opener = threading.Thread(target=self._try_open, name="ciel-audio-open", daemon=True)
+        self._opener.start()
+
+    def _try_open(self) -> None:
         if self.state != "off" or self.opened:
             reinit_portaudio()  # a device that came back, or a first one plugged in, is only seen after this
         self._open()
@@ -246,9 +253,6 @@ class Speaker:
         if self.state != "open" or not self.rate:
             return 0.0
         return ((self.written - self.read) * self.block + len(self._staging)) / self.rate
-
-    def room_s(self) -> float:
-        return self.lead_s - self.queued_s()
 
     def write(self, samples: np.ndarray, ceiling: float) -> None:
         """Sound at the source rate, already under `ceiling` (linear): resampled, cut into slots."""

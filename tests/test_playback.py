@@ -1,0 +1,225 @@
+"""Local playback through a real audio path: the node's engine -> PortAudio -> PulseAudio null sink -> parec.
+
+Each test starts its own PulseAudio daemon (tests/audiopeers.py) and records what the node played.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+from audiopeers import PulseAudio, Recorder, pulse, recorder  # noqa: F401 - fixtures
+from conftest import require_tool
+from nodes import RunningNode, node_config, running_node, until
+from pythonosc.udp_client import SimpleUDPClient
+
+from ciel_node.config import PACKAGE_ROOT
+from ciel_node.generate.audio import db_to_gain
+
+SHIPPED = (PACKAGE_ROOT / "checkpoints" / "audio.pt", PACKAGE_ROOT / "checkpoints" / "images.pt")
+BUDGET_S = 0.25  # control -> audible
+RATE = 48000
+
+pytestmark = pytest.mark.slow
+
+
+def _config(tmp_path: Path, **controls: float) -> Any:
+    return node_config(tmp_path / "state", SHIPPED, max_sound_s=30.0,
+                       controls={"interval": 2.0, "volume_ceiling": -6.0, **controls})
+
+
+def _sounding(node: RunningNode) -> bool:
+    st = node.node.health()["playback"]
+    return st.get("state") == "open" and bool(st.get("sounding"))
+
+
+def oversampled_peak(x: np.ndarray, factor: int = 4) -> float:
+    """Peak of the band-limited signal on a 4x grid (FFT zero-padding; padded so the ends do not wrap)."""
+    n = 2 * len(x)
+    spec = np.fft.rfft(x.astype(np.float64), n)
+    up = np.zeros(factor * n // 2 + 1, complex)
+    up[: len(spec)] = spec
+    return float(np.abs(np.fft.irfft(up, factor * n) * factor).max())
+
+
+def _find(recording: np.ndarray, sound: np.ndarray) -> tuple[int, float]:
+    """Where `sound` (48 kHz) sits in the recording, and the normalised correlation there."""
+    n = len(recording) + len(sound)
+    corr = np.fft.irfft(np.fft.rfft(recording, n) * np.conj(np.fft.rfft(sound, n)), n)[: len(recording)]
+    lag = int(np.argmax(corr))
+    seg = recording[lag : lag + len(sound)]
+    if len(seg) < len(sound):
+        return lag, 0.0
+    return lag, float(np.dot(seg, sound) / (np.linalg.norm(seg) * np.linalg.norm(sound) + 1e-12))
+
+
+def _longest_silence(x: np.ndarray, floor: float = 1e-5) -> int:
+    quiet = np.concatenate([[False], np.abs(x) < floor, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    return int((edges[1::2] - edges[::2]).max()) if len(edges) else 0
+
+
+async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
+    tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    pulse.use_here(monkeypatch)
+    async with running_node(_config(tmp_path)) as node:
+        await until(lambda: _sounding(node), 30, "the engine sounding on the null sink")
+        first = node.node.media.last_seq
+        await until(lambda: node.node.media.last_seq >= first + 4, 30, "four pieces after the speakers began")
+        pieces = [p for p in reversed(node.node.media.recent(10)) if p.get("played")]
+        recording = recorder.samples()
+    assert len(pieces) >= 3, pieces
+    ceiling = db_to_gain(-6.0)
+    assert np.abs(recording).max() <= ceiling
+    assert oversampled_peak(recording) <= ceiling * db_to_gain(0.5)
+    # Each played piece's published sound is in the recording, sample for sample, and each starts where
+    # the one before it ended: what the web gets is what played, with no gap at the joins.
+    ends = []
+    for p in pieces:
+        pcm, sr = sf.read(io.BytesIO((node.node.media.media / p["wav"].rsplit("/", 1)[-1]).read_bytes()),
+                          dtype="float32")
+        sound = soxr.resample(pcm, sr, RATE)
+        lag, corr = _find(recording, sound)
+        assert corr > 0.99, (p["seq"], corr)
+        if ends:
+            assert abs(lag - ends[-1]) <= 2, (p["seq"], lag, ends[-1])
+        ends.append(lag + len(sound))
+    assert _longest_silence(recording[ends[0] - 1 : ends[-1]]) <= 0.020 * RATE
+
+
+def _settled(recording: Recorder, t_send: float, window_s: float, over: float) -> float:
+    """Seconds from t_send until the recording stays at or under `over` (for window_s after)."""
+    recording.wait_until(t_send + window_s + 0.1)
+    i0, i1 = recording.index_at(t_send), recording.index_at(t_send + window_s)
+    x = recording.samples()[i0:i1]
+    loud = np.flatnonzero(np.abs(x) > over)
+    return 0.0 if not len(loud) else recording.time_of(i0 + loud[-1] + 1) - t_send
+
+
+async def test_ceiling_and_playback_sent_by_osc_are_heard_within_the_budget(
+    tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    pulse.use_here(monkeypatch)
+    async with running_node(_config(tmp_path, interval=30.0)) as node:
+        await until(lambda: _sounding(node), 30, "the engine sounding")
+        osc = SimpleUDPClient("127.0.0.1", node.osc_port)
+        await asyncio.sleep(1.0)
+        t_send = time.monotonic()
+        before = recorder.between(t_send - 0.5, t_send)
+        assert np.abs(before).max() > db_to_gain(-20.0)  # loud before: the drop below can be seen
+        osc.send_message("/ciel/volume_ceiling", -40.0)
+        took = await asyncio.to_thread(_settled, recorder, t_send, 1.5, db_to_gain(-40.0))
+        assert took <= BUDGET_S, f"the lowered ceiling held only {took * 1000:.0f} ms after the message"
+        # Playback off: silence within the budget; on again: sound again.
+        t_off = time.monotonic()
+        osc.send_message("/ciel/playback", 0)
+        took = await asyncio.to_thread(_settled, recorder, t_off, 1.0, 0.0)
+        assert took <= BUDGET_S, f"playback 0 went quiet only after {took * 1000:.0f} ms"
+        await until(lambda: node.node.health()["playback"]["state"] == "off", 5, "the device closed")
+        osc.send_message("/ciel/playback", 1)
+        await until(lambda: node.node.health()["playback"]["state"] == "open", 10, "the device open again")
+        t_on = time.monotonic()
+        await asyncio.to_thread(recorder.wait_until, t_on + 2.5)
+        assert np.abs(recorder.between(t_on, t_on + 2.5)).max() > db_to_gain(-60.0)
+
+
+def spectral_change(recording: Recorder, t_send: float, smooth: int = 3) -> float:
+    """Seconds from t_send until the sound leaves the range of the sound before it.
+
+    10 ms frames of log-spectrum; their distance to the mean spectrum of the 1.4 s before t_send,
+    smoothed over `smooth` frames; the change is the first frame after t_send above the largest
+    smoothed distance the sound before it ever reached.
+    """
+    recording.wait_until(t_send + 1.2)
+    x = recording.samples()
+    hop, n = 480, 2048
+    start, stop = recording.index_at(t_send - 1.5), recording.index_at(t_send + 1.0)
+    frames = np.lib.stride_tricks.sliding_window_view(x[start:stop], n)[::hop] * np.hanning(n)
+    spectra = np.abs(np.fft.rfft(frames, axis=1))
+    loud = spectra.mean(axis=0) >= np.median(spectra.mean(axis=0))  # the bins that carry the sound
+    logmag = np.log(spectra[:, loud] + 1e-6)
+    times = np.array([recording.time_of(start + k * hop + n // 2) for k in range(len(logmag))])
+    before = times < t_send - 0.05
+    ref = logmag[before].mean(axis=0)
+    dist = np.sqrt(((logmag - ref) ** 2).mean(axis=1))
+    dist = np.convolve(dist, np.ones(smooth) / smooth, mode="same")
+    threshold = dist[before][smooth:].max()
+    after = np.flatnonzero((dist > threshold) & (times > t_send))
+    assert len(after), "the sound never changed after the message"
+    return float(times[after[0]] - t_send)
+
+
+async def test_a_drift_change_sent_by_osc_is_heard_within_the_budget(
+    tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    pulse.use_here(monkeypatch)
+    async with running_node(_config(tmp_path, interval=30.0, drift=0.0)) as node:
+        await until(lambda: _sounding(node), 30, "the engine sounding")
+        await asyncio.sleep(2.0)  # the frozen point's sound, as the reference
+        t_send = time.monotonic()
+        SimpleUDPClient("127.0.0.1", node.osc_port).send_message("/ciel/drift", 1.0)
+        took = await asyncio.to_thread(spectral_change, recorder, t_send)
+    assert took <= BUDGET_S, f"drift 1 was heard only {took * 1000:.0f} ms after the message"
+
+
+async def test_restarting_pulseaudio_mid_run_playback_comes_back_and_publishing_never_stops(
+    tmp_path: Path, pulse: PulseAudio, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    pulse.use_here(monkeypatch)
+    with Recorder(pulse):
+        async with running_node(_config(tmp_path, interval=1.0)) as node:
+            await until(lambda: _sounding(node), 30, "the engine sounding")
+            seq_before = node.node.media.last_seq
+            await asyncio.to_thread(pulse.restart)
+            again = Recorder(pulse)
+            await asyncio.to_thread(again.start)  # off the loop: the node runs in it
+            try:
+                await until(lambda: node.node.health()["playback"].get("opened", 0) >= 2, 20,
+                            "playback reopened after the restart")
+                t = time.monotonic()
+                await asyncio.to_thread(again.wait_until, t + 1.5)
+                assert np.abs(again.between(t + 0.5, t + 1.5)).max() > db_to_gain(-60.0)
+            finally:
+                again.stop()
+            health = node.node.health()
+            assert health["playback"]["lost"] >= 1 and health["playback"]["state"] == "open"
+            recent = [p for p in reversed(node.node.media.recent(50)) if p["seq"] > seq_before - 1]
+    # Pieces went on at the interval through the outage: no gap in publishing.
+    gaps = np.diff([p["created_at"] for p in recent])
+    assert len(gaps) >= 3 and gaps.max() < 1.0 + 0.75, gaps
+
+
+def test_without_any_audio_device_the_node_runs_headless_and_says_so_once(tmp_path: Path) -> None:
+    require_tool("pactl")  # the playback stack is installed; there is just no server to reach
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path}/no-such-server", "XDG_RUNTIME_DIR": str(tmp_path),
+           "HOME": str(tmp_path)}
+    state = tmp_path / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(state), "--web", "127.0.0.1:0",
+         "--osc", "127.0.0.1:0", "--interval", "1", "--max-sound-s", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        manifest = state / "manifest.jsonl"
+        end = time.monotonic() + 60
+        while not (manifest.exists() and len(manifest.read_text().splitlines()) >= 4):
+            assert time.monotonic() < end and proc.poll() is None, "the node published no pieces"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    said = [line for line in out.splitlines() if "no audio output device" in line]
+    assert len(said) == 1, out
+    assert "running headless" in said[0]
