@@ -61,6 +61,7 @@ bench: $(STAMP) system-test
 	$(BIN)/python bench/osc.py
 	$(BIN)/python bench/ssh.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/playback.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

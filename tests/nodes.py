@@ -16,10 +16,11 @@ from ciel_node.controls.osc_server import OscServer
 
 
 def node_config(state: Path, checkpoints: tuple[Path, Path], **settings: Any) -> RunConfig:
-    """Tiny-model defaults for tests: free ports, in-process rendering, short sounds, a first piece at once."""
+    """Tiny-model defaults for tests: free ports, in-process rendering, short sounds, a first piece at once,
+    no speakers (tests/test_playback.py turns them on)."""
     controls = {"interval": 3600.0, **settings.pop("controls", {})}
     defaults: dict[str, Any] = {"osc": "127.0.0.1:0", "web": "127.0.0.1:0", "render_process": False,
-                                "max_sound_s": 1.0}
+                                "max_sound_s": 1.0, "playback": False}
     return RunConfig(state_dir=state, audio_checkpoint=checkpoints[0], image_checkpoint=checkpoints[1],
                      controls=controls, **{**defaults, **settings})
 

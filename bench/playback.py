@@ -1,0 +1,213 @@
+"""Playback benchmark: a real node process playing into a private PulseAudio null sink, recorded by parec.
+
+In one run:
+  1. control -> audible latency: OSC sent (python-osc, UDP) to the change found in the recording, p50/p95,
+     for a lowered ceiling (every sample under the new ceiling from then on), a seed change and a drift
+     change 0 -> 1 (the spectrum leaves the range of the sound before it). Budget 250 ms, goal 50 ms.
+  2. a soak (default 10 min) while OSC sends 1,000 msg/s and 200 web clients poll /api/latest every 2 s:
+     underruns (target 0) and the CPU share of the audio path (the engine process) against the node's.
+
+    python bench/playback.py [--trials 20] [--soak-s 600] [--json FILE]
+
+Needs pulseaudio, pulseaudio-utils and libasound2-plugins (make test installs them), and the shipped checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pythonosc.udp_client import SimpleUDPClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from audiopeers import PulseAudio, Recorder  # noqa: E402
+from oscpeers import free_port  # noqa: E402
+from test_playback import _settled, spectral_change  # noqa: E402
+
+from ciel_node.generate.audio import db_to_gain  # noqa: E402
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(xs, q)) if xs else float("nan")
+
+
+def latency(rec: Recorder, osc: SimpleUDPClient, trials: int) -> dict[str, dict[str, float]]:
+    out: dict[str, list[float]] = {"ceiling_down": [], "seed": [], "drift": []}
+    for k in range(trials):
+        osc.send_message("/ciel/drift", 0.0)
+        osc.send_message("/ciel/volume_ceiling", -6.0)
+        time.sleep(1.6)
+        t = time.monotonic()
+        osc.send_message("/ciel/volume_ceiling", -40.0)
+        out["ceiling_down"].append(_settled(rec, t, 1.0, db_to_gain(-40.0)))
+        osc.send_message("/ciel/volume_ceiling", -6.0)
+        time.sleep(1.6)
+        t = time.monotonic()
+        osc.send_message("/ciel/seed", 1000 + k)
+        out["seed"].append(spectral_change(rec, t))
+        time.sleep(1.6)
+        t = time.monotonic()
+        osc.send_message("/ciel/drift", 1.0)
+        out["drift"].append(spectral_change(rec, t))
+        print(f"  trial {k + 1}/{trials}: " + ", ".join(f"{n} {1000 * v[-1]:.0f} ms" for n, v in out.items()),
+              flush=True)
+    return {n: {"p50_ms": round(1000 * pct(v, 50), 1), "p95_ms": round(1000 * pct(v, 95), 1),
+                "max_ms": round(1000 * max(v), 1), "n": len(v)} for n, v in out.items()}
+
+
+def osc_load(port: int, rate: int, stop: threading.Event, sent: list[int]) -> None:
+    osc = SimpleUDPClient("127.0.0.1", port)
+    k, t0 = 0, time.monotonic()
+    while not stop.is_set():
+        osc.send_message("/ciel/drift", 0.05 + 0.9 * (0.5 + 0.5 * np.sin(k / 500)))
+        k += 1
+        ahead = t0 + k / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+    sent.append(k)
+
+
+async def pollers(url: str, clients: int, every_s: float, stop: threading.Event) -> dict[str, int]:
+    import aiohttp
+
+    counts = {"ok": 0, "errors": 0}
+
+    async def one(session: aiohttp.ClientSession, offset: float) -> None:
+        await asyncio.sleep(offset)
+        etag = None
+        while not stop.is_set():
+            try:
+                async with session.get(url, headers={"If-None-Match": etag} if etag else {}) as r:
+                    await r.read()
+                    etag = r.headers.get("ETag", etag)
+                    counts["ok" if r.status in (200, 304) else "errors"] += 1
+            except (TimeoutError, aiohttp.ClientError):
+                counts["errors"] += 1
+            await asyncio.sleep(every_s)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await asyncio.gather(*(one(session, every_s * i / clients) for i in range(clients)))
+    return counts
+
+
+def soak(web: str, osc_port: int, node_pid: int, seconds: float) -> dict[str, Any]:
+    h0 = get_json(f"{web}/api/health")
+    pids = [node_pid, *children(node_pid)]
+    c0 = {p: cpu_s(p) for p in pids}
+    stop = threading.Event()
+    sent: list[int] = []
+    loader = threading.Thread(target=osc_load, args=(osc_port, 1000, stop, sent), daemon=True)
+    counts: dict[str, int] = {}
+    poller = threading.Thread(
+        target=lambda: counts.update(asyncio.run(pollers(f"{web}/api/latest", 200, 2.0, stop))), daemon=True)
+    t0 = time.monotonic()
+    loader.start()
+    poller.start()
+    while time.monotonic() - t0 < seconds:
+        time.sleep(min(30.0, seconds - (time.monotonic() - t0)))
+        h = get_json(f"{web}/api/health")["playback"]
+        print(f"  soak {time.monotonic() - t0:.0f} s: underruns {h.get('underruns')}, xruns {h.get('xruns')}, "
+              f"state {h.get('state')}", flush=True)
+    stop.set()
+    loader.join(10)
+    poller.join(30)
+    wall = time.monotonic() - t0
+    h1 = get_json(f"{web}/api/health")
+    c1 = {p: cpu_s(p) for p in pids}
+    engine_cpu = h1["playback"]["cpu_s"] - h0["playback"]["cpu_s"]
+    total_cpu = sum(c1[p] - c0[p] for p in pids)
+    return {
+        "seconds": round(wall, 1),
+        "osc_sent": sent[0] if sent else 0, "osc_rate": round((sent[0] if sent else 0) / wall),
+        "web_requests": counts.get("ok", 0), "web_errors": counts.get("errors", 0),
+        "underruns": h1["playback"]["underruns"] - h0["playback"]["underruns"],
+        "xruns": h1["playback"]["xruns"] - h0["playback"]["xruns"],
+        "device_lost": h1["playback"]["lost"] - h0["playback"]["lost"],
+        "engine_cpu_pct_of_a_core": round(100 * engine_cpu / wall, 1),
+        "node_all_processes_cpu_pct_of_a_core": round(100 * total_cpu / wall, 1),
+        "audio_share_of_node_cpu_pct": round(100 * engine_cpu / total_cpu, 1) if total_cpu else None,
+        "render_ms_p50": h1["playback"]["render_ms_p50"], "render_ms_max": h1["playback"]["render_ms_max"],
+        "pieces_published": h1["last_seq"] - h0["last_seq"],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--soak-s", type=float, default=600.0)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ciel-bench-playback-"))
+    result: dict[str, Any] = {}
+    with PulseAudio(tmp / "pulse") as pulse, Recorder(pulse) as rec:
+        osc_port, web_port = free_port(), free_port(__import__("socket").SOCK_STREAM)
+        node = subprocess.Popen(
+            [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmp / "state"), "--interval", "30",
+             "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--seed", "0"],
+            env=pulse.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / "node.log", "w"),  # noqa: SIM115
+        )
+        web = f"http://127.0.0.1:{web_port}"
+        try:
+            end = time.monotonic() + 60
+            while True:
+                try:
+                    pb = get_json(f"{web}/api/health")["playback"]
+                    if pb.get("state") == "open" and pb.get("sounding"):
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < end and node.poll() is None, (tmp / "node.log").read_text()
+                time.sleep(0.2)
+            health = get_json(f"{web}/api/health")["playback"]
+            print(f"playing: {health['device']} at {health['sample_rate']} Hz, device latency "
+                  f"{health['device_latency_ms']} ms, lead {health['lead_ms']} ms, block {health['block_ms']} ms",
+                  flush=True)
+            result["path"] = {k: health[k] for k in ("device", "sample_rate", "device_latency_ms", "lead_ms",
+                                                      "block_ms", "latency_ms")}
+            osc = SimpleUDPClient("127.0.0.1", osc_port)
+            print(f"control -> audible latency, {args.trials} trials each:", flush=True)
+            result["latency"] = latency(rec, osc, args.trials)
+            osc.send_message("/ciel/volume_ceiling", -6.0)
+            print(f"soak {args.soak_s:.0f} s with OSC 1,000 msg/s and 200 web pollers:", flush=True)
+            result["soak"] = soak(web, osc_port, node.pid, args.soak_s)
+        finally:
+            node.send_signal(signal.SIGINT)
+            node.wait(30)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
