@@ -63,7 +63,11 @@ async def local_forward(node: Running, keys: Keys, dest: str | None = None) -> A
     finally:
         if proc.returncode is None:
             proc.terminate()
-        await proc.wait()
+        try:  # bounded: one CI run hung here for the whole test timeout with ssh still alive
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            proc.kill()
+            await asyncio.wait_for(proc.wait(), 5)
 
 
 async def read_frames(reader: asyncio.StreamReader, want: bytes, deadline_s: float = 5.0) -> list[bytes]:
