@@ -121,7 +121,8 @@ class Speaker:
         self._finished = False
         self._next_try = 0.0
         self._resampler: Any = None
-        self._staging = np.zeros(0, np.float32)
+        self._staging = np.zeros(0, np.float32)  # the start of the next slot, written under _staging_ceiling
+        self._staging_ceiling = 1.0
         self._said_none = False
         self._lost_at: float | None = None
         self._opener: threading.Thread | None = None
@@ -200,19 +201,11 @@ class Speaker:
         stream, err = None, None
         # 48 kHz first: what sound servers and most interfaces run at, so nothing resamples after us.
         for rate in dict.fromkeys((48000, int(dev["samplerate"] or 48000))):
-            block = int(round(rate * BLOCK_S))
-            self.ring = np.zeros((SLOTS, block), np.float32)
-            self.block, self.rate = block, rate
-            self.written = self.read = 0
-            self._staging = np.zeros(0, np.float32)
-            self._resampler = soxr.ResampleStream(self.source_rate, rate, 1, dtype="float32", quality="HQ")
-            self._finished = False
-            self.callbacks = 0
-            self.last_callback = time.monotonic()
+            self._prepare(rate)
             try:
                 stream = sd.OutputStream(
                     device=dev["index"], samplerate=rate, channels=min(2, dev["channels"]), dtype="float32",
-                    blocksize=block, latency="low", callback=self._callback, finished_callback=self._on_finished,
+                    blocksize=self.block, latency="low", callback=self._callback, finished_callback=self._on_finished,
                 )
                 stream.start()
                 break
@@ -230,6 +223,18 @@ class Speaker:
         self.say(logging.INFO, f"playing on audio device {dev['index']}: {dev['name']!r} at {rate} Hz, "
                                f"device latency {1000 * self.device_latency_s:.0f} ms{back}")
         self.state, self._lost_at, self._said_none = "open", None, False
+
+    def _prepare(self, rate: int) -> None:
+        """An empty ring and a fresh resampler for a stream at `rate`, before it starts calling back."""
+        self.block, self.rate = int(round(rate * BLOCK_S)), rate
+        self.ring = np.zeros((SLOTS, self.block), np.float32)
+        self.slot_ceiling = np.ones(SLOTS)
+        self.written = self.read = 0
+        self._staging, self._staging_ceiling = np.zeros(0, np.float32), 1.0
+        self._resampler = soxr.ResampleStream(self.source_rate, rate, 1, dtype="float32", quality="HQ")
+        self._finished = False
+        self.callbacks = 0
+        self.last_callback = time.monotonic()
 
     def _close(self) -> None:
         stream, self.stream = self.stream, None
@@ -261,6 +266,9 @@ class Speaker:
         y = self._resampler.resample_chunk(samples.astype(np.float32))
         # Resampling can ring a hair over a peak that sat exactly on the ceiling.
         np.clip(y, -ceiling, ceiling, out=y)
+        if len(self._staging) and ceiling < self._staging_ceiling:  # as the callback does for whole slots
+            self._staging *= np.float32(ceiling / self._staging_ceiling)
+        self._staging_ceiling = ceiling
         buf = np.concatenate([self._staging, y]) if len(self._staging) else y
         n = len(buf) // self.block
         for k in range(n):
