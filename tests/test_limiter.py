@@ -166,18 +166,33 @@ def test_block_size_does_not_change_the_output() -> None:
     assert np.abs(whole).max() > 0.4  # the comparison is about a signal that is actually limited
 
 
-def test_a_lowered_ceiling_holds_within_the_latency() -> None:
+def test_a_lowered_ceiling_holds_at_once() -> None:
     rng = np.random.default_rng(3)
     x = (rng.standard_normal(SR) * 3.0).astype(np.float32)
     lim = TruePeakLimiter(SR)
     change = 50 * BLOCK
     out = [lim.process(x[i : i + BLOCK], -6.0 if i < change else -20.0) for i in range(0, len(x), BLOCK)]
     y = np.concatenate(out)
-    in_force = change + lim.latency
+    in_force = change  # the output of the block that brought the new ceiling, not `latency` samples later
     assert np.abs(y[:in_force]).max() <= _gain(-6.0)
     assert np.abs(y[:in_force]).max() > _gain(-20.0)  # the old ceiling was really in force before
     assert np.abs(y[in_force:]).max() <= _gain(-20.0)
     assert _over_db(y[in_force + 2 * HALF :], -20.0) <= TOLERANCE_DB
+
+
+def test_a_lowered_ceiling_does_not_pump() -> None:
+    """Sound levelled for each ceiling (as the leveller hands it over) keeps its level relative to the ceiling:
+    the loud samples still in the delay line come down with the ceiling instead of ducking what follows."""
+    sr = 16000
+    lim = TruePeakLimiter(sr)
+    t = np.arange(2 * sr) / sr
+    change = sr - sr % 512
+    level = np.where(np.arange(len(t)) < change, 0.5, 0.1) * 0.9  # 90 % of a -6 dB, then of a -20 dB ceiling
+    x = (level * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32)
+    out = np.concatenate([lim.process(x[i : i + 512], -6.02 if i < change else -20.0) for i in range(0, len(x), 512)])
+    after = out[change + sr // 20 : change + sr // 5]  # 50-200 ms after the change
+    assert np.abs(after).max() <= _gain(-20.0)
+    assert np.abs(after).max() == pytest.approx(0.09, rel=0.01), "the sound after a lowered ceiling was ducked"
 
 
 def test_a_raised_ceiling_relaxes_at_the_release_rate() -> None:

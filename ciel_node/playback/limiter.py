@@ -58,11 +58,12 @@ class TruePeakLimiter:
     exceeds what any sample needs, and it never steps: it ramps over at least L samples. A hard clip at the ceiling
     after the gain is the last word, so the sample ceiling holds whatever comes in.
 
-    The ceiling in force for a sample is the one passed with the block that brought it in (a point between samples
-    answers to the lowest ceiling in its interpolation window), so a lowered ceiling holds for every output sample
-    from `latency` samples after that block's start, and the gain starts falling towards it up to L + HALF samples
-    before. A raised ceiling relaxes at the release rate. The state carries across calls, so the output does not
-    depend on how the signal is cut into blocks (to float rounding).
+    The input is expected to be made for the ceiling passed with it (the leveller before it aims at that ceiling).
+    A lowered ceiling acts at once: the samples still in the delay line are scaled by new / old ceiling as it comes
+    in, so every output sample from that block's start on holds it, and the level of the sound relative to the
+    ceiling carries on (a plain gain computer would see those samples as peaks and pump the gain down by the whole
+    change, to recover at the release rate). A raised ceiling relaxes at the release rate. The state carries across
+    calls, so the output does not depend on how the signal is cut into blocks (to float rounding).
 
     Limit of the inter-sample guarantee: a point between samples depends on samples arbitrarily far away when the
     signal has energy right at Nyquist; a full-scale Nyquist tone that starts from silence peaks between samples by
@@ -103,8 +104,13 @@ class TruePeakLimiter:
         if n == 0:
             return np.zeros(0, dtype=np.float32)
         x = np.where(np.isfinite(x), x, 0.0)
+        ceiling = _float32_below(10.0 ** (ceiling_db / 20.0))
+        higher = self._ceiling > ceiling
+        if higher.any():  # lowered: what waits in the delay line comes down with it, at once and without pumping
+            self._x[higher] *= ceiling / self._ceiling[higher]
+            self._ceiling[higher] = ceiling
         ext_x = np.concatenate((self._x, x))
-        ext_c = np.concatenate((self._ceiling, np.full(n, _float32_below(10.0 ** (ceiling_db / 20.0)))))
+        ext_c = np.concatenate((self._ceiling, np.full(n, ceiling)))
         self._x, self._ceiling = ext_x[n:], ext_c[n:]
         h, lat, la = self._hist, self.latency, self.lookahead
 
