@@ -180,6 +180,21 @@ def test_a_lowered_ceiling_holds_at_once() -> None:
     assert _over_db(y[in_force + 2 * HALF :], -20.0) <= TOLERANCE_DB
 
 
+def test_a_raised_ceiling_does_not_duck_sound_made_for_it() -> None:
+    """Quiet sound levelled for -40 dB, then loud sound levelled for -6 dB: the loud sound is heard at its level
+    from the change on, not ducked to the old ceiling and brought back at the release rate."""
+    sr = 16000
+    lim = TruePeakLimiter(sr)
+    t = np.arange(2 * sr) / sr
+    change = sr - sr % 512
+    level = np.where(np.arange(len(t)) < change, 0.01, 0.5) * 0.9
+    x = (level * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32)
+    out = np.concatenate([lim.process(x[i : i + 512], -40.0 if i < change else -6.02) for i in range(0, len(x), 512)])
+    after = out[change + lim.latency + sr // 100 : change + lim.latency + sr // 30]  # 10-33 ms after it is heard
+    assert np.abs(after).max() <= _gain(-6.02)
+    assert np.abs(after).max() == pytest.approx(0.45, rel=0.01), "the sound after a raised ceiling was ducked"
+
+
 def test_a_lowered_ceiling_does_not_pump() -> None:
     """Sound levelled for each ceiling (as the leveller hands it over) keeps its level relative to the ceiling:
     the loud samples still in the delay line come down with the ceiling instead of ducking what follows."""
@@ -202,7 +217,8 @@ def test_a_raised_ceiling_relaxes_at_the_release_rate() -> None:
     change = sr // 2
     out = [lim.process(x[i : i + 512], -20.0 if i < change else -6.0) for i in range(0, len(x), 512)]
     gain_db = 20 * np.log10(np.concatenate(out)[lim.latency :] / 2.0)
-    start = change - change % 512 + 512  # the first block with the new ceiling
+    # In force from the output of the first block with the new ceiling: gain_db is indexed by input sample.
+    start = change - change % 512 + 512 - lim.latency
     np.testing.assert_allclose(gain_db[start - 100 : start - 10], -20.0 - 6.02 - 0.3, atol=0.01)
     rise = gain_db[start + sr // 10 + sr // 2] - gain_db[start + sr // 10]
     assert rise == pytest.approx(release * 0.5, rel=0.05)

@@ -58,12 +58,14 @@ class TruePeakLimiter:
     exceeds what any sample needs, and it never steps: it ramps over at least L samples. A hard clip at the ceiling
     after the gain is the last word, so the sample ceiling holds whatever comes in.
 
-    The input is expected to be made for the ceiling passed with it (the leveller before it aims at that ceiling).
-    A lowered ceiling acts at once: the samples still in the delay line are scaled by new / old ceiling as it comes
-    in, so every output sample from that block's start on holds it, and the level of the sound relative to the
-    ceiling carries on (a plain gain computer would see those samples as peaks and pump the gain down by the whole
-    change, to recover at the release rate). A raised ceiling relaxes at the release rate. The state carries across
-    calls, so the output does not depend on how the signal is cut into blocks (to float rounding).
+    The ceiling passed with a block is in force for every sample output from then on, including those still in the
+    delay line, and the input is expected to be made for it (the leveller before it aims at that ceiling). Lowered,
+    it acts at once: the samples in the delay line are scaled by new / old ceiling, so the level of the sound
+    relative to the ceiling carries on. (A gain computer that kept each sample's own ceiling would see the loud
+    samples before a lowered ceiling, or the loud ones after a raised one next to quiet ones, as peaks, and duck
+    the sound by the whole change, to come back at the release rate: 1.7 s for 34 dB.) A raised ceiling lets the
+    gain relax at the release rate where the input really is over it. The state carries across calls, so the
+    output does not depend on how the signal is cut into blocks (to float rounding).
 
     Limit of the inter-sample guarantee: a point between samples depends on samples arbitrarily far away when the
     signal has energy right at Nyquist; a full-scale Nyquist tone that starts from silence peaks between samples by
@@ -84,10 +86,10 @@ class TruePeakLimiter:
         self._kernel = _interpolator().T[:, ::-1].copy()  # rows for np.convolve, which flips its kernel
         self._margin = 10.0 ** (-margin_db / 20.0)
         self._step = release_db_per_s / sample_rate * math.log(10.0) / 20.0  # release per sample, natural-log gain
-        # Input samples and their ceilings, enough for the delay line and the interpolator's reach into the past.
+        # Input samples, enough for the delay line and the interpolator's reach into the past, and the ceiling now.
         self._hist = max(self.latency, TAPS - 1)
         self._x = np.zeros(self._hist)
-        self._ceiling = np.full(self._hist, np.inf)
+        self._ceiling: float | None = None
         self._needed = np.ones(self.lookahead)  # r of the samples whose look-ahead window is not complete yet
         self._held = np.ones(self.lookahead)  # the last L released gains, for the moving average
         self._log_gain = 0.0
@@ -105,13 +107,11 @@ class TruePeakLimiter:
             return np.zeros(0, dtype=np.float32)
         x = np.where(np.isfinite(x), x, 0.0)
         ceiling = _float32_below(10.0 ** (ceiling_db / 20.0))
-        higher = self._ceiling > ceiling
-        if higher.any():  # lowered: what waits in the delay line comes down with it, at once and without pumping
-            self._x[higher] *= ceiling / self._ceiling[higher]
-            self._ceiling[higher] = ceiling
+        if self._ceiling is not None and ceiling < self._ceiling:
+            self._x *= ceiling / self._ceiling  # what waits in the delay line comes down with the ceiling, at once
+        self._ceiling = ceiling
         ext_x = np.concatenate((self._x, x))
-        ext_c = np.concatenate((self._ceiling, np.full(n, ceiling)))
-        self._x, self._ceiling = ext_x[n:], ext_c[n:]
+        self._x = ext_x[n:]
         h, lat, la = self._hist, self.latency, self.lookahead
 
         # True peak of the n samples whose interpolation window just became complete: global index start - HALF + i.
@@ -119,12 +119,7 @@ class TruePeakLimiter:
         peak = np.abs(ctx[HALF - 1 : HALF - 1 + n])
         for taps in self._kernel:
             np.maximum(peak, np.abs(np.convolve(ctx, taps, "valid")), out=peak)
-        # A point between samples depends on its whole window, so it answers to the lowest ceiling in the window.
-        target = np.full(n, ext_c[-1])
-        older = np.minimum.accumulate(ext_c[h - TAPS + 1 : h][::-1])[::-1]
-        head = min(n, TAPS - 1)
-        np.minimum(target[:head], older[:head], out=target[:head])
-        target *= self._margin
+        target = ceiling * self._margin
         needed = np.divide(target, peak, out=np.ones(n), where=peak > target)
 
         ext_r = np.concatenate((self._needed, np.maximum(needed, GAIN_FLOOR)))
@@ -141,6 +136,5 @@ class TruePeakLimiter:
         sums = np.cumsum(np.concatenate(((0.0,), ext_g)))
         gain = (sums[la + 1 :] - sums[:n]) / (la + 1)
 
-        limit = ext_c[h - lat : h - lat + n].astype(np.float32)
         y = (ext_x[h - lat : h - lat + n] * gain).astype(np.float32)
-        return np.clip(y, -limit, limit, out=y)
+        return np.clip(y, -ceiling, ceiling, out=y)
