@@ -78,9 +78,20 @@ def test_a_drift_change_re_aims_the_walk_at_once() -> None:
     w = LiveWalk(np.zeros(8), frame_rate=62.5)
     frozen = w.frames(20, 0.0, rng)
     assert np.allclose(frozen, frozen[0])  # drift 0: a fixed point
-    moving = w.frames(2, 1.0, rng)  # the very next frames move
+    knot = walk.ou_step(frozen[-1], walk.AUDIO_RATE_PER_S, w.onset_s, _copy(rng))[0]  # what aim() will draw
+    moving = w.frames(3, 1.0, rng)  # the very next frames move
     assert np.linalg.norm(moving[0] - frozen[-1]) > 1e-3
     assert np.allclose(moving[0] - frozen[-1], moving[1] - moving[0])  # a straight segment from where it was
+    # ... that reaches its first knot, an exact OU step of onset_s, after onset_s (2 frames), not after knot_s
+    assert w.onset_s == 2 / 62.5 < w.knot_s
+    np.testing.assert_allclose(moving[1], knot)
+    assert not np.allclose(moving[2] - moving[1], moving[1] - moving[0])  # and turns there
+
+
+def _copy(rng: np.random.Generator) -> np.random.Generator:
+    twin = np.random.default_rng()
+    twin.bit_generator.state = rng.bit_generator.state
+    return twin
 
 
 def test_a_seed_change_jumps_to_that_seeds_origin_and_the_sound_goes_on() -> None:

@@ -20,22 +20,28 @@ from ciel_node.state import Controls
 
 
 class LiveWalk:
-    """The sound latent, frame by frame: OU knots every `knot_s`, straight lines between them."""
+    """The sound latent, frame by frame: OU knots every `knot_s`, straight lines between them.
+
+    A re-aimed walk (a drift change) reaches its first knot after only `onset_s`: that knot is an exact OU step
+    for the shorter time, so the walk's law is unchanged, but the sound starts moving at once instead of creeping
+    along the first third of a 0.1 s segment while a performer listens for the knob.
+    """
 
     # Knots closer than a piece's (0.25 s): the walk turns, and starts moving, soon after a knot moves.
-    def __init__(self, z: np.ndarray, frame_rate: float, knot_s: float = 0.1) -> None:
-        self.per_frame = 1.0 / (frame_rate * knot_s)  # knot units per frame
-        self.knot_s = knot_s
+    def __init__(self, z: np.ndarray, frame_rate: float, knot_s: float = 0.1, onset_s: float = 0.032) -> None:
+        self.frame_rate, self.knot_s, self.onset_s = frame_rate, knot_s, onset_s
         self.z = np.asarray(z, dtype=np.float64)
         self.prev = self.next = self.z
-        self.u = 1.0  # position between prev and next, in knot units; 1 = draw a new knot first
+        self.segment_s = knot_s  # the length of the segment from prev to next
+        self.u = 1.0  # position between prev and next, as a fraction of the segment; 1 = draw a new knot first
         self.drift = math.nan
 
     def aim(self, z: np.ndarray, drift: float, rng: np.random.Generator) -> None:
-        """Start a new segment at z toward a knot drawn with this drift: a change is heard at once."""
+        """Start a new, short segment at z toward a knot drawn with this drift: a change is heard at once."""
         self.z = self.prev = np.asarray(z, dtype=np.float64)
         self.drift = drift
-        self.next = walk.ou_step(self.prev, walk.AUDIO_RATE_PER_S * drift, self.knot_s, rng)[0]
+        self.segment_s = self.onset_s
+        self.next = walk.ou_step(self.prev, walk.AUDIO_RATE_PER_S * drift, self.segment_s, rng)[0]
         self.u = 0.0
 
     def frames(self, n: int, drift: float, rng: np.random.Generator) -> np.ndarray:
@@ -43,11 +49,13 @@ class LiveWalk:
             self.aim(self.z, drift, rng)
         out = np.empty((n, self.z.shape[0]))
         for i in range(n):
-            self.u += self.per_frame
+            self.u += 1.0 / (self.frame_rate * self.segment_s)
             if self.u >= 1.0:
-                self.u -= 1.0
+                past_s = (self.u - 1.0) * self.segment_s  # how far into the next segment this frame is
+                self.segment_s = self.knot_s
+                self.u = past_s / self.segment_s
                 self.prev = self.next
-                self.next = walk.ou_step(self.prev, walk.AUDIO_RATE_PER_S * drift, self.knot_s, rng)[0]
+                self.next = walk.ou_step(self.prev, walk.AUDIO_RATE_PER_S * drift, self.segment_s, rng)[0]
             self.z = (1.0 - self.u) * self.prev + self.u * self.next
             out[i] = self.z
         return out
