@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -43,6 +44,7 @@ class RenderSpec:
         return Composer(AudioRenderer(vae, iterations=self.gl_iterations), ImageRenderer(gan), self.max_sound_s)
 
 
+RENDER_NICE = 10  # added to the render process's nice value: below the sound engine and the node's loop
 _composer: Composer | None = None  # the child process's own, built once by _init
 
 
@@ -50,6 +52,12 @@ def _init(spec: RenderSpec) -> None:
     global _composer
     # Ctrl-C reaches the whole process group: the parent decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Pieces are made ahead, with seconds to spare; the sound engine has milliseconds. On a 2-core laptop the
+    # two compete, and a render must never make the speakers run dry (it did, in the playback tests).
+    try:
+        os.nice(RENDER_NICE)
+    except OSError:
+        pass
     _composer = spec.composer()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import queue
 import signal
 import sys
 import threading
@@ -89,7 +90,11 @@ class _Engine:
 
         torch.set_num_threads(1)
         self.conn, self.spec = conn, spec
-        self._send_lock = threading.Lock()
+        # Everything for the node goes through a queue and a thread of its own: a cut is ~128 KB a 2 s piece,
+        # twice what a pipe holds, and a node slow to read it must not stop the sound (it did: underruns).
+        self._outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._pumping = threading.Thread(target=self._pump, name="ciel-engine-send", daemon=True)
+        self._pumping.start()
         self.db_to_gain = db_to_gain
         vae, _ = SpectralVAE.from_checkpoint(spec.audio_checkpoint)
         self.sound = LiveSound(AudioRenderer(vae, iterations=spec.gl_iterations), block=spec.block_frames)
@@ -110,8 +115,14 @@ class _Engine:
         self._last_state = self.speaker.state
 
     def _send(self, msg: tuple[Any, ...]) -> None:
-        with self._send_lock:  # the device-opening thread logs through the same pipe
-            self.conn.send(msg)
+        self._outbox.put(msg)  # from any thread: the loop, the device-opening thread's logs
+
+    def _pump(self) -> None:
+        while (msg := self._outbox.get()) is not None:
+            try:
+                self.conn.send(msg)
+            except OSError:  # the node is gone; the loop finds out on its side of the pipe
+                return
 
     def _say(self, level: int, message: str) -> None:
         self._send(("log", level, message))
@@ -135,6 +146,8 @@ class _Engine:
             if time.monotonic() - self._last_status >= STATUS_EVERY_S:
                 self._send_status()
         self.speaker.close()
+        self._outbox.put(None)  # what was said before stopping still reaches the node
+        self._pumping.join(1.0)
 
     def _wait(self) -> float:
         if not self.pacing:
