@@ -168,10 +168,9 @@ def spectral_change(recording: Recorder, t_send: float, smooth: int = 3) -> floa
 async def test_a_drift_change_sent_by_osc_is_heard_within_the_budget(
     tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
+    """Three times, from three seeds' frozen points (how soon a change is heard depends on where the walk is;
+    bench/playback.py gives the spread): every one within the budget."""
     pulse.use_here(monkeypatch)
-    """Three times, from three seeds' frozen points: how soon a change is heard depends on where the walk is
-    (the half-trained model has flat regions; bench/playback.py gives the spread), the typical case must be
-    within the budget."""
     took = []
     async with running_node(_config(tmp_path, interval=30.0, drift=0.0)) as node:
         await until(lambda: _sounding(node), 30, "the engine sounding")
@@ -184,7 +183,7 @@ async def test_a_drift_change_sent_by_osc_is_heard_within_the_budget(
             osc.send_message("/ciel/drift", 1.0)
             took.append(await asyncio.to_thread(spectral_change, recorder, t_send))
     ms = [round(1000 * t) for t in took]
-    assert sorted(took)[1] <= BUDGET_S, f"drift 1 was heard {ms} ms after the message"
+    assert max(took) <= BUDGET_S, f"drift 1 was heard {ms} ms after the message"
 
 
 async def test_restarting_pulseaudio_mid_run_playback_comes_back_and_publishing_never_stops(
