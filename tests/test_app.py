@@ -170,3 +170,19 @@ async def test_render_process_gives_the_same_pieces_and_survives_its_death(tmp_p
         await until(lambda: node.media.last_seq >= seq + 2, 60)
     names = [[(e["image"], e["wav"]) for e in reversed(n.media.recent(100))][:2] for n in (threaded, node)]
     assert names[0] == names[1]
+
+
+def test_the_renderer_runs_below_the_sound(tiny_checkpoints: tuple[Path, Path]) -> None:
+    """In a thread (tests) as in a child process (the default): at RENDER_NICE more than the node's threads."""
+    from ciel_node.generate.worker import RENDER_NICE, RenderSpec, RenderWorker
+
+    spec = RenderSpec(tiny_checkpoints[0], tiny_checkpoints[1], 4, 1.0, 1)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)  # Linux: 0 is the calling thread
+    for process in (False, True):
+        worker = RenderWorker(spec, process=process)
+        try:
+            nice = worker._pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result(timeout=60)
+        finally:
+            worker._pool.shutdown()
+        assert nice == min(19, mine + RENDER_NICE), (process, nice)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # the node's own threads keep theirs

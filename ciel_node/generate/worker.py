@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -44,20 +45,26 @@ class RenderSpec:
         return Composer(AudioRenderer(vae, iterations=self.gl_iterations), ImageRenderer(gan), self.max_sound_s)
 
 
-RENDER_NICE = 10  # added to the render process's nice value: below the sound engine and the node's loop
+RENDER_NICE = 10  # added to the renderer's nice value: below the sound engine and the node's loop
 _composer: Composer | None = None  # the child process's own, built once by _init
+
+
+def _lower_priority() -> None:
+    """Pieces are made ahead, with seconds to spare; the sound engine has milliseconds. On a 2-core laptop the two
+    compete, and a render must never make the speakers run dry (it did, in the playback tests). Linux keeps a
+    nice value per thread: this lowers the calling thread only (in a child process, its main thread)."""
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + RENDER_NICE)
+    except OSError:
+        pass
 
 
 def _init(spec: RenderSpec) -> None:
     global _composer
     # Ctrl-C reaches the whole process group: the parent decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Pieces are made ahead, with seconds to spare; the sound engine has milliseconds. On a 2-core laptop the
-    # two compete, and a render must never make the speakers run dry (it did, in the playback tests).
-    try:
-        os.nice(RENDER_NICE)
-    except OSError:
-        pass
+    _lower_priority()
     _composer = spec.composer()
 
 
@@ -86,7 +93,7 @@ class RenderWorker:
 
     def _new_pool(self) -> Executor:
         if not self.process:
-            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-render")
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-render", initializer=_lower_priority)
         # spawn, not fork: a forked copy of a process with torch's thread pools can deadlock.
         return ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=(self.spec,)
