@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests talk to (real peers and real media tools).
 APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2 puredata-core liblo-tools \
-	openssh-client openssh-server chromium nginx wrk nodejs pulseaudio pulseaudio-utils libasound2-plugins
+	openssh-client openssh-server chromium firefox-esr nginx wrk nodejs pulseaudio pulseaudio-utils libasound2-plugins
 # Debian packages the node needs at run time (sounddevice loads PortAudio, which reaches PulseAudio
 # through ALSA's pulse plugin; npm fetches A-Frame once).
 APT_RUN := libportaudio2 libasound2-plugins
@@ -37,6 +37,7 @@ system-test:
 	@scripts/system-deps.sh $(APT_TEST)
 
 run: $(STAMP) system-run $(WEB_STAMP)
+	@echo "ciel-node is in $(BIN): 'source $(BIN)/activate' puts it on PATH"
 	$(BIN)/ciel-node run $(ARGS)
 
 lint: $(STAMP)
