@@ -67,7 +67,135 @@ def test_restart_continues_seq_and_skips_a_torn_line(tmp_path: Path) -> None:
     again = MediaStore(tmp_path)
     assert again.latest() is not None and again.latest()["seq"] == 3
     assert not (tmp_path / "media" / ".x.png.tmp-1-2").exists()
-    assert again.publish(_files(9), {})["seq"] == 4
+    # Someone may have seen seq 4 (the torn line could be a whole line cut short later): never reuse it.
+    assert again.publish(_files(9), {})["seq"] == 5
+    assert _seqs(tmp_path) == [1, 2, 3, 5]
+
+
+def _seqs(root: Path) -> list[int]:
+    """The manifest's seqs; every line must be whole JSON (nothing glued, nothing torn)."""
+    return [json.loads(line)["seq"] for line in (root / "manifest.jsonl").read_bytes().split(b"\n") if line]
+
+
+def _kept_somewhere(root: Path, names: set[str]) -> set[str]:
+    """The names missing from both the media folder and the quarantine."""
+    present = {p.name for p in (root / "media").iterdir()}
+    present |= {p.name for p in root.glob("quarantine/*/media/*")}
+    return names - present
+
+
+def _all_names(entries: list[dict]) -> set[str]:
+    return {e[k] for e in entries for k in ("image", "sky", "audio", "wav")}
+
+
+def test_a_manifest_cut_short_loses_no_media_and_never_reuses_a_seq(tmp_path: Path, caplog) -> None:
+    """The issue's `head -c -60 manifest.jsonl`: the last piece's line is torn mid-name."""
+    store = MediaStore(tmp_path)
+    entries = [store.publish(_files(i), {"created_at": float(i)}) for i in range(4)]
+    manifest = tmp_path / "manifest.jsonl"
+    cut = manifest.read_bytes()[:-60]
+    manifest.write_bytes(cut)
+    again = MediaStore(tmp_path)
+    assert [e["seq"] for e in again.recent(10)] == [3, 2, 1]
+    assert _kept_somewhere(tmp_path, _all_names(entries)) == set()  # piece 4's files: quarantined, not deleted
+    remnant = list(tmp_path.glob("quarantine/*/manifest.jsonl"))
+    assert [p.read_bytes() for p in remnant] == [cut]  # the damaged manifest, kept as it was found
+    assert "damaged" in caplog.text and "seq continues at 5" in caplog.text
+    assert _seqs(tmp_path) == [1, 2, 3]  # the torn tail is gone before anything is appended
+    new = again.publish(_files(9), {"created_at": 9.0})
+    assert new["seq"] == 5 and _seqs(tmp_path) == [1, 2, 3, 5]
+    caplog.clear()
+    third = MediaStore(tmp_path)  # a clean restart: no new damage, nothing moved, nothing deleted
+    assert [e["seq"] for e in third.recent(10)] == [5, 3, 2, 1] and "damaged" not in caplog.text
+    assert _kept_somewhere(tmp_path, _all_names([*entries, new])) == set()
+    assert third.publish(_files(10), {})["seq"] == 6
+
+
+@pytest.mark.parametrize("content", [
+    b"",  # emptied (a filesystem that lost the file's blocks)
+    b"\0" * 700,  # a block of zeros after a power cut
+    b"\x8b\x13garbage, not json\n" * 3,
+    b"null\n[1,2]\n5\n\"x\"\n",
+    b'{"seq":1e400}\n',  # +inf: int() of it raised OverflowError and the node exited at every start
+    b'{"seq":' + b"9" * 5000 + b"}\n",  # more digits than Python converts
+    b'{"seq":-3,"image":"a.png"}\n{"seq":true}\n',
+    b"[" * 100_000 + b"\n",  # nested deeper than the parser's recursion limit
+])
+def test_a_damaged_manifest_deletes_nothing_and_seq_goes_on(tmp_path: Path, content: bytes) -> None:
+    store = MediaStore(tmp_path)
+    entries = [store.publish(_files(i), {}) for i in range(5)]
+    (tmp_path / "manifest.jsonl").write_bytes(content)
+    again = MediaStore(tmp_path)
+    assert again.latest() is None
+    assert _kept_somewhere(tmp_path, _all_names(entries)) == set()
+    assert again.publish(_files(9), {})["seq"] == 6  # seq.json keeps the floor
+    assert MediaStore(tmp_path).latest()["seq"] == 6
+
+
+def test_without_seq_json_the_media_give_the_floor(tmp_path: Path) -> None:
+    """A state dir from before seq.json, its manifest emptied: one sound per piece bounds the seq from below."""
+    store = MediaStore(tmp_path)
+    entries = [store.publish(_files(i), {}) for i in range(5)]
+    (tmp_path / "seq.json").unlink()
+    (tmp_path / "manifest.jsonl").write_bytes(b"")
+    again = MediaStore(tmp_path)
+    assert _kept_somewhere(tmp_path, _all_names(entries)) == set()
+    assert again.publish(_files(9), {})["seq"] == 6
+
+
+def test_a_line_glued_to_a_torn_one_is_rescued(tmp_path: Path) -> None:
+    """What older versions left behind: the next line appended straight after a torn tail."""
+    store = MediaStore(tmp_path)
+    entries = [store.publish(_files(i), {}) for i in range(3)]
+    manifest = tmp_path / "manifest.jsonl"
+    lines = manifest.read_bytes().splitlines(keepends=True)
+    manifest.write_bytes(lines[0] + lines[1][:-40] + lines[2])
+    again = MediaStore(tmp_path)
+    assert [e["seq"] for e in again.recent(10)] == [3, 1]
+    assert _kept_somewhere(tmp_path, _all_names(entries)) == set()
+
+
+def test_a_name_outside_the_media_folder_is_never_touched(tmp_path: Path) -> None:
+    outside = tmp_path / "precious.png"
+    outside.write_bytes(b"not ours")
+    store = MediaStore(tmp_path / "s", keep_pieces=1)
+    store.publish(_files(0), {})
+    line = json.loads((tmp_path / "s" / "manifest.jsonl").read_text())
+    line["image"] = "../../precious.png"
+    (tmp_path / "s" / "manifest.jsonl").write_text(json.dumps(line) + "\n")
+    again = MediaStore(tmp_path / "s", keep_pieces=1)
+    again.publish(_files(1), {})
+    again.publish(_files(2), {})
+    assert outside.read_bytes() == b"not ours"
+
+
+def test_the_manifest_never_names_pruned_media(tmp_path: Path) -> None:
+    """Retention takes a piece out of the manifest before its files off the disk (it lagged up to 2 x keep)."""
+    store = MediaStore(tmp_path, keep_pieces=3)
+    for i in range(12):
+        store.publish(_files(i), {})
+        lines = [json.loads(x) for x in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+        assert [e["seq"] for e in lines] == [e["seq"] for e in reversed(store.recent(10))]
+        for e in lines:
+            for k in ("image", "sky", "audio", "wav"):
+                assert (tmp_path / "media" / e[k]).is_file(), (i, e["seq"], k)
+
+
+def test_media_are_named_by_the_whole_sha256_and_old_names_are_kept(tmp_path: Path) -> None:
+    import hashlib
+
+    store = MediaStore(tmp_path)
+    entry = store.publish(_files(1), {})
+    assert entry["image"] == hashlib.sha256(_files(1)["image"][0]).hexdigest() + ".png"
+    # A state dir written by a version that used 24 hex characters: its pieces stay.
+    media = tmp_path / "media"
+    old = {k: entry[k][:24] + entry[k][64:] for k in ("image", "sky", "audio", "wav")}
+    for k, name in old.items():
+        (media / entry[k]).rename(media / name)
+    (tmp_path / "manifest.jsonl").write_text(json.dumps({**entry, **old}) + "\n")
+    again = MediaStore(tmp_path)
+    assert again.latest() == {**entry, **old}
+    assert all((media / name).is_file() for name in old.values())
 
 
 def test_reader_never_sees_a_partial_file(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ async def test_health_latest_and_media_of_a_running_node(tmp_path: Path, tiny_ch
         assert latest["seq"] == 1 and latest["next_at"] > latest["created_at"]
         for key in ("image", "sky", "audio"):
             data = await (await http.get(base + latest[key])).read()
-            assert hashlib.sha256(data).hexdigest()[:24] == latest[key].rsplit("/", 1)[1].split(".")[0]
+            assert hashlib.sha256(data).hexdigest() == latest[key].rsplit("/", 1)[1].split(".")[0]
         events = await http.get(f"{base}/api/events")
         r.node.request_next()
         seqs = []
@@ -33,3 +33,26 @@ async def test_health_latest_and_media_of_a_running_node(tmp_path: Path, tiny_ch
         assert seqs == [1, 2]
         events.close()
         await until(lambda: r.node.media.last_seq == 2)
+
+
+async def test_media_of_an_older_state_dir_are_still_served(tmp_path: Path, tiny_checkpoints) -> None:
+    """Media used to be named by 24 hex characters; a node started on such a state dir keeps and serves them."""
+    from ciel_node.publish.media import MediaStore
+
+    state = tmp_path / "state"
+    store = MediaStore(state)
+    files = {k: (k.encode() * 100, suffix) for k, suffix in
+             (("image", ".png"), ("sky", ".png"), ("audio", ".mp3"), ("wav", ".wav"))}
+    entry = store.publish(files, {"created_at": 1.0})
+    old = {k: entry[k][:24] + entry[k][64:] for k in files}
+    for k, name in old.items():
+        (state / "media" / entry[k]).rename(state / "media" / name)
+    (state / "manifest.jsonl").write_text(json.dumps({**entry, **old}) + "\n")
+    async with running_node(node_config(state, tiny_checkpoints)) as r, aiohttp.ClientSession() as http:
+        base = f"http://127.0.0.1:{r.web_port}"
+        for k, name in old.items():
+            got = await http.get(f"{base}/media/{name}")
+            assert got.status == 200 and await got.read() == files[k][0]
+        await until(lambda: r.node.media.last_seq >= 2, 30, "a new piece beside the old one")
+        pieces = await (await http.get(f"{base}/api/pieces")).json()
+        assert [p["seq"] for p in pieces] == [2, 1] and pieces[1]["image"] == f"/media/{old['image']}"

@@ -5,27 +5,46 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
+import re
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from ciel_node.atomic import write_atomic
+from ciel_node.atomic import read_json, write_atomic
 
 log = logging.getLogger(__name__)
 
 MEDIA_KINDS = ("image", "sky", "audio", "wav")  # entry keys that name a file in the media folder
+REQUIRED_KINDS = ("image", "sky", "audio")  # what the web surface needs of every piece
+# A whole sha256; 24 hex characters was the name before, and such files are still kept and served.
+MEDIA_NAME = re.compile(r"^[0-9a-f]{24}(?:[0-9a-f]{40})?\.(?:png|mp3|wav)$")
+SEQ_MAX = 2**53  # exact in a JSON number everywhere (JavaScript too); a million years of pieces at 0.5 s
+# {"last_seq": N, "manifest_seq": M}: the highest seq ever given (a floor that outlives the manifest) and the
+# highest the manifest held when last written (a manifest that holds less has lost lines).
+SEQ_FILE = "seq.json"
+QUARANTINE = "quarantine"  # what a damaged manifest no longer accounts for, kept for a human to look at
+_REMNANT_SEQ = re.compile(rb'"seq"\s*:\s*(\d{1,16})')
 
 
 def content_name(data: bytes, suffix: str) -> str:
-    return f"{hashlib.sha256(data).hexdigest()[:24]}{suffix}"
+    return f"{hashlib.sha256(data).hexdigest()}{suffix}"
+
+
+def is_media_name(name: str) -> bool:
+    """A name the store could have written: a content hash and a known suffix (nothing else is served)."""
+    return MEDIA_NAME.match(name) is not None
 
 
 class MediaStore:
-    """`root/media/<hash>.<ext>` files plus `root/manifest.jsonl`; the manifest line is the commit.
+    """`root/media/<sha256>.<ext>` files plus `root/manifest.jsonl`; the manifest line is the commit.
 
-    A piece becomes visible only when its line is appended, after every file it names is complete,
-    so a reader (the web surface) never meets a half-written file or a dangling name.
+    A piece becomes visible only when its line is committed, after every file it names is complete,
+    so a reader (the web surface) never meets a half-written file or a dangling name. The manifest
+    names exactly the kept pieces: a piece dropped by retention leaves the manifest before its files
+    leave the disk. Seq only ever grows, also across a damaged manifest (`seq.json` keeps a floor).
     """
 
     def __init__(self, root: Path, keep_pieces: int = 500, keep_bytes: int = 1 << 30) -> None:
@@ -33,16 +52,22 @@ class MediaStore:
             raise ValueError(f"retention must keep at least one piece and one byte (got {keep_pieces}, {keep_bytes})")
         self.root, self.media = root, root / "media"
         self.manifest = root / "manifest.jsonl"
+        self.seq_file = root / SEQ_FILE
         self.keep_pieces, self.keep_bytes = keep_pieces, keep_bytes
         self.media.mkdir(parents=True, exist_ok=True)
         self._entries: deque[dict[str, Any]] = deque()
+        self._lines: dict[int, bytes] = {}  # seq -> its manifest line, so a rewrite encodes nothing
         self._refs: dict[str, int] = {}  # media file -> number of kept pieces naming it
         self._sizes: dict[str, int] = {}
         self._total = 0
-        self._lines = 0
+        self._doomed: set[str] = set()  # unreferenced files to delete once the manifest no longer names them
+        self._rewrite = False  # the manifest must be rewritten whole before anything is appended to it
+        self._keep_strays = False  # a damaged manifest's files could not be quarantined: delete nothing
+        self._seq_saved = (0, 0)
+        self._manifest_seq = 0  # the highest seq in the manifest as last written
         self.last_seq = 0
+        self.quarantined: Path | None = None  # where this start put what a damaged manifest lost track of
         self._load()
-        self._collect()
 
     def latest(self) -> dict[str, Any] | None:
         return self._entries[-1] if self._entries else None
@@ -68,22 +93,45 @@ class MediaStore:
                     write_atomic(path, data)
                     written.append(path)
                 entry[kind] = name
-            self._append(entry)
+            self._commit(entry)
         except OSError:
             for path in written:
-                path.unlink(missing_ok=True)
+                if path.name not in self._refs:
+                    path.unlink(missing_ok=True)
             raise
         self.last_seq = entry["seq"]
-        self._keep(entry)
-        self._prune()
+        self._save_seq()
         return entry
 
     @property
     def total_bytes(self) -> int:
         return self._total
 
-    def _keep(self, entry: dict[str, Any]) -> None:
-        self._entries.append(entry)
+    # --- commit and retention ------------------------------------------------------------------
+    def _commit(self, entry: dict[str, Any]) -> None:
+        """Keep `entry`, drop what retention no longer keeps, and make the manifest say exactly that."""
+        self._lines[entry["seq"]] = _line(entry)
+        self._keep(entry)
+        dropped = self._drop_excess()
+        try:
+            if dropped or self._rewrite or self._doomed:
+                self._write_manifest(fallback=entry)
+            else:
+                self._append(entry)
+        except OSError:
+            self._forget(self._entries.pop())
+            for old in reversed(dropped):
+                self._keep(old, left=True)
+            self._lines.pop(entry["seq"], None)
+            raise
+        for old in dropped:
+            self._lines.pop(old["seq"], None)
+
+    def _keep(self, entry: dict[str, Any], left: bool = False) -> None:
+        if left:
+            self._entries.appendleft(entry)
+        else:
+            self._entries.append(entry)
         for name in _names(entry):
             if self._refs.get(name, 0) == 0:
                 try:
@@ -91,27 +139,55 @@ class MediaStore:
                 except OSError:
                     self._sizes[name] = 0
                 self._total += self._sizes[name]
+                self._doomed.discard(name)
             self._refs[name] = self._refs.get(name, 0) + 1
 
-    def _drop_oldest(self) -> None:
-        for name in _names(self._entries.popleft()):
+    def _forget(self, entry: dict[str, Any]) -> None:
+        """Un-count `entry`; files no kept piece names any more are doomed (deleted after the next rewrite)."""
+        for name in _names(entry):
             self._refs[name] -= 1
             if self._refs[name] == 0:
                 del self._refs[name]
                 self._total -= self._sizes.pop(name)
-                try:
-                    (self.media / name).unlink(missing_ok=True)
-                except OSError as e:
-                    log.warning("could not remove %s: %s", name, e)
+                self._doomed.add(name)
 
-    def _prune(self) -> None:
+    def _drop_excess(self) -> list[dict[str, Any]]:
+        dropped = []
         while len(self._entries) > self.keep_pieces or (len(self._entries) > 1 and self._total > self.keep_bytes):
-            self._drop_oldest()
-        if self._lines > 2 * self.keep_pieces:
-            self._compact()
+            old = self._entries.popleft()
+            self._forget(old)
+            dropped.append(old)
+        return dropped
+
+    def _write_manifest(self, fallback: dict[str, Any] | None = None) -> None:
+        """Rewrite the manifest as exactly the kept pieces; then their dropped files may go.
+
+        If the rewrite fails (a full disk has no room for a second copy), an append still commits
+        `fallback`: the manifest then names dropped pieces whose files are kept until a rewrite works.
+        """
+        try:
+            write_atomic(self.manifest, b"".join(self._lines[e["seq"]] for e in self._entries))
+            self._manifest_seq = self._entries[-1]["seq"] if self._entries else 0
+        except OSError as e:
+            if fallback is None or self._rewrite:
+                raise
+            self._append(fallback)
+            log.warning("could not rewrite %s (%s); retention deletes files once it can", self.manifest, e)
+            return
+        self._rewrite = False
+        self._delete_doomed()
+
+    def _delete_doomed(self) -> None:
+        """Called right after a rewrite: the manifest names none of these files any more."""
+        for name in sorted(self._doomed):
+            try:
+                (self.media / name).unlink(missing_ok=True)
+            except OSError as e:
+                log.warning("could not remove %s: %s", name, e)
+        self._doomed.clear()
 
     def _append(self, entry: dict[str, Any]) -> None:
-        line = _line(entry)
+        line = self._lines[entry["seq"]]
         size = self.manifest.stat().st_size if self.manifest.exists() else 0
         try:
             with open(self.manifest, "ab") as f:
@@ -119,45 +195,207 @@ class MediaStore:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError:
-            # A torn line would hide nothing (readers skip it) but would glue onto the next append.
+            # A torn line hides nothing (readers skip it) but would glue onto the next append.
             try:
                 os.truncate(self.manifest, size)
             except OSError:
-                pass
+                self._rewrite = True  # never append after a tail we could not cut
             raise
-        self._lines += 1
+        self._manifest_seq = entry["seq"]
 
-    def _load(self) -> None:
-        if not self.manifest.exists():
+    def _save_seq(self) -> None:
+        now = (self.last_seq, self._manifest_seq)
+        if now == self._seq_saved:
             return
-        with open(self.manifest, "rb") as f:
-            for raw in f:
-                self._lines += 1
-                try:
-                    entry = json.loads(raw)
-                    seq = int(entry["seq"])
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line torn by a power cut: skip it, keep the rest
-                self.last_seq = max(self.last_seq, seq)
-                if all((self.media / name).is_file() for name in _names(entry)):
-                    self._keep(entry)
-        self._prune()
-
-    def _collect(self) -> None:
-        """Delete media files no kept piece names: leftovers of a crash or of deleted pieces."""
-        for path in self.media.iterdir():
-            if path.name not in self._refs:
-                try:
-                    path.unlink()
-                except OSError as e:
-                    log.warning("could not remove %s: %s", path, e)
-
-    def _compact(self) -> None:
         try:
-            write_atomic(self.manifest, b"".join(_line(e) for e in self._entries))
-            self._lines = len(self._entries)
+            write_atomic(self.seq_file, json.dumps({"last_seq": now[0], "manifest_seq": now[1]}).encode())
+            self._seq_saved = now
         except OSError as e:
-            log.warning("could not compact %s: %s", self.manifest, e)
+            # The manifest line is the commit; this floor only matters if the manifest is damaged later.
+            log.warning("could not save %s (%s); seq continues from the manifest", self.seq_file, e)
+
+    # --- start-up ------------------------------------------------------------------------------
+    def _load(self) -> None:
+        """Read the manifest, then account for every media file: kept, dropped, or quarantined.
+
+        A file is deleted only when an intact manifest proves no piece names it (a crash between
+        writing it and committing its line, or a piece retention dropped). When the manifest is
+        damaged (a torn or garbled line, lines lost, emptied), everything it no longer names is moved
+        to `quarantine/<time>/` with a copy of the manifest, and the manifest is rewritten clean.
+        """
+        try:
+            data = self.manifest.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        except OSError as e:
+            log.warning("cannot read %s (%s); treating it as damaged", self.manifest, e)
+            data, self._rewrite = b"", True
+        good: list[dict[str, Any]] = []
+        bad: list[bytes] = []
+        for raw in data.split(b"\n"):
+            if not raw.strip():
+                continue
+            entry, junk = _parse_line(raw)
+            if junk:
+                bad.append(junk)
+            if entry is not None:
+                if good and entry["seq"] <= good[-1]["seq"]:
+                    bad.append(raw)  # a seq that went backwards: this line cannot be trusted either
+                else:
+                    good.append(entry)
+        try:
+            saved = read_json(self.seq_file)
+        except FileNotFoundError:
+            saved = None  # a state dir from before seq.json, or a fresh one
+        except ValueError as e:
+            log.warning("ignoring %s (%s); the manifest gives the seq", self.seq_file, e)
+            saved = None
+        saved_seq: int = 0
+        manifest_seq: int = 0
+        if isinstance(saved, dict) and _valid_seq(saved.get("last_seq")) \
+                and _valid_seq(saved.get("manifest_seq", saved["last_seq"])):
+            saved_seq, manifest_seq = saved["last_seq"], saved.get("manifest_seq", saved["last_seq"]) or 0
+        elif saved is not None:
+            log.warning("ignoring %s (want last_seq and manifest_seq in 0..%d); the manifest gives the seq",
+                        self.seq_file, SEQ_MAX)
+        self._seq_saved = (saved_seq, manifest_seq)
+        good_max = good[-1]["seq"] if good else 0
+        self._manifest_seq = good_max
+        files = [p for p in self._media_files() if not p.name.startswith(".")]
+        torn = bool(data) and not data.endswith(b"\n")
+        lost = manifest_seq > good_max  # lines that were committed are gone (cut at a line end, emptied)
+        damaged = bool(bad) or torn or lost or self._rewrite or (not good and bool(files))
+        floor = max(good_max, saved_seq)
+        if damaged:
+            remnants = [int(m) for junk in bad for m in _REMNANT_SEQ.findall(junk)]
+            mp3s = sum(1 for p in files if p.suffix == ".mp3" and is_media_name(p.name))  # one sound per piece
+            floor = max([floor, mp3s, *(s for s in remnants if s <= SEQ_MAX)])
+        self.last_seq = floor
+
+        skipped = 0
+        for entry in good:
+            self._lines[entry["seq"]] = _line(entry)
+            if all((self.media / name).is_file() for name in _names(entry)):
+                self._keep(entry)
+            else:
+                skipped += 1  # its files were pruned before the manifest said so (older versions)
+                self._lines.pop(entry["seq"])
+        for old in self._drop_excess():
+            self._lines.pop(old["seq"], None)
+
+        if damaged:
+            self._quarantine(data, bad, files)
+            log.warning(
+                "%s was damaged (%d unreadable line(s)%s%s); kept its %d intact piece(s), moved the rest to %s; "
+                "seq continues at %d", self.manifest, len(bad), ", a torn last line" if torn else "",
+                ", lines lost" if lost else "", len(good), self.quarantined or "nowhere (see above)", floor + 1,
+            )
+        if damaged or skipped or self._doomed:
+            try:
+                self._write_manifest()
+            except OSError as e:
+                self._rewrite = True
+                log.warning("could not rewrite %s (%s); it will be rewritten before the next piece", self.manifest, e)
+        self._sweep(damaged)
+        self._save_seq()
+
+    def _media_files(self) -> list[Path]:
+        try:
+            return sorted(self.media.iterdir())
+        except OSError as e:
+            log.warning("cannot list %s (%s)", self.media, e)
+            return []
+
+    def _quarantine(self, data: bytes, bad: list[bytes], files: list[Path]) -> None:
+        """Move aside what no intact line names, with the damaged manifest, and nothing is deleted."""
+        lost = [p for p in files if p.name not in self._refs and p.name not in self._doomed]
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        try:
+            for n in range(1000):
+                folder = self.root / QUARANTINE / (stamp if n == 0 else f"{stamp}-{n}")
+                try:
+                    folder.mkdir(parents=True)
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise OSError(f"no free name under {self.root / QUARANTINE}")
+            if data:
+                write_atomic(folder / "manifest.jsonl", data)
+            if bad:
+                write_atomic(folder / "unreadable-lines.txt", b"\n".join(bad) + b"\n")
+            if lost:
+                (folder / "media").mkdir()
+            for path in lost:
+                os.replace(path, folder / "media" / path.name)  # same filesystem: a rename, no space needed
+            self.quarantined = folder
+        except OSError as e:
+            # Whatever could not be moved stays where it is: better a stray file than a lost piece.
+            log.error("could not quarantine the damaged manifest's files in %s (%s); left them in place",
+                      self.root / QUARANTINE, e)
+            self._keep_strays = True
+
+    def _sweep(self, damaged: bool) -> None:
+        """Delete temporaries left by a crash, and files an intact manifest proves are no piece's."""
+        for path in self._media_files():
+            name = path.name
+            if name in self._refs:
+                continue
+            temporary = name.startswith(".") and ".tmp-" in name
+            if not temporary and (damaged or self._keep_strays or self._rewrite):
+                continue  # not provably unreferenced: quarantined above, or left in place
+            try:
+                path.unlink()
+            except OSError as e:
+                log.warning("could not remove %s: %s", path, e)
+            self._doomed.discard(name)
+
+
+def _parse_line(raw: bytes) -> tuple[dict[str, Any] | None, bytes]:
+    """(entry, b"") for a valid line; (None, raw) for junk; (entry, junk) for a line glued to a torn one."""
+    entry = _entry(raw)
+    if entry is not None:
+        return entry, b""
+    # An older version appended after a torn tail: `{"seq":4,"ima{"seq":5,...}`. Rescue the whole line.
+    start = raw.find(b'{"', 1)
+    for _ in range(8):
+        if start < 0:
+            break
+        entry = _entry(raw[start:])
+        if entry is not None:
+            return entry, raw[:start]
+        start = raw.find(b'{"', start + 1)
+    return None, raw
+
+
+def _entry(raw: bytes) -> dict[str, Any] | None:
+    """A manifest line's entry if every field the node uses has the right type and range, else None."""
+    try:
+        entry = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict) or not _valid_seq(entry.get("seq")) or entry["seq"] < 1:
+        return None
+    for kind in MEDIA_KINDS:
+        name = entry.get(kind)
+        if (kind in REQUIRED_KINDS or name is not None) and not (isinstance(name, str) and is_media_name(name)):
+            return None  # also: no path in a name, so retention can never delete outside the media folder
+    for key in ("created_at", "duration_s", "render_s"):
+        value = entry.get(key)
+        if value is not None and not _finite(value):
+            return None
+    for key in ("params", "checkpoints"):
+        if not isinstance(entry.get(key, {}), dict):
+            return None
+    return entry
+
+
+def _valid_seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SEQ_MAX
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _names(entry: dict[str, Any]) -> list[str]:
@@ -166,3 +404,4 @@ def _names(entry: dict[str, Any]) -> list[str]:
 
 def _line(entry: dict[str, Any]) -> bytes:
     return (json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n").encode()
+

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "web"
 AFRAME = Path("node_modules") / "aframe" / "dist" / "aframe-master.min.js"
-MEDIA_NAME = re.compile(r"^[0-9a-f]{24}\.(png|mp3|wav)$")
+MEDIA_NAME = re.compile(r"^[0-9a-f]{24}(?:[0-9a-f]{40})?\.(png|mp3|wav)$")  # sha256; 24 hex: older state dirs
 CONTENT_TYPES = {"png": "image/png", "mp3": "audio/mpeg", "wav": "audio/wav"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 PAGE_FILES = {"index.html", "app.js", "style.css", "note.html"}
