@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ciel_node.errors import ConfigError
-from ciel_node.state import RANGES
+from ciel_node.state import RANGES, number
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 CONTROL_NAMES = ("interval", "seed", "drift", "volume_ceiling")
@@ -60,11 +60,11 @@ class RunConfig:
                 raise ConfigError(f"unknown control {name!r}; known: {', '.join(CONTROL_NAMES)}")
             r = RANGES[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{name}={value!r} is not a number; give a value in {r.lo:g}..{r.hi:g}")
+                raise ConfigError(f"{name}={value!r} is not a number; give a value in {r}")
             if not r.lo <= value <= r.hi:
-                raise ConfigError(f"{name}={value:g} is out of range; give a value in {r.lo:g}..{r.hi:g}")
+                raise ConfigError(f"{name}={number(value)} is out of range; give a value in {r}")
             if r.integer and value != int(value):
-                raise ConfigError(f"{name}={value!r} must be a whole number in {r.lo:g}..{r.hi:g}")
+                raise ConfigError(f"{name}={value!r} must be a whole number in {r}")
         _check(self.keep_pieces >= 1, f"keep_pieces={self.keep_pieces} must be >= 1")
         _check(self.keep_mb > 0, f"keep_mb={self.keep_mb:g} must be > 0")
         _check(1 <= self.threads <= 64, f"threads={self.threads} must be in 1..64")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import reprlib
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ciel_node.atomic import write_atomic
+from ciel_node.atomic import read_json, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,21 @@ class Range:
     lo: float
     hi: float
     integer: bool = False
+
+    def __str__(self) -> str:
+        """`0..2147483647`, `0.5..3600`: as a person would type the bounds (no `2.14748e+09`)."""
+        return f"{number(self.lo)}..{number(self.hi)}"
+
+
+def number(value: float) -> str:
+    """A number for a message: whole numbers in full, others in their shortest form."""
+    if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer() and abs(value) < 1e16):
+        return str(int(value))
+    return f"{value:g}"
+
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 40  # a hand-edited file or a fuzzer may send megabytes; a log line stays a line
 
 
 # Contract ranges (CONTRACT.md, OSC section). Out-of-range numbers are clamped, never rejected.
@@ -56,9 +72,9 @@ def coerce(name: str, value: Any) -> tuple[float | int, bool]:
     if name not in RANGES:
         raise ControlError(f"unknown control {name!r}; known: {', '.join(RANGES)}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ControlError(f"{name} must be a number, got {value!r}")
+        raise ControlError(f"{name} must be a number, got {_short.repr(value)}")
     if not math.isfinite(value):
-        raise ControlError(f"{name} must be finite, got {value!r}")
+        raise ControlError(f"{name} must be finite, got {_short.repr(value)}")
     r = RANGES[name]
     clamped = min(max(value, r.lo), r.hi)
     out: float | int = int(round(clamped)) if r.integer else float(clamped)
@@ -111,15 +127,38 @@ class ControlStore:
         return snapshot, clean
 
     def _restore(self, path: Path, base: Controls) -> Controls:
+        """The saved controls over `base`: each value checked by type and range, one warning for all problems.
+
+        A torn, hand-edited or foreign file must not keep an installation from starting (under systemd's
+        Restart=always it would exit at every start): what is unusable falls back to the default.
+        """
         try:
-            raw = json.loads(path.read_text())
-            known = {f.name for f in fields(Controls)}
-            values = {k: coerce(k, v)[0] for k, v in raw.items() if k in known}
-            return replace(base, **values)  # type: ignore[arg-type]
-        except (OSError, ValueError) as e:
-            # A torn or hand-edited file must not keep an installation from starting after a power cut.
+            raw = read_json(path)
+        except FileNotFoundError:
+            return base
+        except ValueError as e:
             log.warning("ignoring saved controls in %s (%s); starting from defaults", path, e)
             return base
+        if not isinstance(raw, dict):
+            log.warning("ignoring saved controls in %s (%s is not an object of controls); starting from defaults",
+                        path, _short.repr(raw))
+            return base
+        values: dict[str, Any] = {}
+        problems = []
+        for name in (f.name for f in fields(Controls)):
+            if name not in raw:
+                continue
+            try:
+                values[name], clamped = coerce(name, raw[name])
+            except ControlError as e:
+                problems.append(f"{e}: using {number(getattr(base, name))}")
+                continue
+            if clamped:
+                shown = _short.repr(raw[name])
+                problems.append(f"{name}={shown} is outside {RANGES[name]}: using {number(values[name])}")
+        if problems:
+            log.warning("saved controls in %s: %s", path, "; ".join(problems))
+        return replace(base, **values)
 
     def flush(self) -> None:
         """Save the controls if they changed since the last save.

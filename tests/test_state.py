@@ -56,7 +56,36 @@ def test_corrupt_saved_controls_fall_back_to_defaults(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     path.write_text('{"interval": 3, "seed": ')  # torn by a power cut
     assert ControlStore(path).controls == Controls()
-    path.write_text('{"interval": 99999, "drift": "x"}')
-    assert ControlStore(path).controls == Controls()
+    path.write_text('{"interval": 99999, "drift": "x", "seed": 12}')  # each value on its own: the usable ones stay
+    assert ControlStore(path).controls == Controls(interval=3600.0, seed=12)
     path.write_text('{"interval": 99999}')
     assert ControlStore(path).controls.interval == 3600.0
+
+
+@pytest.mark.parametrize("content", [
+    "null", "[1, 2]", "5", '"drift"', "true",  # valid JSON, not an object: each exited 1 at every start
+    '{"drift": NaN, "seed": Infinity, "interval": -Infinity}', '{"seed": 1e400}', '{"seed": [3], "drift": {}}',
+    '{"seed": ' + "9" * 5000 + "}", "[" * 100_000, "\x00\x00\x00",
+])
+def test_saved_controls_of_any_shape_give_one_warning_and_defaults(tmp_path: Path, content: str, caplog) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(content)
+    assert ControlStore(path).controls == Controls()
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and str(path) in warnings[0].getMessage()
+    assert len(warnings[0].getMessage()) < 400  # the bad value is quoted, not dumped
+    assert json.loads(path.read_text()) == Controls().as_dict()  # saved clean for the next start
+
+
+def test_integer_ranges_are_printed_whole() -> None:
+    """`--seed -1` said "give a value in 0..2.14748e+09"."""
+    from ciel_node.config import RunConfig
+    from ciel_node.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        RunConfig(controls={"seed": -1})
+    assert str(e.value) == "seed=-1 is out of range; give a value in 0..2147483647"
+    with pytest.raises(ConfigError, match=r"give a value in 0\.5\.\.3600$"):
+        RunConfig(controls={"interval": 0.1})
+    with pytest.raises(ConfigError, match=r"seed=3\.5 must be a whole number in 0\.\.2147483647$"):
+        RunConfig(controls={"seed": 3.5})
