@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import selectors
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -91,7 +93,7 @@ class Sshd:
     """A stock OpenSSH sshd on 127.0.0.1 (-D -e, private config); kill() also ends its per-connection children."""
 
     def __init__(self, folder: Path, authorized_keys: Path, permit_open: list[int], permit_listen: int | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, extra: tuple[str, ...] = ()) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_tcp_port()
@@ -107,6 +109,7 @@ class Sshd:
         ]
         if permit_listen is not None:
             lines.append(f"PermitListen 127.0.0.1:{permit_listen}")
+        lines.extend(extra)  # e.g. "Ciphers 3des-cbc": a relay stuck in the past
         self.config = folder / "sshd_config"
         self.config.write_text("\n".join(lines) + "\n")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -143,10 +146,75 @@ class Sshd:
         return self.log.read_text(errors="replace")
 
 
-def ssh_base(key: Path, port: int, known_hosts: Path, user: str = "op") -> list[str]:
-    """An OpenSSH client line with nothing from the machine's config or agent."""
+class IdleHolder:
+    """An attacker that opens `count` TCP connections to an SSH port, round-robin from `sources`, sends nothing (or
+    just its version line, with `banner`), and opens a new one as soon as the server closes one. A thread of its
+    own; `lifetimes` holds how long each closed connection was held (seconds), `opened` how many were made."""
+
+    def __init__(self, port: int, sources: list[str], count: int, banner: bool = False) -> None:
+        self.port, self.sources, self.count, self.banner = port, sources, count, banner
+        self.lifetimes: list[float] = []
+        self.opened = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-idle-holder", daemon=True)
+
+    def _open(self, sel: selectors.BaseSelector, k: int) -> None:
+        sock = socket.socket()
+        sock.bind((self.sources[k % len(self.sources)], 0))
+        sock.settimeout(2)
+        try:
+            sock.connect(("127.0.0.1", self.port))
+            if self.banner:
+                sock.sendall(b"SSH-2.0-idle\r\n")
+        except OSError:
+            sock.close()
+            return
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ, (k, time.monotonic()))
+        self.opened += 1
+
+    def _run(self) -> None:
+        sel = selectors.DefaultSelector()
+        k = 0
+        try:
+            while not self._stop.is_set():
+                while len(sel.get_map()) < self.count and not self._stop.is_set():
+                    self._open(sel, k)
+                    k += 1
+                for key, _ in sel.select(0.02):
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)
+                    try:
+                        alive = bool(sock.recv(4096))  # the server's version line; b"" once it hangs up
+                    except BlockingIOError:
+                        alive = True
+                    except OSError:
+                        alive = False  # a reset: closed all the same
+                    if not alive:
+                        self.lifetimes.append(time.monotonic() - key.data[1])
+                        sel.unregister(sock)
+                        sock.close()
+                if len(sel.get_map()) < self.count:
+                    self._stop.wait(0.02)  # the server is refusing: do not spin
+        finally:
+            for key in list(sel.get_map().values()):
+                key.fileobj.close()  # type: ignore[union-attr]
+            sel.close()
+
+    def __enter__(self) -> IdleHolder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def ssh_base(key: Path, port: int, known_hosts: Path, user: str = "op", source: str | None = None) -> list[str]:
+    """An OpenSSH client line with nothing from the machine's config or agent (from `source`, e.g. 127.0.0.2)."""
     return [
-        require_tool("ssh"), "-F", "/dev/null", "-p", str(port), "-i", str(key), "-o", "BatchMode=yes",
+        require_tool("ssh"), "-F", "/dev/null", *(["-b", source] if source else []), "-p", str(port), "-i", str(key),
+        "-o", "BatchMode=yes",
         "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", f"UserKnownHostsFile={known_hosts}",
         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=accept-new",
         "-o", "ConnectTimeout=5", "-o", "ExitOnForwardFailure=yes",
@@ -186,7 +254,8 @@ async def running_node(state: Path, checkpoints: tuple[Path, Path],
                        authorized_keys: Path | None = None) -> AsyncIterator[Running]:
     """A real node (the test_osc way) with an SshServer next to it on a free port when keys are given."""
     cfg = RunConfig(state_dir=state, audio_checkpoint=checkpoints[0], image_checkpoint=checkpoints[1],
-                    controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=1.0, render_process=False)
+                    controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=1.0, render_process=False,
+                    playback=False)  # no sound engine: stopping one cost each test ~7 s
     node = Node(cfg)
     stop = asyncio.Event()
     counters: dict[str, int] = {}

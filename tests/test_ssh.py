@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import select
 import socket
 import sys
@@ -16,12 +17,33 @@ from pathlib import Path
 import paramiko
 import pytest
 from conftest import require_tool
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from oscpeers import oscsend
-from sshpeers import Keys, Running, free_tcp_port, keygen, pub, run, running_node, ssh_base, tcp_ready, until
+from sshpeers import (
+    IdleHolder,
+    Keys,
+    Running,
+    free_tcp_port,
+    keygen,
+    pub,
+    run,
+    running_node,
+    ssh_base,
+    tcp_ready,
+    until,
+)
 
 from ciel_node.controls.authorized_keys import AuthorizedKeys
 from ciel_node.controls.framing import SlipDecoder, slip_encode
-from ciel_node.controls.ssh import MAX_AUTH_TRIES, SshServer
+from ciel_node.controls.ssh import (
+    BANNER_TIMEOUT_S,
+    KEX_TIMEOUT_S,
+    MAX_AUTH_TRIES,
+    MAX_UNAUTHENTICATED,
+    MAX_UNAUTHENTICATED_PER_SOURCE,
+    SshServer,
+)
 from ciel_node.errors import CielError
 from ciel_node.publish.feedback import osc_message
 
@@ -313,14 +335,14 @@ def ssh_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("ciel-ssh") or isinstance(t, paramiko.Transport)]
 
 
-def operator_login(port: int, key: Path, source: str) -> paramiko.Transport:
+def operator_login(port: int, key: Path, source: str, user: str = "op") -> paramiko.Transport:
     sock = socket.socket()
     sock.bind((source, 0))
     sock.settimeout(5)
     sock.connect(("127.0.0.1", port))
     t = paramiko.Transport(sock)
     t.start_client(timeout=5)
-    t.auth_publickey("op", paramiko.PKey.from_path(key))
+    t.auth_publickey(user, paramiko.PKey.from_path(key))
     return t
 
 
@@ -380,3 +402,185 @@ async def test_stop_closes_every_session_and_joins_threads(node: Running, keys: 
         writer.close()
     assert not ssh_threads()
     assert not tcp_ready(ssh_port(node))
+
+
+# --- lockout: idle logins from one address, or from many ----------------------------------------------------------
+async def ssh_login(node: Running, keys: Keys, source: str, seed: int) -> float:
+    """A real OpenSSH login from `source` whose forward sets the seed; returns the seconds it took."""
+    start = time.monotonic()
+    rc, _, err = await run([*ssh_base(keys.op, ssh_port(node), keys.known_hosts, source=source), "-W",
+                            f"127.0.0.1:{node.osc_port}", "op@127.0.0.1"],
+                           stdin=slip_encode(osc_message("/ciel/seed", seed, types="i")))
+    assert rc == 0, (source, rc, err, node.counters)
+    await until(lambda: node.controls.seed == seed, 5, f"seed {seed} from {source}")
+    return time.monotonic() - start
+
+
+async def test_idle_connections_from_one_address_do_not_lock_operators_out(node: Running, keys: Keys) -> None:
+    with IdleHolder(ssh_port(node), ["127.0.0.2"], MAX_UNAUTHENTICATED):
+        await until(lambda: node.counters["ssh_connections"] >= MAX_UNAUTHENTICATED, 5, "the attacker connected")
+        took = [await ssh_login(node, keys, "127.0.0.1", 500 + n) for n in range(3)]
+        assert node.counters["ssh_busy"] >= MAX_UNAUTHENTICATED - MAX_UNAUTHENTICATED_PER_SOURCE, node.counters
+    print(f"operator logins while one address holds idle connections: {[round(t, 2) for t in took]} s")
+
+
+async def test_a_new_address_gets_in_when_every_login_slot_is_taken(node: Running, keys: Keys) -> None:
+    sources = [f"127.0.0.{n}" for n in range(2, 2 + MAX_UNAUTHENTICATED)]  # one idle login each: all slots
+    with IdleHolder(ssh_port(node), sources, MAX_UNAUTHENTICATED, banner=True):
+        await until(lambda: node.counters["ssh_sessions"] >= MAX_UNAUTHENTICATED, 5, "every login slot taken")
+        await ssh_login(node, keys, "127.0.0.1", 600)  # makes room: the oldest idle login goes
+        await ssh_login(node, keys, "127.0.0.1", 601)
+    assert node.counters["ssh_evicted"] >= 2, node.counters
+
+
+async def test_idle_logins_are_closed_within_seconds(node: Running) -> None:
+    port = ssh_port(node)
+    with IdleHolder(port, ["127.0.0.3"], 1) as silent, IdleHolder(port, ["127.0.0.4"], 1, banner=True) as mute:
+        await until(lambda: bool(silent.lifetimes and mute.lifetimes), KEX_TIMEOUT_S + 2, "both idle logins closed")
+    # Nothing at all: closed once the client's version line is overdue; a version line and then nothing: once the
+    # key exchange is.
+    assert BANNER_TIMEOUT_S - 0.3 <= silent.lifetimes[0] <= BANNER_TIMEOUT_S + 1.0, silent.lifetimes
+    assert KEX_TIMEOUT_S - 0.3 <= mute.lifetimes[0] <= KEX_TIMEOUT_S + 1.0, mute.lifetimes
+    assert node.counters["ssh_login_timeouts"] >= 2
+
+
+# --- algorithms ----------------------------------------------------------------------------------------------------
+# What OpenSSH 10 offers by default (myproposal.h), less SHA-1 and UMAC MACs: nothing else may be offered.
+OPENSSH_DEFAULTS = {
+    "kex": {"mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
+            "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
+            "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256"},
+    "host_keys": {"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512",
+                  "rsa-sha2-256"},
+    "ciphers": {"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr",
+                "aes192-ctr", "aes256-ctr"},
+    "macs": {"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512"},
+}
+
+
+def server_kexinit(port: int) -> dict[str, list[str]]:
+    """The name lists of the server's KEXINIT, read off the wire (it is sent in the clear)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock, sock.makefile("rb") as wire:
+        sock.sendall(b"SSH-2.0-probe\r\n")
+        while not wire.readline().startswith(b"SSH-"):
+            pass
+        length = int.from_bytes(wire.read(4), "big")
+        packet = wire.read(length)
+        payload = packet[1:length - packet[0]]  # less the padding
+        assert payload[0] == 20, payload[:1]  # SSH_MSG_KEXINIT
+        pos, lists = 17, []  # after the type byte and the 16-byte cookie
+        for _ in range(8):
+            n = int.from_bytes(payload[pos:pos + 4], "big")
+            lists.append(payload[pos + 4:pos + 4 + n].decode().split(","))
+            pos += 4 + n
+    pseudo = ("ext-info-", "kex-strict-")  # markers, not algorithms
+    return {"kex": [k for k in lists[0] if not k.startswith(pseudo)], "host_keys": lists[1], "ciphers": lists[2],
+            "ciphers_sc": lists[3], "macs": lists[4], "macs_sc": lists[5]}
+
+
+def sha1_rsa_login(port: int, key_path: Path) -> bool:
+    """paramiko as a client that names rsa-sha2-512 but signs with SHA-1 (ssh-rsa); whether it got in. paramiko
+    before 4.0 (pyproject allows 3.4) takes such a signature; the server must not."""
+    key = paramiko.PKey.from_path(key_path)
+    assert isinstance(key, paramiko.RSAKey)
+
+    def sign_sha1(data: bytes, algorithm: str | None = None) -> paramiko.Message:
+        msg = paramiko.Message()
+        msg.add_string("ssh-rsa")
+        msg.add_string(key.key.sign(data, padding.PKCS1v15(), hashes.SHA1()))  # type: ignore[union-attr]
+        return msg
+
+    setattr(key, "sign_ssh_data", sign_sha1)  # noqa: B010
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        t = paramiko.Transport(sock)
+        try:
+            t.start_client(timeout=5)
+            t.auth_publickey("op", key)
+        except paramiko.AuthenticationException:
+            return False
+        finally:
+            t.close()
+    return True
+
+
+async def test_only_current_openssh_algorithms_are_offered(tmp_path: Path, tiny_checkpoints: tuple[Path, Path],
+                                                          keys: Keys) -> None:
+    rsa = keygen(tmp_path / "rsa", "rsa")
+    keys.authorized.write_text(f"{pub(keys.op)}\n{pub(rsa)}\n")
+    async with running_node(tmp_path / "state", tiny_checkpoints, keys.authorized) as node:
+        port = ssh_port(node)
+        offer = await asyncio.to_thread(server_kexinit, port)
+        assert offer["ciphers"] == offer["ciphers_sc"] and offer["macs"] == offer["macs_sc"]
+        for kind, allowed in OPENSSH_DEFAULTS.items():
+            assert offer[kind] and set(offer[kind]) <= allowed, (kind, offer[kind])
+        assert {"aes128-ctr", "aes256-ctr", "aes128-gcm@openssh.com"} <= set(offer["ciphers"])
+        assert {"hmac-sha2-256", "hmac-sha2-256-etm@openssh.com"} <= set(offer["macs"])
+        assert not [k for k in offer["kex"] if "group-exchange" in k]  # paramiko would need a moduli file
+
+        sources = (f"127.0.1.{n}" for n in range(1, 250))  # one each: the per-address bucket stays out of it
+        seed = 1000
+
+        async def login(*extra: str, key: Path = keys.op) -> tuple[int, str]:
+            nonlocal seed
+            seed += 1
+            base = [a if a != str(keys.op) else str(key) for a in ssh_base(keys.op, port, keys.known_hosts,
+                                                                             source=next(sources))]
+            rc, _, err = await run([*base, *extra, "-W", f"127.0.0.1:{node.osc_port}", "op@127.0.0.1"],
+                                   stdin=slip_encode(osc_message("/ciel/seed", seed, types="i")))
+            if rc == 0:
+                await until(lambda: node.controls.seed == seed, 5, f"seed through ssh {extra}")
+            return rc, err
+
+        weak = [
+            (("-c", "3des-cbc"), "no matching cipher"), (("-c", "aes128-cbc"), "no matching cipher"),
+            (("-c", "aes256-cbc"), "no matching cipher"),
+            (("-c", "aes128-ctr", "-m", "hmac-md5"), "no matching MAC"),
+            (("-c", "aes128-ctr", "-m", "hmac-sha1"), "no matching MAC"),
+            (("-c", "aes128-ctr", "-m", "hmac-sha1-etm@openssh.com"), "no matching MAC"),
+            (("-o", "KexAlgorithms=diffie-hellman-group14-sha1"), "no matching key exchange"),
+        ]
+        for extra, says in weak:
+            rc, err = await login(*extra)
+            assert rc == 255 and says in err, (extra, rc, err)
+        # An RSA key gets in signing with SHA-2; a client that names rsa-sha2-* but signs with SHA-1 does not
+        # (paramiko alone would take it; OpenSSH clients no longer sign with SHA-1 at all).
+        assert (await login("-o", "PubkeyAcceptedAlgorithms=rsa-sha2-256", key=rsa))[0] == 0
+        assert not await asyncio.to_thread(sha1_rsa_login, port, rsa)
+
+        # Everything offered that this OpenSSH client knows works, one at a time.
+        known = {kind: set((await run([require_tool("ssh"), "-Q", q]))[1].split())
+                 for kind, q in (("ciphers", "cipher"), ("macs", "mac"), ("kex", "kex"))}
+        tried = 0
+        for kind, flag, fixed in (("ciphers", "-c", ()), ("macs", "-m", ("-c", "aes128-ctr")),
+                                  ("kex", "-oKexAlgorithms=", ())):
+            for algorithm in offer[kind]:
+                if algorithm in known[kind]:
+                    args = (f"{flag}{algorithm}",) if flag.endswith("=") else (flag, algorithm)
+                    rc, err = await login(*fixed, *args)
+                    assert rc == 0, (algorithm, err)
+                    tried += 1
+        assert tried >= 10, offer
+
+
+# --- the log ---------------------------------------------------------------------------------------------------------
+async def test_peer_strings_cannot_forge_log_lines(node: Running, keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ciel_node.controls.ssh")
+
+    def hostile() -> None:
+        t = operator_login(ssh_port(node), keys.op, "127.0.0.1", user="op\nFAKE USER LINE")
+        try:
+            with pytest.raises(paramiko.ChannelException):
+                t.open_channel("direct-tcpip", ("127.0.0.1\nFAKE LOG LINE", node.osc_port), ("127.0.0.1", 1),
+                               timeout=5)
+            with pytest.raises(paramiko.ChannelException):
+                t.open_channel("x\r\nFAKE KIND LINE", timeout=5)
+        finally:
+            t.close()
+
+    await asyncio.to_thread(hostile)
+    await until(lambda: node.counters["ssh_refused"] >= 2, 5, "both refused")
+    for fake, once in (("FAKE LOG LINE", True), ("FAKE KIND LINE", True), ("FAKE USER LINE", False)):
+        records = [r.getMessage() for r in caplog.records if fake in r.getMessage()]
+        assert records and (len(records) == 1 or not once), (fake, records)  # each refusal is one record...
+        assert all("\n" not in m and "\r" not in m for m in records), (fake, records)  # ...of one line

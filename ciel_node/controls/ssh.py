@@ -26,14 +26,56 @@ log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 16  # SSH connections at once
 MAX_UNAUTHENTICATED = 8  # of those, still logging in: half-open logins never crowd out operators
+MAX_UNAUTHENTICATED_PER_SOURCE = 2  # of those, from one address: the other 6 stay for everyone else
 MAX_FORWARDS = 32  # forwarded channels at once, over all sessions
 MAX_AUTH_TRIES = 6  # failed keys per connection before it is closed (OpenSSH's MaxAuthTries)
-LOGIN_GRACE_S = 10.0  # from TCP accept to an authenticated session
+# A real client sends its version line at once and needs two round trips for the key exchange, so these only
+# ever cut off connections that hold a login slot and do nothing with it. All counted from the TCP accept.
+BANNER_TIMEOUT_S = 3.0  # the client's version line
+KEX_TIMEOUT_S = 6.0  # keys exchanged
+LOGIN_GRACE_S = 10.0  # an authenticated session
 BUCKET_BURST = 10.0  # per source: new connections and failed logins each spend one token
 BUCKET_RATE = 4.0  # tokens back per second
 MAX_SOURCES = 4096  # buckets remembered (LRU): a spray of addresses cannot grow memory
 IO_TIMEOUT_S = 10.0  # a forward whose peer stops reading for this long is closed
 WIRE_LOG = "ciel_node.controls.ssh.wire"  # paramiko's own log: tracebacks per hostile client, silenced
+BUSY_LOG_EVERY_S = 60.0  # "every login slot is taken" once a minute at most: an attack must not flood the log
+
+# What current OpenSSH (10.x) offers by default, as far as paramiko implements it (paramiko has no
+# chacha20-poly1305, sntrup761 or UMAC); SHA-1 MACs are left out too. paramiko's CBC ciphers, 3des-cbc, hmac-md5
+# and hmac-sha1 are never offered, by the server nor by the clients (operator, reverse tunnel).
+CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
+MACS = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512")
+KEX = ("mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
+       "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
+       "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256")
+KEY_ALGORITHMS = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                  "rsa-sha2-512", "rsa-sha2-256")  # host keys and login signatures alike: no SHA-1 ssh-rsa
+
+
+def disabled_algorithms(server: bool = False) -> dict[str, list[str]]:
+    """paramiko's algorithms outside the lists above, for `Transport(disabled_algorithms=...)` and
+    `SSHClient.connect`: an allow list, so an algorithm a later paramiko adds is not offered unseen.
+
+    A server also leaves out group exchange: paramiko offers it even without a moduli file, then fails the
+    login of a client that picks it."""
+    allowed = {"ciphers": CIPHERS, "macs": MACS, "kex": KEX, "keys": KEY_ALGORITHMS, "pubkeys": KEY_ALGORITHMS}
+    disabled = {kind: [a for a in getattr(paramiko.Transport, f"_preferred_{kind}") if a not in ok]
+                for kind, ok in allowed.items()}
+    if server:
+        disabled["kex"] += [k for k in KEX if k.startswith("diffie-hellman-group-exchange")]
+    return disabled
+
+
+SERVER_DISABLED = disabled_algorithms(server=True)
+
+
+def printable(value: object, limit: int = 120) -> str:
+    """A peer-controlled string as one safe log line: control and invisible characters escaped, length bounded."""
+    text = str(value)
+    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text[:limit])
+    return out + ("..." if len(text) > limit else "")
+
 
 # --- host key --------------------------------------------------------------------------------------
 def load_or_create_host_key(path: Path) -> paramiko.PKey:
@@ -202,8 +244,25 @@ class _Gate(paramiko.ServerInterface):
         entry = self.server._keys.match(key.asbytes(), self.source) if self.server._keys else None
         if entry is None:
             return self._failed()
-        self.key, self.user = entry, username  # paramiko still verifies the signature after this
+        self.key, self.user = entry, printable(username)
+        self._check_signature(key)  # paramiko verifies the signature after this, with the same key object
         return paramiko.AUTH_SUCCESSFUL
+
+    def _check_signature(self, key: paramiko.PKey) -> None:
+        """paramiko accepts an RSA signature made with SHA-1 (`ssh-rsa`), which OpenSSH refuses since 8.8: so do
+        we. A bad signature counts as a failed login (paramiko would not tell us)."""
+        verify = key.verify_ssh_sig
+
+        def sha2_only(data: bytes, msg: paramiko.Message) -> bool:
+            algorithm = msg.get_text()
+            msg.rewind()
+            ok = algorithm in KEY_ALGORITHMS and bool(verify(data, msg))
+            if not ok:
+                self.key = None
+                self._failed()
+            return ok
+
+        setattr(key, "verify_ssh_sig", sha2_only)  # noqa: B010 - this one key object, for this one login
 
     def _failed(self) -> int:
         self.failures += 1
@@ -216,14 +275,15 @@ class _Gate(paramiko.ServerInterface):
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         # "session" is what shells, exec, sftp, ptys, agents and X11 all need: none of them is offered.
-        self._refuse(f"a {kind} channel")
+        self._refuse(f"a {printable(kind)} channel")
         return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
     def check_channel_direct_tcpip_request(self, chanid: int, origin: tuple[str, int],
                                            destination: tuple[str, int]) -> int:
         host, port = str(destination[0]), int(destination[1])
         if not (self.server.is_osc(host, port) and self.key is not None and self.key.may_forward(host, port)):
-            self._refuse(f"a forward to {host}:{port} (only the node's OSC port {self.server.osc_port} is allowed)")
+            self._refuse(f"a forward to {printable(host)}:{port} (only the node's OSC port {self.server.osc_port} "
+                         "is allowed)")
             return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
         if self.server.counters["ssh_forwards"] >= MAX_FORWARDS:  # re-checked when the channel is picked up
             self._refuse(f"a forward: {MAX_FORWARDS} already open")
@@ -231,12 +291,12 @@ class _Gate(paramiko.ServerInterface):
         return paramiko.OPEN_SUCCEEDED
 
     def check_port_forward_request(self, address: str, port: int) -> bool:
-        self._refuse(f"a remote forward of {address}:{port}")
+        self._refuse(f"a remote forward of {printable(address)}:{port}")
         return False
 
     def check_global_request(self, kind: str, msg: paramiko.Message) -> bool:
         if "forward" in kind:  # streamlocal-forward@openssh.com and friends; keepalives are no refusal
-            self._refuse(f"a {kind} request")
+            self._refuse(f"a {printable(kind)} request")
         return False
 
     def check_channel_pty_request(self, *args: object) -> bool:
@@ -258,6 +318,7 @@ class _Gate(paramiko.ServerInterface):
         return False
 
     def _refuse(self, what: str) -> None:
+        """`what` carries peer strings already through printable(): one record, one line."""
         self.server._count("ssh_refused")
         log.info("SSH: refused %s from %s@%s", what, self.user or "?", self.source)
 
@@ -265,8 +326,36 @@ class _Gate(paramiko.ServerInterface):
 class _Session:
     def __init__(self, conn: socket.socket, source: str) -> None:
         self.conn, self.source = conn, source
+        self.key = _source_key(source)  # what the per-address limit counts by (an IPv6 /64 is one)
+        self.started = time.monotonic()
         self.transport: paramiko.Transport | None = None
         self.authenticated = False
+        self.evicted = False  # made room for another address's login; its thread is closing it
+
+    def pending(self) -> bool:
+        """Still logging in, and holding a login slot."""
+        return not self.authenticated and not self.evicted
+
+    def progress(self) -> int:
+        """How far the login got: 0 nothing, 1 the client's version line, 2 keys exchanged (read without a lock:
+        paramiko's thread only ever moves these forward)."""
+        t = self.transport
+        if t is None or not t.remote_version:
+            return 0
+        return 2 if t.initial_kex_done else 1
+
+    def overdue(self, now: float) -> bool:
+        age = now - self.started
+        return (age > BANNER_TIMEOUT_S and self.progress() == 0) or (age > KEX_TIMEOUT_S and self.progress() < 2) or (
+            age > LOGIN_GRACE_S)
+
+    def evict(self) -> None:
+        """Hang up from another thread: the session's own thread sees the end and cleans up."""
+        self.evicted = True
+        try:
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def close(self) -> None:
         if self.transport is not None:
@@ -292,8 +381,8 @@ class SshServer:
         self._osc_names = {"127.0.0.1", "localhost", "::1", self._osc_target.lower()} if wildcard else {
             "127.0.0.1", "localhost", osc_host.lower()}
         self.counters = counters
-        for name in ("ssh_auth_ok", "ssh_auth_failed", "ssh_rate_limited", "ssh_refused", "ssh_busy",
-                     "ssh_connections", "ssh_sessions", "ssh_forwards"):
+        for name in ("ssh_auth_ok", "ssh_auth_failed", "ssh_rate_limited", "ssh_refused", "ssh_busy", "ssh_evicted",
+                     "ssh_login_timeouts", "ssh_connections", "ssh_sessions", "ssh_forwards"):
             counters.setdefault(name, 0)
         self.limiter = SourceLimiter()
         self._keys: AuthorizedKeys | None = None
@@ -304,6 +393,7 @@ class SshServer:
         self._sessions: set[_Session] = set()
         self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
+        self._busy_logged = -BUSY_LOG_EVERY_S
 
     def is_osc(self, host: str, port: int) -> bool:
         return port == self.osc_port and host.lower().strip("[]") in self._osc_names
@@ -382,11 +472,10 @@ class SshServer:
             self._count("ssh_rate_limited")
             conn.close()  # before any key exchange: a flood costs the node almost nothing
             return
+        session = _Session(conn, source)
         with self._lock:
-            unauthenticated = sum(1 for s in self._sessions if not s.authenticated)
-            busy = len(self._sessions) >= MAX_SESSIONS or unauthenticated >= MAX_UNAUTHENTICATED
+            busy = not self._make_room(session)
             if not busy:
-                session = _Session(conn, source)
                 self._sessions.add(session)
                 self.counters["ssh_sessions"] = len(self._sessions)
         if busy:
@@ -397,6 +486,36 @@ class SshServer:
         # OSC packets are small: without this, Nagle and delayed ACKs add ~40 ms to every answer.
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._spawn(self._serve, session, name=f"ciel-ssh-{source}")
+
+    def _make_room(self, newcomer: _Session) -> bool:
+        """Whether `newcomer` may log in now (under self._lock). One address holds at most
+        MAX_UNAUTHENTICATED_PER_SOURCE login slots. When all MAX_UNAUTHENTICATED are taken, an address holding none
+        takes the slot of the least advanced, then oldest, login of an address holding the most: a few addresses
+        holding every slot with idle connections never shut an operator out."""
+        live = [s for s in self._sessions if not s.evicted]
+        pending = [s for s in live if s.pending()]
+        held: dict[str, int] = {}
+        for s in pending:
+            held[s.key] = held.get(s.key, 0) + 1
+        mine = held.get(newcomer.key, 0)
+        # Sessions on their way out still hold a thread: bounded too, however fast addresses churn.
+        if len(live) >= MAX_SESSIONS or len(self._sessions) >= MAX_SESSIONS + MAX_UNAUTHENTICATED:
+            return False
+        if mine >= MAX_UNAUTHENTICATED_PER_SOURCE:
+            return False
+        if len(pending) < MAX_UNAUTHENTICATED:
+            return True
+        if mine:
+            return False
+        now = time.monotonic()
+        if now - self._busy_logged > BUSY_LOG_EVERY_S:
+            self._busy_logged = now
+            log.warning("SSH: all %d login slots are taken (%d addresses); each new address takes the slot of the "
+                        "longest-waiting idle login (ssh_evicted)", MAX_UNAUTHENTICATED, len(held))
+        victim = min(pending, key=lambda s: (-held[s.key], s.progress(), s.started))
+        victim.evict()
+        self.counters["ssh_evicted"] += 1
+        return True
 
     def _spawn(self, target: Callable[..., None], *args: object, name: str) -> None:
 
@@ -417,18 +536,21 @@ class SshServer:
         gate = _Gate(self, session.source)
         t: paramiko.Transport | None = None
         try:
-            t = session.transport = paramiko.Transport(session.conn)
+            t = session.transport = paramiko.Transport(session.conn, disabled_algorithms=SERVER_DISABLED)
             t.set_log_channel(WIRE_LOG)
-            t.banner_timeout = t.handshake_timeout = LOGIN_GRACE_S
+            # paramiko's own timers only as a backstop: this loop's deadlines come first and are counted.
+            t.banner_timeout, t.handshake_timeout = BANNER_TIMEOUT_S + 1, KEX_TIMEOUT_S + 1
             assert self._host_key is not None
             t.add_server_key(self._host_key)
             t.start_server(event=threading.Event(), server=gate)  # with an event: returns at once
-            deadline = time.monotonic() + LOGIN_GRACE_S
-            while t.is_active() and not self._stopping.is_set():
+            while t.is_active() and not self._stopping.is_set() and not session.evicted:
                 if not session.authenticated:
                     if t.is_authenticated():
                         self._logged_in(session, gate)
-                    elif gate.throttled or gate.failures >= MAX_AUTH_TRIES or time.monotonic() > deadline:
+                    elif gate.throttled or gate.failures >= MAX_AUTH_TRIES:
+                        break
+                    elif session.overdue(time.monotonic()):
+                        self._count("ssh_login_timeouts")
                         break
                 chan = t.accept(0.2)
                 if chan is not None:
@@ -448,7 +570,7 @@ class SshServer:
         self._count("ssh_auth_ok")
         key = gate.key
         log.info("SSH: %s@%s logged in (key on line %d%s)", gate.user, session.source,
-                 key.line if key else 0, f", {key.comment}" if key and key.comment else "")
+                 key.line if key else 0, f", {printable(key.comment)}" if key and key.comment else "")
 
     def _forward(self, chan: paramiko.Channel) -> None:
         with self._lock:
