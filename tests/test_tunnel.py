@@ -17,7 +17,7 @@ from oscpeers import OscDump, free_port, oscsend
 from sshpeers import Keys, Operator, Sshd, free_tcp_port, keygen, pub, running_node, until
 
 from ciel_node.controls.framing import SlipDecoder, slip_encode
-from ciel_node.controls.tunnel import ReverseTunnel, SshTarget, parse_target
+from ciel_node.controls.tunnel import ReverseTunnel, SshLinkError, SshTarget, connect, load_key, parse_target
 from ciel_node.errors import CielError
 from ciel_node.publish.feedback import osc_message
 
@@ -126,6 +126,24 @@ async def test_a_changed_relay_key_is_refused_and_reported(tmp_path: Path) -> No
         assert not status["connected"] and "has CHANGED" in status["last_error"], status
     finally:
         await tunnel.stop()
+        relay.kill()
+
+
+@pytest.mark.parametrize("weak", [("Ciphers aes128-cbc,3des-cbc",), ("Ciphers aes128-ctr", "MACs hmac-sha1,hmac-md5"),
+                                  ("KexAlgorithms diffie-hellman-group14-sha1",)])
+async def test_a_relay_offering_only_outdated_algorithms_is_refused(tmp_path: Path, weak: tuple[str, ...]) -> None:
+    """The client side (reverse tunnel and operator) accepts only what current OpenSSH offers by default, too."""
+    keys = Keys(tmp_path / "keys")
+    relay = Sshd(tmp_path / "relay", keys.authorized, permit_open=[9], extra=weak)
+    await relay.start()
+    keys.known_hosts.write_text(relay.known_hosts_line() + "\n")
+    try:
+        with pytest.raises(SshLinkError, match="offers none of the algorithms current OpenSSH uses") as e:
+            client = await asyncio.to_thread(connect, SshTarget(USER, "127.0.0.1", relay.port), load_key(keys.op),
+                                             keys.known_hosts, timeout=5.0)
+            client.close()
+        assert "\n" not in str(e.value)
+    finally:
         relay.kill()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import paramiko
 
-from ciel_node.controls.ssh import WIRE_LOG, close_channel, pump
+from ciel_node.controls.ssh import WIRE_LOG, close_channel, disabled_algorithms, printable, pump
 from ciel_node.errors import CielError
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,7 @@ def connect(target: SshTarget, key: paramiko.PKey | None, known_hosts: Path, tru
         client.connect(
             target.host, target.port, username=target.user, pkey=key, sock=sock, timeout=timeout,
             look_for_keys=key is None, allow_agent=key is None, banner_timeout=timeout, auth_timeout=timeout,
+            disabled_algorithms=disabled_algorithms(),  # what current OpenSSH offers, as the node's own server
         )
     except SshTrustError:
         client.close()
@@ -186,6 +187,12 @@ def connect(target: SshTarget, key: paramiko.PKey | None, known_hosts: Path, tru
             f"{target} did not accept the key ({which}); add the public key (the .pub beside it) to the "
             "server's authorized_keys"
         ) from None
+    except paramiko.IncompatiblePeer as e:
+        client.close()
+        raise SshLinkError(
+            f"{where} offers none of the algorithms current OpenSSH uses ({printable(e)}); its SSH server needs "
+            "aes*-ctr or aes*-gcm ciphers, hmac-sha2-* MACs and curve25519, ecdh or SHA-2 diffie-hellman key exchange"
+        ) from None
     except paramiko.SSHException as e:
         client.close()
         if "No authentication methods" in str(e):  # no --key, no agent, no ~/.ssh/id_*
@@ -193,13 +200,13 @@ def connect(target: SshTarget, key: paramiko.PKey | None, known_hosts: Path, tru
                 f"no key to log in to {target} with; pass --key FILE or load one into ssh-agent (ssh-add)"
             ) from None
         raise SshLinkError(
-            f"SSH handshake with {where} failed ({e or type(e).__name__}); is it an SSH server? "
+            f"SSH handshake with {where} failed ({printable(e or type(e).__name__)}); is it an SSH server? "
             "(servers also hang up on addresses with too many failed logins: wait a few seconds)"
         ) from None
     except (EOFError, OSError) as e:
         client.close()
         raise SshLinkError(
-            f"SSH handshake with {where} failed ({e or type(e).__name__}); is it an SSH server? "
+            f"SSH handshake with {where} failed ({printable(e or type(e).__name__)}); is it an SSH server? "
             "(servers also hang up on addresses with too many failed logins: wait a few seconds)"
         ) from None
     transport = client.get_transport()
@@ -288,7 +295,7 @@ class ReverseTunnel:
             except CielError as e:
                 self._failed(str(e))
             except (paramiko.SSHException, OSError, EOFError) as e:
-                self._failed(f"the link to {self.target} failed ({e or type(e).__name__})")
+                self._failed(f"the link to {self.target} failed ({printable(e or type(e).__name__)})")
             finally:
                 with self._lock:
                     was_up = self._connected_since is not None
