@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pickle
+import struct
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,161 @@ def test_version_and_shape_mismatch(tmp_path: Path) -> None:
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="do not fit"):
         SpectralVAE.from_checkpoint(path)
+
+
+# --- hostile and damaged files (issue 11): one CheckpointError naming the value, never a crash ------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _edited(tmp_path: Path, model: str, edit) -> Path:  # type: ignore[no-untyped-def]
+    """A real checkpoint of the tiny model, re-saved after `edit(payload)`."""
+    net = SpectralVAE(TINY_AUDIO) if model == "audio" else Generator(TINY_IMAGE)
+    path = tmp_path / f"{model}.pt"
+    net.save(path, {})
+    payload = torch.load(path, weights_only=True)
+    edit(payload)
+    torch.save(payload, path)
+    return path
+
+
+def _load(model: str, path: Path) -> object:
+    return (SpectralVAE if model == "audio" else Generator).from_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "value", "shown"),
+    [
+        ("audio", "hidden", ["a"], "hidden=['a']"),
+        ("audio", "hidden", [10**12], "hidden=[1000000000000]"),
+        ("audio", "hidden", [-5], "hidden=[-5]"),
+        ("audio", "hidden", [], "hidden=[]"),
+        ("audio", "hidden", 512, "hidden=512"),
+        ("audio", "hidden", [8192] * 8, "floats, over the 50,000,000"),
+        ("audio", "n_fft", 2**40, "n_fft=1099511627776"),
+        ("audio", "n_fft", 1000, "n_fft=1000 must be a multiple of hop=64"),
+        ("audio", "hop", 1, "hop=1"),
+        ("audio", "latent", "8", "latent='8'"),
+        ("audio", "latent", True, "latent=True"),
+        ("audio", "sample_rate", 9000, "sample_rate=9000"),
+        ("audio", "sample_rate", 16000.0, "sample_rate=16000.0"),
+        ("image", "size", 2**40, "size=1099511627776"),
+        ("image", "size", 48, "size=48"),
+        ("image", "width", 10**9, "width=1000000000"),
+        ("image", "width", 1024, "floats, over the 50,000,000"),
+        ("image", "latent", -1, "latent=-1"),
+        ("image", "latent", None, "latent=None"),
+    ],
+)
+def test_unusable_config_is_one_error_naming_key_and_value(
+    tmp_path: Path, model: str, key: str, value: object, shown: str
+) -> None:
+    def edit(payload: dict) -> None:  # type: ignore[type-arg]
+        payload["config"][key] = value
+
+    path = _edited(tmp_path, model, edit)
+    with pytest.raises(CheckpointError) as info:
+        _load(model, path)
+    message = str(info.value)
+    assert f"checkpoint {path} has an unusable config: " in message and shown in message
+    assert message.endswith("rebuild it with `ciel-node crack`") and "\n" not in message
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize(("model", "name"), [("audio", "decoder.0.weight"), ("image", "net.1.running_var")])
+def test_non_finite_weights_are_refused(tmp_path: Path, model: str, name: str, bad: float) -> None:
+    def edit(payload: dict) -> None:  # type: ignore[type-arg]
+        payload["weights"][name].view(-1)[3] = bad
+
+    path = _edited(tmp_path, model, edit)
+    with pytest.raises(CheckpointError, match=rf"1 NaN/inf value\(s\) in '{name}'.*silence"):
+        _load(model, path)
+
+
+def _data_offset(blob: bytes, info: zipfile.ZipInfo) -> int:
+    # torch pads each local header's extra field so tensors are aligned: read the local lengths.
+    name_len, extra_len = struct.unpack("<HH", blob[info.header_offset + 26 : info.header_offset + 30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def _flipped(good: Path, out: Path, pos: int, bit: int = 0x10) -> Path:
+    blob = bytearray(good.read_bytes())
+    blob[pos] ^= bit
+    out.write_bytes(bytes(blob))
+    return out
+
+
+def test_one_flipped_byte_is_refused_or_harmless(tmp_path: Path) -> None:
+    good = tmp_path / "good.pt"
+    model = SpectralVAE(TINY_AUDIO)
+    model.save(good, {})
+    blob = good.read_bytes()
+    entries = zipfile.ZipFile(good).infolist()
+    tensor = max((e for e in entries if "/data/" in e.filename), key=lambda e: e.file_size)
+    pickled = next(e for e in entries if e.filename.endswith("/data.pkl"))
+    # A bit flipped inside a weight (the payload torch.load reads without checking any CRC).
+    bad = _flipped(good, tmp_path / "bad.pt", _data_offset(blob, tensor) + tensor.file_size // 2)
+    with pytest.raises(CheckpointError, match=rf"corrupt: '{tensor.filename}' fails its CRC check"):
+        SpectralVAE.from_checkpoint(bad)
+    # ... inside the pickled structure (an integer in it would change a shape or a config value).
+    bad = _flipped(good, tmp_path / "bad.pt", _data_offset(blob, pickled) + pickled.file_size - 10, 0x01)
+    with pytest.raises(CheckpointError, match="fails its CRC check"):
+        SpectralVAE.from_checkpoint(bad)
+    # ... in the central directory's MS-DOS attributes: torch's reader would then see a folder and
+    # return memory it never read, with every CRC still matching.
+    record = blob.rfind(b"PK\x01\x02", 0, blob.rfind(tensor.filename.encode()))
+    bad = _flipped(good, tmp_path / "bad.pt", record + 38)
+    with pytest.raises(CheckpointError, match="marked as a folder"):
+        SpectralVAE.from_checkpoint(bad)
+    # A sweep over the whole file: every flip is refused with one clear error or changes nothing
+    # the net is built from (a timestamp, alignment padding).
+    expected = model.state_dict()
+    for pos in range(7, len(blob), 211):
+        try:
+            loaded, _ = SpectralVAE.from_checkpoint(_flipped(good, tmp_path / "bad.pt", pos, 1 << pos % 8))
+        except CheckpointError as e:
+            assert "\n" not in str(e)
+            continue
+        got = loaded.state_dict()
+        assert loaded.config == TINY_AUDIO and all(torch.equal(got[k], expected[k]) for k in expected), pos
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00", "an MP3 sound"),
+        (b"\xff\xfb\x90\x64\x00", "an MP3 sound"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", "a RIFF (WAV/WebP) file"),
+        (b"\x89PNG\r\n\x1a\n", "a PNG picture"),
+        (b"hidden = [512]\n", "a text file"),
+        (b"\x00\x01\x02\x03\xfe", "not a zip archive"),
+    ],
+)
+def test_not_a_checkpoint_says_what_it_is(tmp_path: Path, head: bytes, what: str) -> None:
+    path = tmp_path / "thing.pt"
+    path.write_bytes(head + bytes(range(256)) * 4)
+    with pytest.raises(CheckpointError) as info:
+        SpectralVAE.from_checkpoint(path)
+    assert str(info.value) == (
+        f"{path} is not a ciel-node checkpoint ({what}); pass a .pt made by `ciel-node crack`"
+    )
+
+
+def test_a_zip_that_is_not_pytorch_and_a_compressed_one(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "doc.pt", "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(CheckpointError, match="not a ciel-node checkpoint \\(a zip archive without PyTorch data\\)"):
+        SpectralVAE.from_checkpoint(tmp_path / "doc.pt")
+    # Re-packed with deflate (torch.save never compresses; inflating could be a zip bomb).
+    SpectralVAE(TINY_AUDIO).save(tmp_path / "a.pt", {})
+    with zipfile.ZipFile(tmp_path / "a.pt") as src, zipfile.ZipFile(tmp_path / "z.pt", "w", zipfile.ZIP_DEFLATED) as z:
+        for e in src.infolist():
+            z.writestr(e.filename, src.read(e))
+    with pytest.raises(CheckpointError, match="compressed entries"):
+        SpectralVAE.from_checkpoint(tmp_path / "z.pt")
+
+
+def test_shipped_checkpoints_pass_every_check() -> None:
+    vae, _ = SpectralVAE.from_checkpoint(ROOT / "checkpoints" / "audio.pt")
+    gen, _ = Generator.from_checkpoint(ROOT / "checkpoints" / "images.pt")
+    assert vae.config.latent >= 8 and gen.config.latent >= 1

@@ -136,3 +136,49 @@ def test_missing_authorized_keys_is_one_clear_line(tmp_path: Path, tiny_checkpoi
                "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0",
                "--ssh", "127.0.0.1:0", "--authorized-keys", str(tmp_path / "nope"))
     assert "authorized keys file" in _one_error_line(proc)
+
+
+def test_an_mp3_passed_as_a_checkpoint_is_named_as_such(tmp_path: Path, tiny_checkpoints) -> None:
+    from conftest import require_tool
+
+    song = tmp_path / "song.mp3"
+    subprocess.run([require_tool("ffmpeg"), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=0.5", str(song)], check=True)
+    proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(song),
+               "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0")
+    assert _one_error_line(proc) == (
+        f"ciel-node: error: {song} is not a ciel-node checkpoint (an MP3 sound); pass a .pt made by `ciel-node crack`"
+    )
+
+
+def _damaged(good: Path, out: Path, how: str) -> Path:
+    """A copy of a real checkpoint with a hostile config, a NaN weight or one flipped byte."""
+    if how == "flipped byte":
+        blob = bytearray(good.read_bytes())
+        blob[len(blob) // 2] ^= 0x04  # inside one of the tiny audio net's tensors
+        out.write_bytes(bytes(blob))
+        return out
+    payload = torch.load(good, weights_only=True)
+    if how == "huge hidden":
+        payload["config"]["hidden"] = [10**12]
+    else:
+        payload["weights"]["decoder.0.bias"][0] = float("nan")
+    torch.save(payload, out)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("how", "needle"),
+    [
+        ("huge hidden", "has an unusable config: hidden=[1000000000000] must be a list of 1..8 layer sizes"),
+        ("nan weight", "has 1 NaN/inf value(s) in 'decoder.0.bias'"),
+        ("flipped byte", "fails its CRC check"),
+    ],
+)
+def test_a_damaged_checkpoint_exits_2_not_1(tmp_path: Path, tiny_checkpoints, how: str, needle: str) -> None:
+    # Exit 1 would be a crash loop under systemd's Restart=always; 2 is the user's error, said once.
+    bad = _damaged(tiny_checkpoints[0], tmp_path / "bad.pt", how)
+    proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(bad),
+               "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0")
+    line = _one_error_line(proc)
+    assert needle in line and str(bad) in line, line

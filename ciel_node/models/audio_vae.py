@@ -10,10 +10,20 @@ import torch
 from torch import nn
 
 from ciel_node.errors import CheckpointError
-from ciel_node.models.checkpoint import config_from, load_checkpoint, load_weights, save_checkpoint
+from ciel_node.models.checkpoint import (
+    config_from,
+    load_checkpoint,
+    load_weights,
+    require_floats,
+    require_int,
+    save_checkpoint,
+    shown,
+)
 
 KIND = "audio_vae"
 LOG_FLOOR = -11.5  # log(1e-5): the quietest magnitude the model represents
+# Rates an MP3 can carry (MPEG-1/2 layer III), so every piece the net makes can be published.
+SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
 @dataclass(frozen=True)
@@ -25,10 +35,27 @@ class AudioVAEConfig:
     hidden: tuple[int, ...] = (512, 256)
 
     def __post_init__(self) -> None:
-        if self.latent < 8:
-            raise ValueError(f"latent={self.latent} must be >= 8")
-        if self.n_fft < 64 or self.hop <= 0 or self.hop > self.n_fft:
-            raise ValueError(f"n_fft={self.n_fft}, hop={self.hop} must satisfy 0 < hop <= n_fft, n_fft >= 64")
+        # Every field comes from a checkpoint someone handed the node: check type and range before
+        # anything is built from it (a hidden size of 10**12 would try to allocate terabytes).
+        require_int("sample_rate", self.sample_rate, 8000, 48000)
+        if self.sample_rate not in SAMPLE_RATES:
+            raise ValueError(f"sample_rate={self.sample_rate} must be one of {list(SAMPLE_RATES)} (what MP3 carries)")
+        require_int("n_fft", self.n_fft, 64, 8192)
+        require_int("hop", self.hop, max(1, self.n_fft // 16), self.n_fft)
+        if self.n_fft % self.hop:
+            raise ValueError(f"n_fft={self.n_fft} must be a multiple of hop={self.hop}")
+        require_int("latent", self.latent, 8, 1024)
+        if (
+            not isinstance(self.hidden, tuple)
+            or not 1 <= len(self.hidden) <= 8
+            or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 8192 for h in self.hidden)
+        ):
+            raise ValueError(
+                f"hidden={shown(self.hidden)} must be a list of 1..8 layer sizes, each an integer in 1..8192"
+            )
+        sizes = [self.bins, *self.hidden, 2 * self.latent]
+        weights = 2 * sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))  # encoder, mirrored decoder
+        require_floats(f"n_fft={self.n_fft}, latent={self.latent}, hidden={shown(self.hidden)}", weights)
 
     @property
     def bins(self) -> int:

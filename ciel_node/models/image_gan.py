@@ -9,7 +9,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from ciel_node.models.checkpoint import config_from, load_checkpoint, load_weights, save_checkpoint
+from ciel_node.models.checkpoint import (
+    config_from,
+    load_checkpoint,
+    load_weights,
+    require_floats,
+    require_int,
+    save_checkpoint,
+)
 
 KIND = "image_gan"
 
@@ -21,10 +28,19 @@ class ImageGANConfig:
     width: int = 16  # channels of the last hidden layer; the first has width * size / 8
 
     def __post_init__(self) -> None:
-        if self.size < 8 or self.size & (self.size - 1):
-            raise ValueError(f"size={self.size} must be a power of two >= 8")
-        if self.latent < 1 or self.width < 1:
-            raise ValueError(f"latent={self.latent}, width={self.width} must be positive")
+        # Every field comes from a checkpoint someone handed the node: check type and range before
+        # anything is built from it; the net's weights and one render's activations are bounded too.
+        require_int("latent", self.latent, 1, 4096)
+        require_int("size", self.size, 8, 1024)
+        if self.size & (self.size - 1):
+            raise ValueError(f"size={self.size} must be a power of two in 8..1024")
+        require_int("width", self.width, 1, 1024)
+        ch = _channels(self)
+        weights = 16 * (self.latent * ch[0] + sum(a * b for a, b in zip(ch[:-1], ch[1:])) + 3 * ch[-1])
+        activations = sum(c * (4 << i) ** 2 for i, c in enumerate(ch)) + 3 * self.size**2
+        what = f"latent={self.latent}, size={self.size}, width={self.width}"
+        require_floats(what, weights)
+        require_floats(what, activations)
 
     @property
     def stages(self) -> int:
