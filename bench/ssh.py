@@ -1,7 +1,9 @@
-"""SSH benchmark: /ciel/get round trips direct vs through SSH, 1,000 msg/s through the operator bridge, and how
-fast the reverse tunnel is back after its relay's sshd drops, all in one run.
+"""SSH benchmark: /ciel/get round trips direct vs through SSH, 1,000 msg/s through the operator bridge, how
+fast the reverse tunnel is back after its relay's sshd drops, and whether an operator still gets in while
+other addresses hold idle logins (lockout), all in one run.
 
-    python bench/ssh.py [--rtt 2000] [--rate 1000] [--seconds 10] [--drops 3] [--json FILE]
+    python bench/ssh.py [--rtt 2000] [--rate 1000] [--seconds 10] [--drops 3] [--logins 30]
+                        [--parts rtt,bridge,reconnect,lockout] [--json FILE]
 
 The node, its SshServer and its ReverseTunnel run in this process, as in `ciel-node run`. Every client runs in
 a process of its own, so none shares the node's GIL: OpenSSH's ssh for the embedded server, a stock sshd as the
@@ -15,6 +17,7 @@ import asyncio
 import getpass
 import json
 import os
+import selectors
 import signal
 import socket
 import statistics
@@ -27,6 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -131,6 +135,44 @@ def load_udp(bridge: int, rate: int, seconds: float) -> dict[str, float]:
             "rtt_p99": rtts[int(0.99 * (len(rtts) - 1))]}
 
 
+def idle_attacker(port: int, sources: list[str], count: int, banner: bool, stop: Any) -> None:
+    """Keeps `count` idle connections to the SSH port open from `sources` (round-robin), sending nothing or only a
+    version line, and opens a new one the moment the server closes one: the lockout attack."""
+    sel = selectors.DefaultSelector()
+    k = 0
+    while not stop.is_set():
+        while len(sel.get_map()) < count:
+            sock = socket.socket()
+            sock.bind((sources[k % len(sources)], 0))
+            k += 1
+            try:
+                sock.settimeout(2)
+                sock.connect(("127.0.0.1", port))
+                if banner:
+                    sock.sendall(b"SSH-2.0-idle\r\n")
+            except OSError:
+                sock.close()
+                break
+            sock.setblocking(False)
+            sel.register(sock, selectors.EVENT_READ)
+        for key, _ in sel.select(0.02):
+            conn = key.fileobj
+            assert isinstance(conn, socket.socket)
+            try:
+                alive = bool(conn.recv(4096))
+            except BlockingIOError:
+                alive = True
+            except OSError:
+                alive = False
+            if not alive:
+                sel.unregister(conn)
+                conn.close()
+        if len(sel.get_map()) < count:
+            time.sleep(0.02)  # refused: do not spin
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()  # type: ignore[union-attr]
+
+
 # --- peers -------------------------------------------------------------------------------------------------
 def keygen(path: Path) -> Path:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
@@ -214,6 +256,59 @@ async def until(cond: Callable[[], bool], deadline_s: float, what: str) -> float
     return time.monotonic() - start
 
 
+async def lockout(ssh_port: int, osc_port: int, key: Path, known_hosts: Path, logins: int,
+                  counters: dict[str, int]) -> dict[str, object]:
+    """OpenSSH logins from 127.0.0.1 (each a `ssh -W` to the OSC port that sets the seed), with no attack, while
+    one address (127.0.0.2) keeps 8 idle connections open, and while 8 addresses keep one each (every login slot
+    taken): success rate and login time for each."""
+    from ciel_node.controls.ssh import MAX_UNAUTHENTICATED
+
+    cases = {"no attack": ([], False), "one address, 8 idle connections": (["127.0.0.2"], False),
+             "8 addresses, 1 idle login each": ([f"127.0.0.{n}" for n in range(2, 2 + MAX_UNAUTHENTICATED)], True)}
+    ctx = get_context("spawn")
+    out: dict[str, object] = {}
+    for name, (sources, banner) in cases.items():
+        stop = ctx.Event()
+        attacker = ctx.Process(target=idle_attacker, args=(ssh_port, sources, MAX_UNAUTHENTICATED, banner, stop))
+        if sources:
+            before = counters["ssh_connections"]
+            attacker.start()
+            await until(lambda b=before: counters["ssh_connections"] - b >= MAX_UNAUTHENTICATED, 10,  # type: ignore[misc]
+                        "the attacker's connections")
+        ok, took = 0, []
+        try:
+            for n in range(logins):
+                frame = slip_encode(osc_message("/ciel/seed", 7000 + n, types="i"))
+                t0 = time.perf_counter()
+                proc = await asyncio.create_subprocess_exec(
+                    "ssh", "-F", "/dev/null", "-b", "127.0.0.1", "-p", str(ssh_port), "-i", str(key),
+                    "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                    "-o", f"UserKnownHostsFile={known_hosts}", "-o", "ConnectTimeout=5",
+                    "-W", f"127.0.0.1:{osc_port}", "op@127.0.0.1",
+                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                try:
+                    await asyncio.wait_for(proc.communicate(frame), 15)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+                if proc.returncode == 0:
+                    ok += 1
+                    took.append((time.perf_counter() - t0) * 1000)
+                await asyncio.sleep(0.4)  # under the per-address bucket's 4 a second: only the attack is measured
+        finally:
+            stop.set()
+            if sources:
+                attacker.join(10)
+        p50 = statistics.median(took) if took else float("nan")
+        p95 = sorted(took)[int(0.95 * (len(took) - 1))] if took else float("nan")
+        out[name] = {"logins": logins, "ok": ok, "login_ms_p50": p50, "login_ms_p95": p95}
+        print(f"ssh: lockout: {name:34s} operator got in {ok}/{logins}; ssh -W login+forward p50 {p50:.0f} ms, "
+              f"p95 {p95:.0f} ms")
+    names = ("ssh_busy", "ssh_evicted", "ssh_login_timeouts", "ssh_rate_limited")
+    out["counters"] = {k: counters.get(k, 0) for k in names}
+    return out
+
+
 # --- the run -------------------------------------------------------------------------------------------------
 async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     import paramiko
@@ -251,6 +346,10 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
                 f"[127.0.0.1]:{ssh.port} {host_key.get_name()} {host_key.get_base64()}\n"
                 f"[127.0.0.1]:{relay.port} {Path(f'{relay.host_key}.pub').read_text().strip()}\n"
             )
+            if "lockout" in args.parts:
+                out["lockout"] = await lockout(ssh.port, osc.port, key, known_hosts, args.logins, counters)
+            if not {"rtt", "bridge", "reconnect"} & set(args.parts):
+                return out
             await tunnel.start()
             await until(lambda: tunnel.status()["connected"], 10, "the reverse tunnel")
             local = free_port()
@@ -261,74 +360,77 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             ], stdin=subprocess.DEVNULL))
             await until(lambda: listening(local), 10, "ssh -L")
 
-            # 1. round trips, each path in turn, from a spawned process
-            rtt: dict[str, list[float]] = {}
-            for name, fn, port in (("direct UDP", rtt_udp, osc.port), ("direct TCP", rtt_tcp, osc.port),
-                                   ("embedded SSH (ssh -L)", rtt_tcp, local),
-                                   ("reverse tunnel (relay sshd)", rtt_tcp, remote)):
-                rtt[name] = await loop.run_in_executor(pool, fn, port, args.rtt)
-            base = stats(rtt["direct TCP"])
-            out["rtt_ms"] = {name: stats(v) for name, v in rtt.items()}
-            for name, v in rtt.items():
-                s = stats(v)
-                added = "" if "direct" in name else (
-                    f"  (added: p50 {s['p50'] - base['p50']:+.3f} ms, p99 {s['p99'] - base['p99']:+.3f} ms; "
-                    "target <= 2 ms)")
-                print(f"ssh: /ciel/get round trip {name:28s} p50 {s['p50']:.3f} ms  p99 {s['p99']:.3f} ms{added}")
+            if "rtt" in args.parts:
+                # 1. round trips, each path in turn, from a spawned process
+                rtt: dict[str, list[float]] = {}
+                for name, fn, port in (("direct UDP", rtt_udp, osc.port), ("direct TCP", rtt_tcp, osc.port),
+                                       ("embedded SSH (ssh -L)", rtt_tcp, local),
+                                       ("reverse tunnel (relay sshd)", rtt_tcp, remote)):
+                    rtt[name] = await loop.run_in_executor(pool, fn, port, args.rtt)
+                base = stats(rtt["direct TCP"])
+                out["rtt_ms"] = {name: stats(v) for name, v in rtt.items()}
+                for name, v in rtt.items():
+                    s = stats(v)
+                    added = "" if "direct" in name else (
+                        f"  (added: p50 {s['p50'] - base['p50']:+.3f} ms, p99 {s['p99'] - base['p99']:+.3f} ms; "
+                        "target <= 2 ms)")
+                    print(f"ssh: /ciel/get round trip {name:28s} p50 {s['p50']:.3f} ms  p99 {s['p99']:.3f} ms{added}")
 
-            # 2. the operator bridge at `rate` msg/s
-            bridge = free_port()
-            op = subprocess.Popen([
-                sys.executable, "-m", "ciel_node.operator", "--ssh", f"op@127.0.0.1:{ssh.port}", "--key", str(key),
-                "--udp", f"127.0.0.1:{bridge}", "--osc-port", str(osc.port), "--known-hosts", str(known_hosts),
-            ], stderr=subprocess.PIPE, text=True)
-            procs.append(op)
-            assert op.stderr is not None
-            line = await loop.run_in_executor(None, op.stderr.readline)
-            if "point your patch" not in line:
-                raise RuntimeError(f"the operator did not start: {line}")
-            settled = (node.osc_counters["applied"], time.monotonic())
-            while time.monotonic() - settled[1] < 0.3:  # the bridge's hello has landed: a quiet baseline
-                if node.osc_counters["applied"] != settled[0]:
-                    settled = (node.osc_counters["applied"], time.monotonic())
-                await asyncio.sleep(0.01)
-            applied0 = node.osc_counters["applied"]
-            load = await loop.run_in_executor(pool, load_udp, bridge, args.rate, args.seconds)
-            expected = load["sent"] + 2  # + its /ciel/subscribe and /ciel/get
-            try:
-                await until(lambda: node.osc_counters["applied"] - applied0 >= expected, 10, "all applied")
-            except RuntimeError:
-                pass
-            applied = node.osc_counters["applied"] - applied0 - 2
-            lost = int(load["sent"]) - applied
-            out["bridge"] = {**load, "applied": applied, "lost": lost}
-            print(f"ssh: operator bridge: sent {load['sent']:.0f} in {load['send_s']:.2f} s "
-                  f"({load['sent'] / load['send_s']:.0f}/s); node applied {applied} (lost {lost}); "
-                  f"feedback back through the bridge {load['feedback']:.0f}; control -> feedback round trip "
-                  f"p50 {load['rtt_p50']:.2f} ms, p99 {load['rtt_p99']:.2f} ms")
+            if "bridge" in args.parts:
+                # 2. the operator bridge at `rate` msg/s
+                bridge = free_port()
+                op = subprocess.Popen([
+                    sys.executable, "-m", "ciel_node.operator", "--ssh", f"op@127.0.0.1:{ssh.port}", "--key", str(key),
+                    "--udp", f"127.0.0.1:{bridge}", "--osc-port", str(osc.port), "--known-hosts", str(known_hosts),
+                ], stderr=subprocess.PIPE, text=True)
+                procs.append(op)
+                assert op.stderr is not None
+                line = await loop.run_in_executor(None, op.stderr.readline)
+                if "point your patch" not in line:
+                    raise RuntimeError(f"the operator did not start: {line}")
+                settled = (node.osc_counters["applied"], time.monotonic())
+                while time.monotonic() - settled[1] < 0.3:  # the bridge's hello has landed: a quiet baseline
+                    if node.osc_counters["applied"] != settled[0]:
+                        settled = (node.osc_counters["applied"], time.monotonic())
+                    await asyncio.sleep(0.01)
+                applied0 = node.osc_counters["applied"]
+                load = await loop.run_in_executor(pool, load_udp, bridge, args.rate, args.seconds)
+                expected = load["sent"] + 2  # + its /ciel/subscribe and /ciel/get
+                try:
+                    await until(lambda: node.osc_counters["applied"] - applied0 >= expected, 10, "all applied")
+                except RuntimeError:
+                    pass
+                applied = node.osc_counters["applied"] - applied0 - 2
+                lost = int(load["sent"]) - applied
+                out["bridge"] = {**load, "applied": applied, "lost": lost}
+                print(f"ssh: operator bridge: sent {load['sent']:.0f} in {load['send_s']:.2f} s "
+                      f"({load['sent'] / load['send_s']:.0f}/s); node applied {applied} (lost {lost}); "
+                      f"feedback back through the bridge {load['feedback']:.0f}; control -> feedback round trip "
+                      f"p50 {load['rtt_p50']:.2f} ms, p99 {load['rtt_p99']:.2f} ms")
 
-            # 3. the relay drops hard and comes straight back: how long until the tunnel carries OSC again
-            back, osc_back, from_drop = [], [], []
-            for _ in range(args.drops):
-                dropped = time.monotonic()
-                relay.kill()
-                await until(lambda: not tunnel.status()["connected"], 10, "tunnel noticed the drop")
-                relay.start()
-                restarted = time.monotonic()
-                await until(lambda: tunnel.status()["connected"], 30, "tunnel back")
-                back.append(time.monotonic() - restarted)
-                while True:
-                    try:
-                        await loop.run_in_executor(None, rtt_tcp, remote, 1)
-                        break
-                    except (OSError, RuntimeError):
-                        await asyncio.sleep(0.01)
-                osc_back.append(time.monotonic() - restarted)
-                from_drop.append(time.monotonic() - dropped)
-            out["reconnect_s"] = {"tunnel": back, "osc": osc_back, "from_drop": from_drop}
-            print(f"ssh: reverse tunnel after the relay's sshd drops and restarts ({args.drops} times): back "
-                  f"{statistics.median(back):.2f} s, carrying OSC {statistics.median(osc_back):.2f} s after the "
-                  f"restart ({statistics.median(from_drop):.2f} s after the drop) (medians; target <= 5 s)")
+            if "reconnect" in args.parts:
+                # 3. the relay drops hard and comes straight back: how long until the tunnel carries OSC again
+                back, osc_back, from_drop = [], [], []
+                for _ in range(args.drops):
+                    dropped = time.monotonic()
+                    relay.kill()
+                    await until(lambda: not tunnel.status()["connected"], 10, "tunnel noticed the drop")
+                    relay.start()
+                    restarted = time.monotonic()
+                    await until(lambda: tunnel.status()["connected"], 30, "tunnel back")
+                    back.append(time.monotonic() - restarted)
+                    while True:
+                        try:
+                            await loop.run_in_executor(None, rtt_tcp, remote, 1)
+                            break
+                        except (OSError, RuntimeError):
+                            await asyncio.sleep(0.01)
+                    osc_back.append(time.monotonic() - restarted)
+                    from_drop.append(time.monotonic() - dropped)
+                out["reconnect_s"] = {"tunnel": back, "osc": osc_back, "from_drop": from_drop}
+                print(f"ssh: reverse tunnel after the relay's sshd drops and restarts ({args.drops} times): back "
+                      f"{statistics.median(back):.2f} s, carrying OSC {statistics.median(osc_back):.2f} s after the "
+                      f"restart ({statistics.median(from_drop):.2f} s after the drop) (medians; target <= 5 s)")
         finally:
             for p in procs:
                 p.terminate()
@@ -348,6 +450,9 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=1000, help="messages a second through the operator bridge")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--drops", type=int, default=3, help="relay restarts to time")
+    ap.add_argument("--logins", type=int, default=30, help="operator logins per lockout case")
+    ap.add_argument("--parts", type=lambda v: v.split(","), default=["rtt", "bridge", "reconnect", "lockout"],
+                    help="which measures to run, comma-separated: rtt, bridge, reconnect, lockout")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
