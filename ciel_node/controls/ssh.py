@@ -249,8 +249,8 @@ class _Gate(paramiko.ServerInterface):
         return paramiko.AUTH_SUCCESSFUL
 
     def _check_signature(self, key: paramiko.PKey) -> None:
-        """paramiko accepts an RSA signature made with SHA-1 (`ssh-rsa`), which OpenSSH refuses since 8.8: so do
-        we. A bad signature counts as a failed login (paramiko would not tell us)."""
+        """An RSA signature made with SHA-1 (`ssh-rsa`) is refused, as OpenSSH does since 8.8, whatever paramiko
+        (older ones, which pyproject allows, take it). A bad signature counts as a failed login."""
         verify = key.verify_ssh_sig
 
         def sha2_only(data: bytes, msg: paramiko.Message) -> bool:
