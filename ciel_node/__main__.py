@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ciel_node import __version__
 from ciel_node.errors import CielError
+from ciel_node.logrates import rate_limit_root_handlers
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,10 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_quiet_pythonosc)
+    rate_limit_root_handlers()  # an error in a loop, or a hostile peer, must not flood the log
     try:
         if args.command == "run":
             from ciel_node import app
             from ciel_node.config import load_run_config
+            from ciel_node.fdlimit import raise_nofile_limit
+
+            raise_nofile_limit()  # the web surface's connection caps derive from it
 
             flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
             return app.run(load_run_config(args.config, flags))

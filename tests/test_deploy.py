@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ciel_node.__main__ import _parser
 from ciel_node.config import RunConfig, load_run_config
+from ciel_node.fdlimit import ConnectionCaps
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
@@ -24,3 +25,12 @@ def test_unit_restarts_and_its_command_parses() -> None:
     assert argv[0].endswith("/ciel-node")
     args = _parser().parse_args(argv[1:])
     assert args.command == "run" and args.config == Path("/etc/ciel-node.toml")
+
+
+def test_unit_gives_the_listeners_enough_descriptors() -> None:
+    """Systemd's default soft limit (1024) ran out at about 1,000 listeners; the unit sets its own."""
+    unit = (DEPLOY / "ciel-node.service").read_text()
+    limits = [line.removeprefix("LimitNOFILE=") for line in unit.splitlines() if line.startswith("LimitNOFILE=")]
+    assert len(limits) == 1 and limits[0].isdigit(), "deploy/ciel-node.service needs one LimitNOFILE=N"
+    caps = ConnectionCaps.from_limit(int(limits[0]))
+    assert caps.listeners >= 2000 and caps.connections >= 4000  # the README's room-sized audience, and more

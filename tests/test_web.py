@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from ciel_node.fdlimit import ConnectionCaps
 from ciel_node.publish.media import MediaStore
 from ciel_node.publish.web import IMMUTABLE, WebSurface
 
@@ -205,3 +208,180 @@ async def test_page_is_served(site: Site) -> None:
 
 def test_app_builds(tmp_path: Path) -> None:
     assert isinstance(WebSurface(MediaStore(tmp_path), dict, lambda: None).app(), web.Application)
+
+
+# --- issue 11: no 500s, quiet bad requests, HEAD on the stream, caps, media only as the store wrote it -------
+
+async def raw_exchange(site: Site, data: bytes, until: bytes, deadline_s: float = 5.0) -> bytes:
+    """Send raw bytes on a fresh connection; read until `until` has arrived (or fail at the deadline)."""
+    reader, writer = await asyncio.open_connection(site.client.server.host, site.client.server.port)
+    writer.write(data)
+    await writer.drain()
+    got = b""
+    try:
+        async with asyncio.timeout(deadline_s):
+            while until not in got:
+                chunk = await reader.read(65536)
+                assert chunk, f"connection closed after {got!r}"
+                got += chunk
+    finally:
+        writer.close()
+    return got
+
+
+@pytest.mark.parametrize("bad", ["%C2%B2", "%D9%A3", "9" * 5000, "0" * 5000 + "1", "%20", "+1", "1_0"])
+async def test_limits_that_int_refuses_are_a_400_not_a_500(site: Site, bad: str) -> None:
+    site.publish(1)
+    r = await site.client.get(f"/api/pieces?limit={bad}")
+    assert r.status == 400, (bad[:20], r.status)
+    error = (await r.json())["error"]
+    assert "limit=" in error and "whole number in 1..500" in error and len(error) < 200
+    assert site.surface.counters["errors"] == 0
+
+
+async def test_an_entry_without_its_files_is_not_a_piece(site: Site) -> None:
+    site.publish(1)
+    site.store.publish({"image": (b"only an image", ".png")}, dict(META))  # seq 2: no sky, no sound
+    r = await site.client.get("/api/latest")
+    assert r.status == 200 and (await r.json())["seq"] == 1
+    r = await site.client.get("/api/pieces")
+    assert r.status == 200 and [p["seq"] for p in await r.json()] == [1]
+    assert site.surface.counters["errors"] == 0
+
+
+async def test_an_unexpected_failure_is_a_counted_500(site: Site) -> None:
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    site.surface.health = broken
+    r = await site.client.get("/api/health")
+    assert r.status == 500 and "error" in await r.json()
+    assert site.surface.counters["errors"] == 1
+    assert (await site.client.get("/api/latest")).status == 404  # and it carries on
+
+
+async def test_a_malformed_request_line_is_one_short_log_line(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    request = b"GET /\x00 HTTP/1.1\r\n\r\n"
+    assert len(request) == 19
+    answer = await raw_exchange(site, request, b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0]
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]  # (the test server has an access log)
+    assert len(records) == 1 and records[0].exc_info is None, [r.getMessage() for r in records]
+    line = records[0].getMessage()
+    assert "bad request from 127.0.0.1" in line and len(line) < 160 and "\n" not in line
+    assert site.surface.counters["bad_requests"] == 1
+    assert (await site.client.get("/api/latest")).status == 404  # still serving
+
+
+async def test_head_on_the_event_stream_is_headers_only(site: Site) -> None:
+    site.publish(1)
+    # HEAD then GET pipelined on one connection: the GET is answered only if the HEAD ended.
+    answer = await raw_exchange(site, b"HEAD /api/events HTTP/1.1\r\nHost: x\r\n\r\n"
+                                      b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n", b'"seq":1')
+    head = answer.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head
+    assert answer.count(b"HTTP/1.1 200") == 2 and b"retry:" not in answer
+    assert site.surface.counters["event_clients"] == 0
+
+
+async def test_listeners_past_the_cap_get_503_with_retry_after(tmp_path: Path, aiohttp_client: Any) -> None:
+    store = MediaStore(tmp_path / "state")
+    surface = WebSurface(store, dict, lambda: None, web_root=tmp_path,
+                         caps=ConnectionCaps(nofile=64, connections=8, listeners=2))
+    client = await aiohttp_client(surface.app())
+    streams = [await client.get("/api/events") for _ in range(2)]
+    assert [r.status for r in streams] == [200, 200]
+    r = await client.get("/api/events")
+    assert r.status == 503 and r.headers["Retry-After"] == "5" and "poll /api/latest" in await r.text()
+    assert surface.counters["refused"] == 1 and surface.counters["errors"] == 0
+    health = await (await client.get("/api/health")).json()
+    assert health["web"]["max_event_clients"] == 2 and health["web"]["max_connections"] == 8
+    for stream in streams:
+        stream.close()
+
+
+def _hard_link_or_skip(source: Path, link: Path) -> None:
+    try:
+        os.link(source, link)
+    except OSError as e:  # another filesystem, or fs.protected_hardlinks for a file we do not own
+        pytest.skip(f"cannot hard-link {source} into the media folder: {e}")
+
+
+async def test_a_hard_link_in_media_is_not_served(site: Site, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not for the audience\n")
+    name = hashlib.sha256(outside.read_bytes()).hexdigest() + ".png"  # even under its own content's name
+    _hard_link_or_skip(outside, site.store.media / name)
+    r = await site.client.get(f"/media/{name}")
+    assert r.status == 404 and b"audience" not in await r.read()
+    assert site.surface.counters["media_refused"] == 1
+
+
+async def test_a_hard_link_to_a_system_file_is_not_served(site: Site) -> None:
+    passwd = Path("/etc/passwd")
+    name = hashlib.sha256(passwd.read_bytes()).hexdigest() + ".png"
+    _hard_link_or_skip(passwd, site.store.media / name)
+    try:
+        r = await site.client.get(f"/media/{name}")
+        assert r.status == 404 and b"root:" not in await r.read()
+    finally:
+        (site.store.media / name).unlink()
+
+
+async def test_a_published_file_with_a_second_link_or_changed_bytes_is_not_served(site: Site, tmp_path: Path) -> None:
+    entry = site.publish(1)
+    image, sky = site.store.media / entry["image"], site.store.media / entry["sky"]
+    assert (await site.client.get(f"/media/{entry['image']}")).status == 200
+    _hard_link_or_skip(image, tmp_path / "elsewhere.png")  # now the inode is reachable from outside media/
+    assert (await site.client.get(f"/media/{entry['image']}")).status == 404
+    with open(sky, "r+b") as f:  # same inode, other bytes: not what the store wrote
+        f.write(b"X")
+    assert (await site.client.get(f"/media/{entry['sky']}")).status == 404
+    r = await site.client.get(f"/media/{entry['audio']}")
+    assert r.status == 200 and await r.read() == _files(1)["audio"][0]
+
+
+async def test_media_ranges_and_revalidation(site: Site) -> None:
+    entry = site.publish(1)
+    url, body = f"/media/{entry['audio']}", _files(1)["audio"][0]
+    r = await site.client.get(url, headers={"Range": "bytes=10-19"})
+    assert r.status == 206 and await r.read() == body[10:20]
+    assert r.headers["Content-Range"] == f"bytes 10-19/{len(body)}"
+    r = await site.client.get(url, headers={"Range": "bytes=-5"})
+    assert r.status == 206 and await r.read() == body[-5:]
+    r = await site.client.get(url, headers={"Range": f"bytes={len(body)}-"})
+    assert r.status == 416
+    r = await site.client.get(url)
+    etag = r.headers["ETag"]
+    r = await site.client.get(url, headers={"If-None-Match": etag})
+    assert r.status == 304 and r.headers["Cache-Control"] == IMMUTABLE
+
+
+async def test_a_symlink_swapped_in_is_never_followed(site: Site, tmp_path: Path) -> None:
+    entry = site.publish(1)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"SECRET " * 100)
+    real = site.store.media / entry["image"]
+    spare, link = tmp_path / "spare.png", tmp_path / "link.png"
+    os.link(real, spare)  # to swap the real file back in (a second link only while it is out of media/)
+    os.unlink(real)
+    os.symlink(secret, link)
+    stop = threading.Event()
+
+    def swapper() -> None:  # the real file and a symlink, alternately, as fast as rename allows
+        while not stop.is_set():
+            os.link(spare, tmp_path / "in.png")
+            os.replace(tmp_path / "in.png", real)
+            os.symlink(secret, tmp_path / "ln.png")
+            os.replace(tmp_path / "ln.png", real)
+
+    thread = threading.Thread(target=swapper, daemon=True)
+    thread.start()
+    try:
+        for _ in range(1000):  # the old check-then-open lost about 1 in 100
+            r = await site.client.get(f"/media/{entry['image']}")
+            assert b"SECRET" not in await r.read()
+    finally:
+        stop.set()
+        thread.join()

@@ -8,14 +8,19 @@ import errno
 import hashlib
 import json
 import logging
+import os
 import re
+import stat
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ciel_node.errors import CielError
+from ciel_node.fdlimit import CappedListener, ConnectionCaps
 from ciel_node.publish.media import MediaStore
 
 log = logging.getLogger(__name__)
@@ -27,14 +32,21 @@ CONTENT_TYPES = {"png": "image/png", "mp3": "audio/mpeg", "wav": "audio/wav"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 PAGE_FILES = {"index.html", "app.js", "style.css", "note.html"}
 MAX_PIECES = 500
-MAX_EVENT_CLIENTS = 2000
+PIECE_KINDS = ("image", "sky", "audio")  # the files an entry must name to be a piece for the audience
+CHUNK = 256 * 1024  # media are sent in reads of this size from the descriptor that was checked
+VERIFIED_MAX = 4096  # media inodes whose content hash was checked, remembered
 
 Health = Callable[[], dict[str, Any]]
 NextAt = Callable[[], float | None]
 
 
+def is_piece(entry: dict[str, Any]) -> bool:
+    """Whether a manifest entry has what the audience needs: a seq and its three files."""
+    return isinstance(entry.get("seq"), int) and all(isinstance(entry.get(k), str) for k in PIECE_KINDS)
+
+
 def piece_json(entry: dict[str, Any], next_at: float | None) -> dict[str, Any]:
-    """A manifest entry as the contract's JSON: file names become /media/ URLs."""
+    """A manifest entry (one that `is_piece`) as the contract's JSON: file names become /media/ URLs."""
     return {
         "seq": entry["seq"],
         "created_at": entry.get("created_at"),
@@ -51,12 +63,18 @@ def piece_json(entry: dict[str, Any], next_at: float | None) -> dict[str, Any]:
 class WebSurface:
     """Builds the aiohttp application over the media store; owns the push-channel clients."""
 
-    def __init__(self, media: MediaStore, health: Health, next_at: NextAt, web_root: Path = WEB_ROOT) -> None:
+    def __init__(self, media: MediaStore, health: Health, next_at: NextAt, web_root: Path = WEB_ROOT,
+                 caps: ConnectionCaps | None = None) -> None:
         self.media, self.health, self.next_at = media, health, next_at
         self.web_root = web_root
-        self.counters = {"requests": 0, "not_modified": 0, "media": 0, "event_clients": 0, "errors": 0}
+        self.caps = caps or ConnectionCaps.from_limit()  # from RLIMIT_NOFILE, as raised at start
+        self.counters = {"requests": 0, "not_modified": 0, "media": 0, "event_clients": 0, "errors": 0,
+                         "bad_requests": 0, "refused": 0, "media_refused": 0}
+        self.connections: Callable[[], int] = lambda: 0  # set by serve(): connections open now
         self._clients: set[asyncio.Queue[bytes | None]] = set()
         self._latest_cache: tuple[Any, bytes, str] | None = None
+        self._verified: OrderedDict[tuple[int, ...], str] = OrderedDict()  # inode identity -> its checked name
+        self._bad_requests = _BadRequestLine(self.counters)
 
     # --- app ---------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -69,6 +87,8 @@ class WebSurface:
         app.router.add_get("/media/{name}", self._media)
         app.router.add_get("/assets/{name}", self._asset)
         app.router.add_get("/vendor/aframe.min.js", self._aframe)
+        app.on_startup.append(self._quiet_bad_requests)
+        app.on_cleanup.append(self._unquiet_bad_requests)
         app.on_shutdown.append(self._close_clients)
         return app
 
@@ -78,11 +98,25 @@ class WebSurface:
         try:
             response: web.StreamResponse = await handler(request)
         except web.HTTPException as e:
-            if e.status >= 500:
+            if e.status >= 500 and e.status != 503:  # 503s are answers (not installed, at the cap)
                 self.counters["errors"] += 1
             raise
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception:
+            # A bug, not the client's fault: counted, logged (rate-limited), a short answer; the node stays up.
+            self.counters["errors"] += 1
+            log.exception("web: %s %s failed", request.method, request.path[:200])
+            return web.json_response({"error": "internal error; it is logged on the node"}, status=500,
+                                     headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
+
+    async def _quiet_bad_requests(self, app: web.Application) -> None:
+        logging.getLogger("aiohttp.server").addFilter(self._bad_requests)
+
+    async def _unquiet_bad_requests(self, app: web.Application) -> None:
+        logging.getLogger("aiohttp.server").removeFilter(self._bad_requests)
 
     # --- the page ----------------------------------------------------------------------------
     async def _index(self, request: web.Request) -> web.StreamResponse:
@@ -107,8 +141,14 @@ class WebSurface:
         return web.FileResponse(path, headers={"Cache-Control": cache})
 
     # --- the API -----------------------------------------------------------------------------
-    def _latest_body(self) -> tuple[bytes, str] | None:
+    def _latest_entry(self) -> dict[str, Any] | None:
         entry = self.media.latest()
+        if entry is None or is_piece(entry):
+            return entry
+        return next((e for e in self.media.recent(MAX_PIECES) if is_piece(e)), None)  # rare: a damaged line
+
+    def _latest_body(self) -> tuple[bytes, str] | None:
+        entry = self._latest_entry()
         if entry is None:
             return None
         next_at = self.next_at()
@@ -133,16 +173,20 @@ class WebSurface:
 
     async def _pieces(self, request: web.Request) -> web.StreamResponse:
         raw = request.query.get("limit", "20")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PIECES:
-            error = {"error": f"limit={raw!r}: give a whole number in 1..{MAX_PIECES}"}
+        # ASCII digits only: str.isdigit() takes "²", which int() refuses; and a few of them, since int()
+        # refuses more than 4,300 digits too.
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_PIECES:
+            shown = raw if len(raw) <= 40 else raw[:40] + f"… ({len(raw)} characters)"
+            error = {"error": f"limit={shown!r}: give a whole number in 1..{MAX_PIECES}"}
             raise web.HTTPBadRequest(text=json.dumps(error), content_type="application/json")
         next_at = self.next_at()
-        pieces = [piece_json(e, next_at) for e in self.media.recent(int(raw))]
+        pieces = [piece_json(e, next_at) for e in self.media.recent(MAX_PIECES) if is_piece(e)][: int(raw)]
         return web.json_response(pieces, headers={"Cache-Control": "no-cache"})
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         data = self.health()
-        data["web"] = dict(self.counters)
+        data["web"] = {**self.counters, "connections": self.connections(), "max_connections": self.caps.connections,
+                       "max_event_clients": self.caps.listeners, "nofile": self.caps.nofile}
         return web.json_response(data, headers={"Cache-Control": "no-cache"})
 
     # --- media -------------------------------------------------------------------------------
@@ -151,12 +195,51 @@ class WebSurface:
         # Content names only: nothing outside the media folder, no temporaries, no listing.
         if not MEDIA_NAME.match(name):
             raise web.HTTPNotFound()
-        path = self.media.media / name
-        if path.is_symlink() or not path.is_file():
+        loop = asyncio.get_running_loop()
+        opened = await loop.run_in_executor(None, self._open_media, name)
+        if not isinstance(opened, tuple):
+            if opened == "refused":
+                self.counters["media_refused"] += 1
+                log.warning("media/%s is not a file the store wrote (a link, or changed bytes): not served", name)
             raise web.HTTPNotFound()
-        self.counters["media"] += 1
-        content_type = CONTENT_TYPES[name.rsplit(".", 1)[1]]
-        return web.FileResponse(path, headers={"Cache-Control": IMMUTABLE, "Content-Type": content_type})
+        fd, st = opened
+        try:
+            self.counters["media"] += 1
+            stem, suffix = name.split(".")
+            headers = {"Cache-Control": IMMUTABLE, "Content-Type": CONTENT_TYPES[suffix], "ETag": f'"{stem}"',
+                       "Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff"}
+            return await _send_open_file(request, fd, st, headers)
+        finally:
+            os.close(fd)
+
+    def _open_media(self, name: str) -> tuple[int, os.stat_result] | str | None:
+        """(In a thread.) Open media/<name> if it is a file the store wrote; the caller sends from, and closes, the fd.
+
+        Checked on the open descriptor, so a swap of the name afterwards changes nothing: not a symlink
+        (O_NOFOLLOW, also when one is swapped in between a check and the open), a regular file, one link
+        only (a hard link placed here would share an inode with a file elsewhere), and bytes that hash to
+        the name (checked once per inode). None when there is no such file, "refused" when it is not the store's.
+        """
+        try:
+            fd = os.open(self.media.media / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None  # absent, pruned, or a symlink (ELOOP)
+        try:
+            st = os.fstat(fd)
+            identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            ok = stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+            if ok and self._verified.get(identity) != name:
+                ok = _hashes_to(fd, name.split(".")[0])
+                if ok:
+                    self._verified[identity] = name
+                    while len(self._verified) > VERIFIED_MAX:
+                        self._verified.popitem(last=False)
+            if ok:
+                return fd, st
+        except OSError:
+            pass
+        os.close(fd)
+        return "refused"
 
     # --- push channel (Server-Sent Events) ------------------------------------------------------
     def on_piece(self, entry: dict[str, Any]) -> None:
@@ -171,12 +254,16 @@ class WebSurface:
             queue.put_nowait(message)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        if len(self._clients) >= MAX_EVENT_CLIENTS:
-            raise web.HTTPServiceUnavailable(text="too many listeners on the push channel; poll /api/latest\n",
-                                             headers={"Retry-After": "5"})
-        response = web.StreamResponse(headers={
-            "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-        })
+        headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        if request.method == "HEAD":  # the headers of the stream, not the stream
+            return web.Response(headers=headers)
+        if len(self._clients) >= self.caps.listeners:  # derived from RLIMIT_NOFILE: never run out of fds
+            self.counters["refused"] += 1
+            busy = web.Response(status=503, text="too many listeners on the push channel; poll /api/latest\n",
+                                headers={"Retry-After": "5", "Cache-Control": "no-cache"})
+            busy.force_close()  # and free the descriptor
+            return busy
+        response = web.StreamResponse(headers=headers)
         await response.prepare(request)
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
         self._clients.add(queue)
@@ -209,22 +296,97 @@ def _etags(header: str) -> set[str]:
     return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}
 
 
+def _hashes_to(fd: int, stem: str) -> bool:
+    digest, offset = hashlib.sha256(), 0
+    while chunk := os.pread(fd, CHUNK, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest.hexdigest()[: len(stem)] == stem
+
+
+async def _send_open_file(request: web.Request, fd: int, st: os.stat_result,
+                          headers: dict[str, str]) -> web.StreamResponse:
+    """Answer from an open descriptor: 304 on a matching If-None-Match, one byte range (206/416), or all."""
+    size = st.st_size
+    if headers["ETag"] in _etags(request.headers.get("If-None-Match", "")):
+        return web.Response(status=304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
+    start, count, status = 0, size, 200
+    try:
+        wanted = request.http_range
+    except ValueError:
+        wanted = slice(None, None)  # a malformed Range is ignored: the whole file (RFC 9110 14.2)
+    if wanted.start is not None:
+        start = max(0, size + wanted.start) if wanted.start < 0 else wanted.start
+        end = size if wanted.stop is None else min(wanted.stop, size)
+        if start >= size:
+            return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        count, status = end - start, 206
+        headers = {**headers, "Content-Range": f"bytes {start}-{end - 1}/{size}"}
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_length = count
+    response.last_modified = st.st_mtime
+    await response.prepare(request)
+    if request.method != "HEAD":
+        loop = asyncio.get_running_loop()
+        while count > 0:
+            chunk = await loop.run_in_executor(None, os.pread, fd, min(CHUNK, count), start)
+            if not chunk:
+                break
+            await response.write(chunk)
+            start, count = start + len(chunk), count - len(chunk)
+    await response.write_eof()
+    return response
+
+
+class _BadRequestLine(logging.Filter):
+    """On aiohttp's server logger: a request that does not parse is one short line, not a traceback.
+
+    A stranger's 19 bytes used to cost 559 bytes of log; now one line (rate-limited like all the log)
+    and a count in the web stats.
+    """
+
+    def __init__(self, counters: dict[str, int]) -> None:
+        super().__init__()
+        self.counters = counters
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        self.counters["bad_requests"] += 1
+        reason = exc.message.strip().splitlines()[0].rstrip(":")[:80] if exc.message else type(exc).__name__
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.msg, record.args = "web: bad request from %s: %r", (remote, reason)
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 @contextlib.asynccontextmanager
 async def serve(surface: WebSurface, host: str, port: int) -> AsyncIterator[int]:
-    """Run the app in the current loop on host:port; yields the bound port."""
+    """Run the app in the current loop on host:port; yields the bound port.
+
+    The node accepts connections itself (fdlimit.CappedListener): at most `surface.caps.connections`
+    reach aiohttp, the others get a short 503, and running out of descriptors pauses accepting instead
+    of spinning.
+    """
     runner = web.AppRunner(surface.app(), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
+    server = runner.server
+    assert server is not None
+    surface.connections = lambda: len(server.connections)
+    listener = CappedListener(server, surface.connections, surface.caps.connections, surface.counters)
     try:
-        await site.start()
+        listener.start(host, port, backlog=1024)
     except OSError as e:
         await runner.cleanup()
         if e.errno == errno.EADDRINUSE:
             raise CielError(f"web port {host}:{port} is busy; pick another with --web HOST:PORT") from None
         raise CielError(f"cannot serve the web page on {host}:{port} ({e.strerror}); check --web HOST:PORT") from None
-    bound = int(runner.addresses[0][1])
-    log.info("web page on http://%s:%d/", host, bound)
+    log.info("web page on http://%s:%d/ (at most %d connections, %d listeners; open-files limit %d)",
+             host, listener.port, surface.caps.connections, surface.caps.listeners, surface.caps.nofile)
     try:
-        yield bound
+        yield listener.port
     finally:
+        listener.close()
         await runner.cleanup()
