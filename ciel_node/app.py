@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ciel_node.atomic import write_atomic
+from ciel_node.atomic import read_json, write_atomic
 from ciel_node.config import RunConfig
 from ciel_node.controls.authorized_keys import AuthorizedKeys
 from ciel_node.controls.osc import OscSurface
@@ -36,7 +36,52 @@ from ciel_node.state import Controls, ControlStore
 log = logging.getLogger("ciel_node")
 
 ON_TIME_S = 0.25  # a piece out within this of its time counts as on time for the schedule
-RETRY_S = 2.0  # after a failed publish (disk full...), try again this soon, or at the interval if shorter
+RETRY_S = 2.0  # after a failed piece (disk full, a render that raised...), try again this soon, then back off
+RETRY_MAX_S = 60.0  # ... doubling up to the interval, and never waiting longer than this
+REMIND_S = 60.0  # while pieces keep failing, one reminder line this often (not one line per attempt)
+
+
+class FailureStreak:
+    """Consecutive failed attempts at a piece: when to try again, and a few log lines instead of one per attempt.
+
+    The first failure of a streak is one line (with its traceback, once, unless it is an OSError, whose message
+    says it all: "No space left on device"), a new kind of error is one more, a long streak gets a reminder
+    every REMIND_S, and the piece that works again says how long it took.
+    """
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.since = 0.0
+        self._reminded = 0.0
+        self._kinds: set[str] = set()
+
+    def failed(self, seq: int, e: BaseException, interval: float) -> float:
+        """Count a failed attempt at piece `seq`; returns how long to wait before the next one."""
+        now = time.time()
+        if self.attempts == 0:
+            self.since = self._reminded = now
+        self.attempts += 1
+        delay = min(RETRY_S * 2 ** min(self.attempts - 1, 16), max(RETRY_S, min(interval, RETRY_MAX_S)))
+        kind = type(e).__name__
+        if kind not in self._kinds:
+            self._kinds.add(kind)
+            log.error(
+                "could not publish piece %d (%s: %s); the last complete piece stays the latest, retrying in %g s "
+                "and backing off up to %g s", seq, kind, e, delay, max(RETRY_S, min(interval, RETRY_MAX_S)),
+                exc_info=None if isinstance(e, OSError) else e,
+            )
+        elif now - self._reminded >= REMIND_S:
+            self._reminded = now
+            log.error("still no piece %d: %d failed attempts in %.0f s (last: %s: %s); retrying every %g s",
+                      seq, self.attempts, now - self.since, kind, e, delay)
+        return delay
+
+    def succeeded(self, seq: int) -> None:
+        if self.attempts:
+            log.warning("piece %d published after %d failed attempt(s) in %.0f s", seq, self.attempts,
+                        time.time() - self.since)
+        self.attempts = 0
+        self._kinds.clear()
 
 
 class Node:
@@ -89,6 +134,10 @@ class Node:
         self._wake: asyncio.Event | None = None
         self._now_requested = False
         self._kind = "ahead"  # how the last piece was made: "ahead" (rendered whole) or "cut" (from the live sound)
+        self._failures = FailureStreak()
+        self._retry_at: float | None = None  # after a failed piece: when to try again
+        self._slow_logged = 0.0
+        self._listener_errors: set[str] = set()
         self.controls.subscribe(self._on_controls)
 
     # --- control hooks (any thread) -------------------------------------------------------
@@ -126,42 +175,10 @@ class Node:
         saver = asyncio.create_task(self._save_controls_now_and_then(stop))
         try:
             while not stop.is_set():
-                publish_at = self._publish_time(publish_at)
-                self.next_at = publish_at
-                lead = leads["cut" if self.engine is not None and self.engine.sounding else "ahead"]
-                if not await self._sleep_until(publish_at - lead, stop):
-                    continue  # woken: a control moved the schedule
-                self._now_requested = False
-                started = time.time()
-                rendered = await self._render()
-                render_s = time.time() - started
-                if rendered is None:
-                    publish_at = time.time() + min(RETRY_S, self.controls.controls.interval)
-                    continue
-                # Hold the piece until its time, so each sound starts as the previous one ends.
-                on_time = time.time() <= publish_at
-                while not stop.is_set() and not await self._sleep_until(publish_at, stop):
-                    publish_at = self._publish_time(publish_at)
-                    self.next_at = publish_at
-                if stop.is_set():
-                    break
-                self._now_requested = False
-                stored = time.time()
-                if not await self._store_piece(*rendered, scheduled=publish_at if on_time else None):
-                    publish_at = time.time() + min(RETRY_S, self.controls.controls.interval)
-                    continue
-                took = render_s + time.time() - stored  # the work, not the hold
-                # A slowly falling maximum for cuts: the cut's time sets the piece's length, so keep it steady.
-                fresh = 1.5 * took + 0.02
-                leads[self._kind] = min(max(fresh, 0.99 * leads["cut"]) if self._kind == "cut" else fresh,
-                                        self.controls.controls.interval)
-                interval = self.controls.controls.interval
-                if took > interval:
-                    self.counters["late"] += 1
-                    log.warning(
-                        "piece %d took %.2f s: rendering takes longer than the %g s interval; "
-                        "keeping the fastest cadence this machine can", self.media.last_seq, took, interval,
-                    )
+                try:
+                    publish_at = await self._next_piece(publish_at, leads, stop)
+                except Exception as e:  # noqa: BLE001 - whatever a render, a write or a listener raises, the node goes on
+                    self._piece_failed(e)
         finally:
             saver.cancel()
             self._io.shutdown(wait=True, cancel_futures=True)
@@ -169,6 +186,48 @@ class Node:
             if self.engine is not None:
                 await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
             self.controls.flush()
+
+    async def _next_piece(self, publish_at: float, leads: dict[str, float], stop: asyncio.Event) -> float:
+        """Wait for the next piece's time (less its lead), render it, hold it until due, publish it.
+
+        Returns the time it was due (the schedule's anchor); raises whatever rendering or storing raised.
+        """
+        publish_at = self._publish_time(publish_at)
+        self.next_at = publish_at
+        # A retry starts at its time: with a lead it would start at once on a machine whose renders take
+        # the whole interval, and a full disk would be retried back to back again.
+        retry = self._retry_at is not None
+        lead = 0.0 if retry else leads["cut" if self.engine is not None and self.engine.sounding else "ahead"]
+        if not await self._sleep_until(publish_at - lead, stop):
+            return publish_at  # woken: a control moved the schedule
+        # On the regular schedule (not the first piece, not asked for, not a retry) lateness is the node's fault.
+        scheduled = not self._now_requested and not retry and self.last_published_at is not None
+        self._now_requested = False
+        started = time.time()
+        rendered = await self._render()
+        render_s = time.time() - started
+        # Hold the piece until its time, so each sound starts as the previous one ends.
+        on_time = time.time() <= publish_at
+        while not stop.is_set() and not await self._sleep_until(publish_at, stop):
+            publish_at = self._publish_time(publish_at)
+            self.next_at = publish_at
+        if stop.is_set():
+            return publish_at
+        self._now_requested = False
+        stored = time.time()
+        await self._store_piece(*rendered, due=publish_at, on_time=on_time, scheduled=scheduled)
+        took = render_s + time.time() - stored  # the work, not the hold
+        # A slowly falling maximum for cuts: the cut's time sets the piece's length, so keep it steady.
+        fresh = 1.5 * took + 0.02
+        interval = self.controls.controls.interval
+        leads[self._kind] = min(max(fresh, 0.99 * leads["cut"]) if self._kind == "cut" else fresh, interval)
+        if took > interval and time.time() - self._slow_logged >= REMIND_S:
+            self._slow_logged = time.time()
+            log.warning(
+                "piece %d took %.2f s: rendering takes longer than the %g s interval; "
+                "keeping the fastest cadence this machine can", self.media.last_seq, took, interval,
+            )
+        return publish_at
 
     async def _save_controls_now_and_then(self, stop: asyncio.Event, every_s: float = 0.5) -> None:
         assert self._loop is not None
@@ -183,6 +242,8 @@ class Node:
         """
         if self._now_requested:
             return time.time()
+        if self._retry_at is not None:  # after a failure, not an interval after the last piece (long past)
+            return self._retry_at
         if self.last_published_at is None:
             return scheduled
         return self.last_published_at + self.controls.controls.interval
@@ -200,52 +261,60 @@ class Node:
             w.cancel()
         return not done
 
-    async def _render(self) -> tuple[RenderedPiece, WalkState] | None:
+    async def _render(self) -> tuple[RenderedPiece, WalkState]:
         """The next piece: cut from the live sound while the speakers play it, else rendered ahead."""
-        try:
-            controls = self.controls.controls
-            if self.engine is not None and self.engine.sounding:
-                cut = await self.engine.cut()
-                if cut is not None and len(cut[0]):
-                    self._kind = "cut"
-                    return await self.renderer.assemble(self.walk, controls, *cut)
-            self._kind = "ahead"
-            return await self.renderer.compose(self.walk, controls)
-        except OSError as e:
-            self._publish_failed(e)
-            return None
+        controls = self.controls.controls
+        if self.engine is not None and self.engine.sounding:
+            cut = await self.engine.cut()
+            if cut is not None and len(cut[0]):
+                self._kind = "cut"
+                return await self.renderer.assemble(self.walk, controls, *cut)
+        self._kind = "ahead"
+        return await self.renderer.compose(self.walk, controls)
 
-    async def _store_piece(self, piece: RenderedPiece, walk: WalkState, scheduled: float | None) -> bool:
+    async def _store_piece(self, piece: RenderedPiece, walk: WalkState, due: float, on_time: bool,
+                           scheduled: bool) -> None:
+        """Write the piece's files and commit it, then move the walk on and tell the listeners."""
         assert self._loop is not None
+        entry = await self._loop.run_in_executor(self._io, self._store, piece)
+        published = time.time()
+        self._failures.succeeded(entry["seq"])
+        self._retry_at = None
         try:
-            entry = await self._loop.run_in_executor(self._io, self._store, piece)
-        except OSError as e:
-            self._publish_failed(e)
-            return False
+            walk.check()
+        except ValueError as e:  # never carry a NaN into every piece after this one
+            log.error("the walk after piece %d is unusable (%s); it starts again from seed %d's origin",
+                      entry["seq"], e, walk.seed)
+            walk = self._origin(walk.seed)
         self.walk = walk
         self._save_walk()
         if self.engine is not None:  # where the speakers begin, when they next begin
             self.engine.set_walk(walk.seed, walk.step, walk.audio_z)
         self.counters["published"] += 1
+        if scheduled and published - due > ON_TIME_S:
+            self.counters["late"] += 1  # out later than its time: a stalled loop, a slow disk, a slow render
         # A piece that was ready and held anchors the next one on when it was due, not on when its files
         # were written: the milliseconds a write takes would otherwise add up, piece after piece.
-        now = time.time()
-        self.last_published_at = scheduled if scheduled is not None and now - scheduled < ON_TIME_S else now
+        self.last_published_at = due if on_time and published - due < ON_TIME_S else published
         for listener in self.piece_listeners:
-            listener(entry)
+            try:
+                listener(entry)
+            except Exception:  # noqa: BLE001 - a surface's bug must not stop the pieces
+                name = getattr(listener, "__qualname__", repr(listener))
+                if name not in self._listener_errors:
+                    self._listener_errors.add(name)
+                    log.exception("%s failed on piece %d (logged once; the node goes on)", name, entry["seq"])
         c = piece.controls
         log.info(
             "piece %d published: %.1f s of sound, rendered in %.2f s (seed %d, drift %g, ceiling %g dBFS)",
             entry["seq"], piece.duration_s, piece.render_s, c.seed, c.drift, c.volume_ceiling,
         )
-        return True
 
-    def _publish_failed(self, e: OSError) -> None:
+    def _piece_failed(self, e: Exception) -> None:
+        """Nothing was published: the last piece stays the latest; try again after a backoff."""
         self.counters["publish_errors"] += 1
-        log.error(
-            "could not publish piece %d (%s); the last complete piece stays the latest, retrying",
-            self.media.last_seq + 1, e,
-        )
+        delay = self._failures.failed(self.media.last_seq + 1, e, self.controls.controls.interval)
+        self._retry_at = time.time() + delay
 
     def _store(self, piece: RenderedPiece) -> dict[str, Any]:
         c = piece.controls
@@ -266,18 +335,17 @@ class Node:
 
     # --- walk persistence -----------------------------------------------------------------
     def _restore_walk(self, seed: int) -> WalkState:
+        """The walk saved after the last piece, if it is usable and for this seed and these models."""
         try:
-            raw = json.loads(self._walk_path.read_text())
-            state = WalkState(int(raw["seed"]), int(raw["step"]), tuple(raw["audio_z"]), tuple(raw["image_z"]))
-            fresh = self._origin(seed)
-            same_shape = (len(state.audio_z), len(state.image_z)) == (len(fresh.audio_z), len(fresh.image_z))
-            if state.seed == seed and same_shape:  # a changed seed or swapped model starts afresh
-                return state
+            state = WalkState.from_dict(read_json(self._walk_path))
         except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            log.warning("ignoring saved walk in %s (%s); starting from the seed's origin", self._walk_path, e)
-        return self._origin(seed)
+            return self._origin(seed)
+        except ValueError as e:
+            log.warning("ignoring saved walk in %s (%s); starting from seed %d's origin", self._walk_path, e, seed)
+            return self._origin(seed)
+        fresh = self._origin(seed)
+        same_shape = (len(state.audio_z), len(state.image_z)) == (len(fresh.audio_z), len(fresh.image_z))
+        return state if state.seed == seed and same_shape else fresh  # a changed seed or swapped model starts afresh
 
     def _origin(self, seed: int) -> WalkState:
         return WalkState.origin(seed, self.audio_latent, self.image_latent)
@@ -298,7 +366,8 @@ class Node:
             "uptime_s": round(time.time() - self.started, 3),
             "models": models,
             "last_seq": self.media.last_seq,
-            "last_piece_age_s": None if not latest else round(time.time() - latest["created_at"], 3),
+            "last_piece_age_s": None if not latest or "created_at" not in latest
+            else round(time.time() - latest["created_at"], 3),
             "next_at": self.next_at,
             "counters": dict(self.counters),
             "osc": dict(self.osc_counters),

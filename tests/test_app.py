@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import signal
 import time
@@ -11,6 +12,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
 
 from ciel_node.app import Node
 from ciel_node.config import RunConfig
@@ -116,7 +121,11 @@ async def test_same_seed_same_pieces_on_two_nodes(tmp_path: Path, tiny_checkpoin
     assert names[0] == names[1]
 
 
-async def test_disk_full_keeps_latest_logs_and_retries(tiny_disk: Path, tiny_checkpoints, caplog) -> None:
+async def test_disk_full_keeps_latest_waits_between_tries_and_logs_once(tiny_disk: Path, tiny_checkpoints,
+                                                                       caplog) -> None:
+    """A full disk was retried every ~50 ms (19 error lines a second): RETRY_S never applied."""
+    from ciel_node.app import RETRY_S
+
     node = Node(_config(tiny_disk / "state", tiny_checkpoints, interval=0.5))
     async with running(node):
         await until(lambda: node.media.last_seq >= 1)
@@ -128,12 +137,95 @@ async def test_disk_full_keeps_latest_logs_and_retries(tiny_disk: Path, tiny_che
             except OSError:
                 pass
         latest = node.media.latest()
-        await until(lambda: node.counters["publish_errors"] >= 2)
+        await until(lambda: node.counters["publish_errors"] >= 1)
+        await asyncio.sleep(RETRY_S * 1.5)  # a window to count attempts in, not a wait for an event
+        assert node.counters["publish_errors"] <= 2, node.counters  # at t=0 and t=RETRY_S; then backing off
         assert node.media.latest() == latest
-        assert "last complete piece stays the latest" in caplog.text
+        failures = [r for r in caplog.records if "could not publish" in r.getMessage()]
+        assert len(failures) == 1 and "last complete piece stays the latest" in failures[0].getMessage()
+        assert failures[0].exc_info is None  # "No space left on device" says it all: no traceback
         ballast.unlink()
         await until(lambda: node.media.last_seq > latest["seq"])
     assert _seqs(tiny_disk / "state")[-1] == node.media.last_seq
+    assert f"piece {latest['seq'] + 1} published after" in caplog.text  # the streak's summary
+
+
+async def test_any_exception_in_a_render_is_logged_once_and_survived(tmp_path: Path, tiny_checkpoints, caplog,
+                                                                     monkeypatch) -> None:
+    """Only OSError was caught: any other exception (a bug, a hung render process) ended the node."""
+    import ciel_node.app
+
+    monkeypatch.setattr(ciel_node.app, "RETRY_S", 0.05)
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=0.5))
+    compose, failures = node.renderer.compose, []
+
+    async def broken(*args):  # type: ignore[no-untyped-def]
+        if len(failures) < 4:
+            failures.append(1)
+            raise (RuntimeError if len(failures) < 4 else ValueError)("the render process hangs")
+        return await compose(*args)
+
+    def bad_listener(entry: dict) -> None:
+        raise KeyError("a surface's bug")
+
+    node.renderer.compose = broken  # type: ignore[method-assign]
+    node.piece_listeners.append(bad_listener)
+    async with running(node) as n:
+        await until(lambda: n.media.last_seq >= 2)
+    assert node.counters["publish_errors"] == 4
+    traced = [r for r in caplog.records if r.exc_info]
+    # One line with a traceback per kind of error (RuntimeError, ValueError, the listener's KeyError).
+    assert len(traced) == 3, [r.getMessage() for r in traced]
+    assert "published after 4 failed attempt(s)" in caplog.text
+
+
+async def test_late_counts_pieces_out_after_their_time(tmp_path: Path, tiny_checkpoints) -> None:
+    """`late` stayed 0 while a stalled loop (an OSC flood) put pieces out seconds late: it counted slow renders."""
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=1.0))
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 2)
+        late = node.counters["late"]
+        time.sleep(1.5)  # the loop stalls through the next piece's time (a blocking flood, a swapping machine)
+        await until(lambda: node.media.last_seq >= 3)
+    assert node.counters["late"] >= late + 1
+
+
+_Z8, _Z16 = [0.1] * 8, [0.1] * 16  # the tiny models' latent sizes
+
+
+@pytest.mark.parametrize(("name", "content", "render"), [
+    ("walk.json", '"abc"', False),
+    ("walk.json", json.dumps({"seed": 0, "step": 2, "audio_z": "abcdefgh", "image_z": "abcdefgh" * 2}), True),
+    ("walk.json", json.dumps({"seed": 0, "step": 2, "audio_z": {str(i): 1 for i in range(8)},
+                              "image_z": {str(i): 1 for i in range(16)}}), False),
+    ("walk.json", json.dumps({"seed": 0, "step": -1, "audio_z": _Z8, "image_z": _Z16}), True),
+    ("walk.json", json.dumps({"seed": 0, "step": 3, "audio_z": [math.nan] * 8, "image_z": [math.nan] * 16}), True),
+    ("walk.json", json.dumps({"seed": 0, "step": 3, "audio_z": [10**400] + _Z8[1:], "image_z": _Z16}), False),
+    ("controls.json", "null", False),
+    ("controls.json", "[1, 2]", False),
+    ("controls.json", "5", False),
+    ("manifest.jsonl", '{"seq":1e400}\n', True),
+])
+async def test_a_bad_state_file_is_one_warning_and_a_safe_fallback(tmp_path: Path, tiny_checkpoints, caplog,
+                                                                    name: str, content: str, render: bool) -> None:
+    """Each of these exited at every start (a crash loop under systemd's Restart=always), or, for NaN,
+    made grey pictures and silence forever without a word."""
+    state = tmp_path / "s"
+    state.mkdir()
+    (state / name).write_text(content)
+    node = Node(replace(_config(state, tiny_checkpoints, interval=3600), playback=False))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and str(state) in r.getMessage()]
+    assert len(warnings) == 1 and name in warnings[0], warnings
+    assert node.walk == node._origin(0)
+    if not render:  # the start was what failed; the rendering cases check the pieces after it too
+        return
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 1)
+    assert node.media.latest()["seq"] == 1
+    node.walk.check()  # finite, so the next pieces are not grey and silent
+    assert node.counters["publish_errors"] == 0
+    samples, _ = sf.read(state / "media" / node.media.latest()["wav"])
+    assert np.isfinite(samples).all() and np.abs(samples).max() > 0
 
 
 async def test_slow_rendering_is_logged_and_the_cadence_kept(tmp_path: Path, tiny_checkpoints, caplog) -> None:

@@ -6,11 +6,12 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
 from ciel_node.generate.image import ImageRenderer
-from ciel_node.generate.piece import Composer, RenderedPiece, encode_mp3
+from ciel_node.generate.piece import Composer, RenderedPiece, WalkState, encode_mp3
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.image_gan import Generator
 from ciel_node.state import Controls
@@ -88,3 +89,16 @@ def test_sound_length_is_exact_for_intervals_off_the_hop_grid(tiny_checkpoints: 
         assert len(piece.samples) == round(interval * 16000)
         assert piece.duration_s == len(piece.samples) / 16000
         assert abs(piece.samples[-1]) < 1e-6  # faded out on the very last sample
+
+
+def test_a_saved_walk_is_checked_by_type_and_range() -> None:
+    good = WalkState.origin(5, 8, 16)
+    assert WalkState.from_dict(good.as_dict()) == good
+    for bad in (None, "abc", [1], {"seed": 5}, {**good.as_dict(), "seed": True}, {**good.as_dict(), "step": -1},
+                {**good.as_dict(), "step": 2.5}, {**good.as_dict(), "seed": 2**31},
+                {**good.as_dict(), "audio_z": "abcdefgh"}, {**good.as_dict(), "image_z": {"a": 1}},
+                {**good.as_dict(), "audio_z": []}, {**good.as_dict(), "audio_z": [float("nan")] * 8},
+                {**good.as_dict(), "image_z": [float("inf")] * 16}, {**good.as_dict(), "audio_z": [10**400] * 8},
+                {**good.as_dict(), "audio_z": [1e6] * 8}, {**good.as_dict(), "audio_z": [True] * 8}):
+        with pytest.raises(ValueError):
+            WalkState.from_dict(bad)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -12,9 +14,12 @@ import soundfile as sf
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
 from ciel_node.generate.image import ImageRenderer
-from ciel_node.state import Controls
+from ciel_node.state import SEED_MAX, Controls
 
 AUDIO_STREAM, IMAGE_STREAM = 1, 2
+STEP_MAX = 2**53  # a step per piece: more than any installation will ever make, and exact in JSON
+# The walks are Ornstein-Uhlenbeck around N(0, I): a coordinate beyond this never comes from a walk.
+LATENT_MAX = 100.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,45 @@ class WalkState:
 
     def as_dict(self) -> dict[str, object]:
         return {"seed": self.seed, "step": self.step, "audio_z": list(self.audio_z), "image_z": list(self.image_z)}
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> WalkState:
+        """A saved walk (walk.json), checked by type and range; ValueError says what is wrong.
+
+        A NaN here would give grey pictures and silence forever, and say nothing.
+        """
+        if not isinstance(raw, dict):
+            raise ValueError("not an object with seed, step, audio_z and image_z")
+        seed: Any = raw.get("seed")
+        step: Any = raw.get("step")
+        if not _whole(seed) or not 0 <= seed <= SEED_MAX:
+            raise ValueError(f"seed must be a whole number in 0..{SEED_MAX}")
+        if not _whole(step) or not 0 <= step <= STEP_MAX:
+            raise ValueError(f"step must be a whole number in 0..{STEP_MAX}")
+        state = cls(seed, step, _latent(raw.get("audio_z"), "audio_z"), _latent(raw.get("image_z"), "image_z"))
+        state.check()
+        return state
+
+    def check(self) -> None:
+        """Raise ValueError unless every coordinate is a finite number a walk can reach."""
+        for name, z in (("audio_z", self.audio_z), ("image_z", self.image_z)):
+            if not all(math.isfinite(x) and abs(x) <= LATENT_MAX for x in z):
+                raise ValueError(f"{name} must hold finite numbers within ±{LATENT_MAX:g}")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _latent(value: Any, name: str) -> tuple[float, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{name} must be a list of numbers")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        raise ValueError(f"{name} must hold numbers only")
+    try:
+        return tuple(float(x) for x in value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise ValueError(f"{name} must hold finite numbers within ±{LATENT_MAX:g}") from None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ SEQ_MAX = 2**53  # exact in a JSON number everywhere (JavaScript too); a million
 # highest the manifest held when last written (a manifest that holds less has lost lines).
 SEQ_FILE = "seq.json"
 QUARANTINE = "quarantine"  # what a damaged manifest no longer accounts for, kept for a human to look at
-_REMNANT_SEQ = re.compile(rb'"seq"\s*:\s*(\d{1,16})')
+_REMNANT_SEQ = re.compile(rb'"seq"\s*:\s*(\d{1,16})(?![\d.eE])')  # whole numbers only: not the 1 of 1e400
 
 
 def content_name(data: bytes, suffix: str) -> str:
