@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import struct
 import subprocess
+import sys
+import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +210,127 @@ def test_manifest_hash_is_stable_and_tracks_content(tmp_path: Path) -> None:
     (tmp_path / "letter.png").write_text("another letter")
     _, same = read_archive_pictures(tmp_path, size=16)
     assert same.manifest_hash == changed.manifest_hash
+
+
+# --- entries that are not files, and pictures too large to decode (issue 11) ---------------------
+
+
+def _special_archive(root: Path) -> dict[str, str]:
+    """Two pictures and every kind of entry a copied phone or home folder can hold; the reasons expected."""
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(2):
+        Image.new("RGB", (64, 48), (200, 20 * k, 20)).save(root / f"p{k}.jpg")
+    os.mkfifo(root / "pipe.jpg")  # opening it for reading would wait for a writer forever
+    os.mkfifo(root / "fifo")
+    (root / "loop.jpg").symlink_to("loop.jpg")
+    (root / "ping.png").symlink_to("pong.png")
+    (root / "pong.png").symlink_to("ping.png")
+    (root / "null.jpg").symlink_to("/dev/null")
+    (root / "zero.png").symlink_to("/dev/zero")  # read would never end
+    (root / "gone.jpg").symlink_to("nowhere.jpg")
+    (root / "again").symlink_to(".")  # a folder link: walking it would loop
+    (root / "alias.jpg").symlink_to("p0.jpg")  # a link to a picture is a picture
+    (root / "notes.txt").write_text("shopping list")
+    return {
+        "again": "a symlink to a folder (-> .); not followed, it could loop",
+        "fifo": "a FIFO (named pipe), not a file; not opened",
+        "gone.jpg": "a broken symlink (-> nowhere.jpg: nothing there)",
+        "loop.jpg": "a symlink loop (-> loop.jpg); not followed",
+        "null.jpg": "a symlink to a character device (-> /dev/null); not opened",
+        "ping.png": "a symlink loop (-> pong.png); not followed",
+        "pipe.jpg": "a FIFO (named pipe), not a file; not opened",
+        "pong.png": "a symlink loop (-> ping.png); not followed",
+        "zero.png": "a symlink to a character device (-> /dev/zero); not opened",
+    }
+
+
+def test_fifos_loops_and_device_links_are_listed_and_never_opened(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    expected = _special_archive(root)
+    result: list = []  # type: ignore[type-arg]
+    reader = threading.Thread(target=lambda: result.append(read_archive_pictures(root, size=16)), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    if reader.is_alive():  # it opened a FIFO: give it a writer so the thread ends, then fail
+        for fifo in ("pipe.jpg", "fifo"):
+            with contextlib.suppress(OSError):
+                os.close(os.open(root / fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("reading the archive blocked (a FIFO was opened)")
+    pictures, report = result[0]
+    assert [p.name for p in report.files] == ["alias.jpg", "p0.jpg", "p1.jpg"] and len(pictures) == 3
+    assert report.unreadable == []
+    assert {u.path.name: u.reason for u in report.skipped} == expected
+
+    out = tmp_path / "mine.archive.txt"
+    report.write(out)
+    text = out.read_text()
+    assert "skipped: 9" in text and "other files, not images: 1 (.txt 1)" in text
+    for name, reason in expected.items():
+        assert f"  {name}: {reason}\n" in text
+    # Every entry of the folder is accounted for: read, unreadable, skipped or counted as another kind.
+    assert len(report.files) + len(report.unreadable) + len(report.skipped) + 1 == len(os.listdir(root))
+    assert report.summary() == f"3 files read, 0 unreadable, 9 skipped (listed in {out})"
+
+
+def test_an_archive_of_nothing_but_special_entries_says_so(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "voice.wav")
+    (tmp_path / "null.mp3").symlink_to("/dev/null")
+    with pytest.raises(ArchiveError, match="no audio files .*2 entries that are not files were skipped"):
+        read_archive_sounds(tmp_path)
+
+
+def write_blank_png(path: Path, width: int, height: int) -> None:
+    """A 1-bit grey PNG, written by hand: 13000x13000 is a 20 KB file, made in a fraction of a second."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the row's bits
+    packer = zlib.compressobj(9)
+    body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+_PEAK = """
+import json, resource, sys
+from pathlib import Path
+from ciel_node.crack.archive import read_archive_pictures
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+pictures, report = read_archive_pictures(Path(sys.argv[1]), size=32)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"read": [p.name for p in report.files], "before_kb": before, "after_kb": after,
+                  "unreadable": {u.path.name: u.reason for u in report.unreadable}}))
+"""
+
+
+def test_a_13000_square_png_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    # 169 MP: under Pillow's own bomb limit (179 MP), so Pillow decodes it, to about 1 GB at peak.
+    write_blank_png(tmp_path / "bomb.png", 13000, 13000)
+    assert (tmp_path / "bomb.png").stat().st_size < 100_000
+    Image.new("RGB", (64, 64), "red").save(tmp_path / "ok.png")
+    proc = subprocess.run([sys.executable, "-c", _PEAK, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["read"] == ["ok.png"]
+    assert seen["unreadable"] == {
+        "bomb.png": "too large to decode: 13000x13000 = 169 MP, over the 40 MP a picture may have; downscale it"
+    }
+    grew_mb = (seen["after_kb"] - seen["before_kb"]) / 1024  # ru_maxrss is in KiB on Linux
+    assert grew_mb < 100, f"reading the archive raised the peak RSS by {grew_mb:.0f} MB"
+
+
+def test_the_pixel_bound_counts_a_jpeg_at_its_decoded_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ciel_node.crack import archive
+
+    monkeypatch.setattr(archive, "MAX_PIXELS", 500_000)
+    Image.new("RGB", (1600, 1200), (20, 200, 20)).save(tmp_path / "big.jpg", quality=90)
+    Image.new("RGB", (1600, 1200), (20, 200, 20)).save(tmp_path / "big.png")
+    # 1.9 MP each: the JPEG decodes at 1/4 scale (0.12 MP) and is read, the PNG would decode whole.
+    pic = read_picture(tmp_path / "big.jpg", size=256)
+    assert pic.size == (256, 256) and pic.getpixel((128, 128))[1] > 150
+    with pytest.raises(ValueError, match="1600x1200 = 2 MP, over the 0.5 MP"):
+        read_picture(tmp_path / "big.png", size=256)
+    # Under the bound, a large picture is shrunk by a whole factor before the crop: same colours.
+    monkeypatch.setattr(archive, "MAX_PIXELS", 40_000_000)
+    assert read_picture(tmp_path / "big.png", size=64).getpixel((32, 32)) == (20, 200, 20)

@@ -109,3 +109,24 @@ def test_bad_flags(tmp_path: Path, archive: Path) -> None:
     assert p.returncode == 2 and "--minutes -1" in p.stderr
     p = crack("audio", str(archive), "--minutes", "1", "--out", str(tmp_path / "x.pt"), "--resume")
     assert p.returncode == 2 and "--resume needs an existing checkpoint" in p.stderr
+
+
+def test_crack_lists_fifos_loops_and_device_links_in_the_archive_report(tmp_path: Path) -> None:
+    import os
+
+    source = tmp_path / "phone"
+    source.mkdir()
+    for k in range(3):
+        Image.new("RGB", (160, 120), (60 * k, 90, 200 - 60 * k)).save(source / f"IMG_{k}.jpg")
+    os.mkfifo(source / "IMG_9.jpg")  # a reader that opened it would wait for a writer forever
+    (source / "loop.png").symlink_to("loop.png")
+    (source / "null.jpg").symlink_to("/dev/null")
+    out = tmp_path / "mine.pt"
+    p = crack("images", str(source), "--minutes", "0.01", "--out", str(out), "--batch", "2")
+    assert p.returncode == 0, p.stderr
+    assert f"3 files read, 0 unreadable, 3 skipped (listed in {tmp_path / 'mine.archive.txt'})" in p.stderr
+    report = (tmp_path / "mine.archive.txt").read_text()
+    assert "  IMG_9.jpg: a FIFO (named pipe), not a file; not opened\n" in report
+    assert "  loop.png: a symlink loop (-> loop.png); not followed\n" in report
+    assert "  null.jpg: a symlink to a character device (-> /dev/null); not opened\n" in report
+    Generator.from_checkpoint(out)
