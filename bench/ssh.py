@@ -275,6 +275,7 @@ async def lockout(ssh_port: int, osc_port: int, key: Path, known_hosts: Path, lo
             attacker.start()
             await until(lambda b=before: counters["ssh_connections"] - b >= MAX_UNAUTHENTICATED, 10,  # type: ignore[misc]
                         "the attacker's connections")
+            await asyncio.sleep(2.0)  # an attack under way, not one starting: its logins older than EVICT_MIN_AGE_S
         ok, took = 0, []
         try:
             for n in range(logins):

@@ -38,6 +38,7 @@ from ciel_node.controls.authorized_keys import AuthorizedKeys
 from ciel_node.controls.framing import SlipDecoder, slip_encode
 from ciel_node.controls.ssh import (
     BANNER_TIMEOUT_S,
+    EVICT_MIN_AGE_S,
     KEX_TIMEOUT_S,
     MAX_AUTH_TRIES,
     MAX_UNAUTHENTICATED,
@@ -428,9 +429,12 @@ async def test_a_new_address_gets_in_when_every_login_slot_is_taken(node: Runnin
     sources = [f"127.0.0.{n}" for n in range(2, 2 + MAX_UNAUTHENTICATED)]  # one idle login each: all slots
     with IdleHolder(ssh_port(node), sources, MAX_UNAUTHENTICATED, banner=True):
         await until(lambda: node.counters["ssh_sessions"] >= MAX_UNAUTHENTICATED, 5, "every login slot taken")
+        await asyncio.sleep(EVICT_MIN_AGE_S)  # the rule is about age: only a login this old is ever made room from
         await ssh_login(node, keys, "127.0.0.1", 600)  # makes room: the oldest idle login goes
         await ssh_login(node, keys, "127.0.0.1", 601)
-    assert node.counters["ssh_evicted"] >= 2, node.counters
+    # At most one per operator login (the second may find the first one's slot free): the evicted address
+    # reconnecting at once takes a free slot or none, never another's.
+    assert 1 <= node.counters["ssh_evicted"] <= 2, node.counters
 
 
 async def test_idle_logins_are_closed_within_seconds(node: Running) -> None:

@@ -34,6 +34,8 @@ MAX_AUTH_TRIES = 6  # failed keys per connection before it is closed (OpenSSH's 
 BANNER_TIMEOUT_S = 3.0  # the client's version line
 KEX_TIMEOUT_S = 6.0  # keys exchanged
 LOGIN_GRACE_S = 10.0  # an authenticated session
+EVICT_MIN_AGE_S = 1.0  # a login this young is never made room from: a burst of newcomers cannot cut off a fresh one
+EVICTED_WAIT_S = LOGIN_GRACE_S  # an address just made room from may not make room itself: no chain of evictions
 BUCKET_BURST = 10.0  # per source: new connections and failed logins each spend one token
 BUCKET_RATE = 4.0  # tokens back per second
 MAX_SOURCES = 4096  # buckets remembered (LRU): a spray of addresses cannot grow memory
@@ -394,6 +396,7 @@ class SshServer:
         self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
         self._busy_logged = -BUSY_LOG_EVERY_S
+        self._evicted_from: OrderedDict[str, float] = OrderedDict()  # source key -> when (LRU, MAX_SOURCES)
 
     def is_osc(self, host: str, port: int) -> bool:
         return port == self.osc_port and host.lower().strip("[]") in self._osc_names
@@ -490,8 +493,11 @@ class SshServer:
     def _make_room(self, newcomer: _Session) -> bool:
         """Whether `newcomer` may log in now (under self._lock). One address holds at most
         MAX_UNAUTHENTICATED_PER_SOURCE login slots. When all MAX_UNAUTHENTICATED are taken, an address holding none
-        takes the slot of the least advanced, then oldest, login of an address holding the most: a few addresses
-        holding every slot with idle connections never shut an operator out."""
+        takes the slot of the least advanced, then oldest, login of an address holding the most, among those at
+        least EVICT_MIN_AGE_S old: a few addresses holding every slot with idle connections never shut an operator
+        out, and a login in its first second is never cut off. An address that was made room from in the last
+        EVICTED_WAIT_S takes free slots only: idle connections reconnecting at once cannot evict one another in turn
+        (and the operator with them)."""
         live = [s for s in self._sessions if not s.evicted]
         pending = [s for s in live if s.pending()]
         held: dict[str, int] = {}
@@ -505,16 +511,23 @@ class SshServer:
             return False
         if len(pending) < MAX_UNAUTHENTICATED:
             return True
-        if mine:
-            return False
         now = time.monotonic()
+        if mine or now - self._evicted_from.get(newcomer.key, -EVICTED_WAIT_S) < EVICTED_WAIT_S:
+            return False
         if now - self._busy_logged > BUSY_LOG_EVERY_S:
             self._busy_logged = now
             log.warning("SSH: all %d login slots are taken (%d addresses); each new address takes the slot of the "
                         "longest-waiting idle login (ssh_evicted)", MAX_UNAUTHENTICATED, len(held))
-        victim = min(pending, key=lambda s: (-held[s.key], s.progress(), s.started))
+        candidates = [s for s in pending if now - s.started >= EVICT_MIN_AGE_S]
+        if not candidates:
+            return False
+        victim = min(candidates, key=lambda s: (-held[s.key], s.progress(), s.started))
         victim.evict()
         self.counters["ssh_evicted"] += 1
+        self._evicted_from.pop(victim.key, None)
+        self._evicted_from[victim.key] = now
+        while len(self._evicted_from) > MAX_SOURCES:
+            self._evicted_from.popitem(last=False)
         return True
 
     def _spawn(self, target: Callable[..., None], *args: object, name: str) -> None:
