@@ -65,6 +65,9 @@ def save_checkpoint(
 
 def load_checkpoint(path: Path, kind: str) -> dict[str, Any]:
     """Load with weights_only=True (no pickle code runs) and check container, format, version and kind."""
+    if path.exists() and not path.is_file():
+        # A folder, a FIFO or a device: opening a FIFO would wait for a writer forever.
+        raise CheckpointError(f"checkpoint {path} is not a regular file; pass a .pt made by `ciel-node crack`")
     if not path.is_file():
         raise CheckpointError(
             f"checkpoint {path} does not exist; pass an existing file or train one with "
@@ -188,7 +191,11 @@ def require_floats(what: str, count: int) -> None:
 
 def shown(value: object) -> str:
     """A config value as the checkpoint holds it (its lists become tuples on the way in), kept short."""
-    return repr(list(value)) if isinstance(value, tuple) else repr(value)[:80]
+    try:
+        text = repr(list(value)) if isinstance(value, tuple) else repr(value)
+    except ValueError:  # an int past Python's 4300-digit str() limit
+        return f"<an integer of {value.bit_length()} bits>" if isinstance(value, int) else "<unprintable>"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def config_from(cls: type, raw: dict[str, Any], path: Path) -> Any:
