@@ -7,6 +7,7 @@ while the node is away, the polling fallback, and bounded memory over 200 pieces
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import json
@@ -49,7 +50,8 @@ async def running_node(state_dir: Path, interval: float, port: int = 0, max_soun
     """A node with its web surface on 127.0.0.1 (a free port, or `port` to come back on the same one)."""
     cfg = RunConfig(state_dir=state_dir, audio_checkpoint=checkpoints[0], image_checkpoint=checkpoints[1],
                     controls={"interval": interval}, osc="127.0.0.1:0", web=f"127.0.0.1:{port}",
-                    render_process=False, max_sound_s=max_sound_s)
+                    render_process=False, max_sound_s=max_sound_s,
+                    playback=False)  # no speakers here: the engine would only cost seconds at each stop
     node = Node(cfg)
     stop = asyncio.Event()
     first = node.media.last_seq + 1
@@ -121,7 +123,7 @@ class Chromium:
 
 
 @contextlib.asynccontextmanager
-async def chromium(tmp_path: Path, width: int = 1280, height: int = 720) -> AsyncIterator[Chromium]:
+async def chromium(tmp_path: Path, width: int = 1280, height: int = 720, webgl: bool = True) -> AsyncIterator[Chromium]:
     node_exe = require_tool("node")
     env = {**os.environ, "CHROMIUM": require_tool("chromium")}
     require_web_modules()
@@ -129,7 +131,7 @@ async def chromium(tmp_path: Path, width: int = 1280, height: int = 720) -> Asyn
     log = tmp_path / "driver.log"
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
-            node_exe, str(DRIVER), str(profile), str(width), str(height),
+            node_exe, str(DRIVER), str(profile), str(width), str(height), *([] if webgl else ["--no-webgl"]),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err, env=env,
         )
     browser = Chromium(proc, log)
@@ -143,6 +145,143 @@ async def chromium(tmp_path: Path, width: int = 1280, height: int = 720) -> Asyn
         except TimeoutError:
             proc.kill()  # our own driver (its Chromium exits with the pipe to it)
             await proc.wait()
+
+
+# --- headless Firefox ESR, over WebDriver BiDi -------------------------------------------------------
+# Playwright drives only its own patched Firefox, and geckodriver is not in Debian; Firefox ESR speaks
+# WebDriver BiDi itself (--remote-debugging-port), a JSON protocol over one WebSocket. Headless, it
+# has no WebGL here: the real browser for the page's no-WebGL sky.
+FIREFOX_PREFS = {
+    # Nothing but the page: no first-run pages, updates, telemetry, remote settings or safe browsing.
+    "browser.shell.checkDefaultBrowser": False, "browser.startup.page": 0,
+    "browser.startup.homepage_override.mstone": "ignore", "startup.homepage_welcome_url": "about:blank",
+    "datareporting.policy.dataSubmissionEnabled": False, "toolkit.telemetry.reportingpolicy.firstRun": False,
+    "app.update.disabledForTesting": True, "app.normandy.enabled": False, "extensions.update.enabled": False,
+    "browser.safebrowsing.update.enabled": False, "network.captive-portal-service.enabled": False,
+    "network.connectivity-service.enabled": False, "services.settings.server": "data:,",
+    "browser.newtabpage.enabled": False, "browser.aboutwelcome.enabled": False,
+    # Audio starts on the test's click, as for a person.
+    "media.autoplay.default": 1,
+}
+
+
+class Firefox:
+    """One browsing context of a headless Firefox ESR, driven over WebDriver BiDi (aiohttp's WebSocket)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.context = ""
+        self.log: list[dict[str, Any]] = []   # every log.entryAdded: console messages and uncaught errors
+        self._next = 0
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            data = json.loads(msg.data)
+            if data.get("method") == "log.entryAdded":
+                self.log.append(data["params"])
+            elif "id" in data and data["id"] in self._waiting:
+                self._waiting.pop(data["id"]).set_result(data)
+        for future in self._waiting.values():
+            future.set_exception(AssertionError("Firefox closed the WebDriver BiDi connection"))
+
+    async def send(self, method: str, deadline_s: float = 30.0, **params: Any) -> dict[str, Any]:
+        self._next += 1
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[self._next] = future
+        await self.ws.send_json({"id": self._next, "method": method, "params": params})
+        answer = await asyncio.wait_for(future, deadline_s)
+        if answer.get("type") == "error":
+            raise AssertionError(f"{method}: {answer.get('error')}: {answer.get('message')}")
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    async def eval(self, expr: str) -> Any:
+        """The value of `expr` in the page (through JSON, so any plain value comes back)."""
+        result = await self.send("script.evaluate", expression=f"JSON.stringify({expr})", awaitPromise=True,
+                                 target={"context": self.context})
+        if result["type"] != "success":
+            raise AssertionError(f"{expr}: {result.get('exceptionDetails', {}).get('text')}")
+        value = result["result"].get("value")
+        return None if value is None else json.loads(value)
+
+    async def wait(self, expr: str, deadline_s: float = 10.0) -> Any:
+        end = time.monotonic() + deadline_s
+        while not (value := await self.eval(expr)):
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out after {deadline_s} s waiting for {expr}")
+            await asyncio.sleep(0.05)
+        return value
+
+    async def click(self, selector: str) -> None:
+        """A real pointer click in the middle of the element (a user gesture, which audio needs)."""
+        box = await self.eval(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+                              ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        await self.send("input.performActions", context=self.context, actions=[{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+                {"type": "pointerMove", "x": int(box[0]), "y": int(box[1])},
+                {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]}])
+
+    async def screenshot(self, path: Path) -> Image.Image:
+        shot = await self.send("browsingContext.captureScreenshot", context=self.context)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return Image.open(path).convert("RGB")
+
+    def errors(self) -> list[str]:
+        """Uncaught errors and console errors the page logged."""
+        return [f"{e.get('type')}: {e.get('text')}" for e in self.log
+                if e.get("level") == "error" or e.get("type") == "javascript"]
+
+
+@contextlib.asynccontextmanager
+async def firefox(tmp_path: Path, width: int = 1280, height: int = 720) -> AsyncIterator[Firefox]:
+    exe = require_tool("firefox-esr")
+    profile = tmp_path / f"firefox-profile-{time.monotonic_ns()}"
+    profile.mkdir()
+    (profile / "user.js").write_text("".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n"
+                                             for k, v in FIREFOX_PREFS.items()))
+    log = tmp_path / "firefox.log"
+    with log.open("ab") as err:
+        proc = await asyncio.create_subprocess_exec(
+            exe, "--headless", "--no-remote", "--profile", str(profile), "--remote-debugging-port=0",
+            "about:blank", stdout=err, stderr=asyncio.subprocess.PIPE,
+        )
+    try:
+        assert proc.stderr is not None
+        url = ""
+        while not url:  # Firefox says where BiDi listens on stderr
+            line = await asyncio.wait_for(proc.stderr.readline(), 60)
+            assert line, f"firefox-esr exited before WebDriver BiDi listened: {log.read_text(errors='replace')}"
+            if b"WebDriver BiDi listening on" in line:
+                url = line.decode().split()[-1]
+        drain = asyncio.create_task(_drain(proc.stderr, log))
+        async with aiohttp.ClientSession() as http, http.ws_connect(url + "/session", max_msg_size=0) as ws:
+            browser = Firefox(ws)
+            await browser.send("session.new", capabilities={})
+            browser.context = (await browser.send("browsingContext.getTree"))["contexts"][0]["context"]
+            await browser.send("browsingContext.setViewport", context=browser.context,
+                               viewport={"width": width, "height": height})
+            await browser.send("session.subscribe", events=["log.entryAdded"])
+            try:
+                yield browser
+            finally:
+                with contextlib.suppress(Exception):
+                    await browser.send("browser.close", deadline_s=10)
+        drain.cancel()
+    finally:
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()  # the Firefox we started
+            await proc.wait()
+
+
+async def _drain(stream: asyncio.StreamReader, log: Path) -> None:
+    """Keep reading Firefox's stderr into the log, so a full pipe never blocks it."""
+    with log.open("ab") as out:
+        while line := await stream.readline():
+            out.write(line)
 
 
 def _box(img: Image.Image, cx: float, cy: float, w: float, h: float) -> Image.Image:
@@ -305,3 +444,135 @@ async def test_two_hundred_pieces_keep_memory_bounded(tmp_path: Path) -> None:
         assert late["cached"] <= early["cached"] <= 2, (early, late)
         assert late["heap"] <= early["heap"] * 1.25 + 2_000_000, (early, late)
         await page.assert_same_origin(origin)
+
+
+# --- no WebGL, small screens, contrast, screenshots ------------------------------------------------
+SHOWN = "ciel.state === 'live' && ciel.sky && !ciel.fading"   # a sky is shown, no fade running
+# The picture the page shows: decoded, in the oval, and the newest sky asked for.
+SHOWN_IMG = ("(() => { const imgs = [...document.querySelectorAll('#flat img')];"
+             " const r = document.querySelector('#flat').getBoundingClientRect();"
+             " return imgs.map(i => ({src: i.getAttribute('src'), w: i.naturalWidth, h: i.naturalHeight,"
+             "  complete: i.complete, box: [r.width, r.height]})); })()")
+
+
+def assert_oval_drawn(shot: Image.Image) -> None:
+    """The oval's middle differs from the dark field in the corner, and is not a flat colour."""
+    field = ImageStat.Stat(_box(shot, 0.04, 0.5, 0.03, 0.1)).mean
+    middle = ImageStat.Stat(_box(shot, 0.5, 0.45, 0.3, 0.3))
+    assert max(field) < 30, f"the field should be dark, got {field}"
+    assert sum(abs(m - f) for m, f in zip(middle.mean, field)) > 30, (middle.mean, field)
+    assert max(middle.stddev) > 4, f"the sky should not be a flat colour: {middle.stddev}"
+
+
+async def test_without_webgl_the_sky_is_a_picture_that_crossfades_and_sounds(tmp_path: Path) -> None:
+    """Chromium with no 3D APIs at all: the <img> sky, its crossfade and the sound; no uncaught errors."""
+    async with running_node(tmp_path / "state", interval=3600) as (node, port), \
+            chromium(tmp_path, webgl=False) as page:
+        origin = f"http://127.0.0.1:{port}"
+        await page.call("open", url=origin + "/")
+        await page.wait("ciel.state === 'live'", 15)
+        assert await page.eval("!!document.createElement('canvas').getContext('webgl2')") is False
+        errors = await page.call("console")
+        assert not errors, f"uncaught or console errors: {errors}"
+        await page.wait(SHOWN, 10)
+        assert await page.eval("ciel.renderer") == "img"
+        latest = await get_json(origin + "/api/latest")
+        [img] = await page.eval(SHOWN_IMG)
+        assert img["src"] == latest["sky"] == await page.eval("ciel.sky") and img["complete"], img
+        assert img["w"] == 2 * img["h"] > 0 and abs(img["box"][0] - 2 * img["box"][1]) < 2, img  # the 2:1 oval
+        assert abs(img["box"][1] - min(0.66 * 720, 0.42 * 1280)) < 2, img  # where the WebGL oval would be
+        assert_oval_drawn(await page.screenshot(tmp_path / "flat.png"))
+
+        # A new piece crossfades in: both pictures while it fades, then only the new one.
+        before = await page.eval("ciel.texturesMade")
+        node.request_next()
+        fading = await page.wait("ciel.fading && [...document.querySelectorAll('#flat img')].length === 2 && ciel.sky")
+        assert fading == (await get_json(origin + "/api/latest"))["sky"] != latest["sky"]
+        await page.wait(SHOWN + f" && ciel.sky === {json.dumps(fading)}", 15)
+        assert [i["src"] for i in await page.eval(SHOWN_IMG)] == [fading]
+        assert await page.eval("[ciel.texturesMade, ciel.texturesLive]") == [before + 1, 1]
+
+        # The sound is the same as with WebGL.
+        await page.call("click", selector="#listen")
+        await page.wait("ciel.audioState === 'running' && ciel.analyserLevel() > 1e-4", 10)
+        requests = await page.assert_same_origin(origin)   # no console errors, no uncaught errors
+        assert origin + "/vendor/aframe.min.js" not in requests  # A-Frame could only fail here
+
+
+async def test_firefox_headless_has_no_webgl_and_shows_the_picture(tmp_path: Path) -> None:
+    """Firefox ESR headless (no WebGL here): the <img> sky and its crossfade, and no uncaught errors."""
+    async with running_node(tmp_path / "state", interval=3600) as (node, port), firefox(tmp_path) as page:
+        origin = f"http://127.0.0.1:{port}"
+        await page.send("browsingContext.navigate", context=page.context, url=origin + "/", wait="complete")
+        await page.wait("ciel.state === 'live'", 15)
+        assert await page.eval("!!document.createElement('canvas').getContext('webgl2')") is False
+        assert not page.errors(), page.errors()
+        await page.wait(SHOWN, 10)
+        assert await page.eval("ciel.renderer") == "img"
+        first = (await get_json(origin + "/api/latest"))["sky"]
+        [img] = await page.eval(SHOWN_IMG)
+        assert img["src"] == first and img["complete"] and img["w"] == 2 * img["h"] > 0, img
+        assert_oval_drawn(await page.screenshot(tmp_path / "firefox.png"))
+
+        node.request_next()
+        second = await page.wait(f"ciel.fading && ciel.sky !== {json.dumps(first)} && ciel.sky", 15)
+        assert second == (await get_json(origin + "/api/latest"))["sky"]
+        await page.wait(SHOWN + f" && ciel.sky === {json.dumps(second)}", 15)
+        assert [i["src"] for i in await page.eval(SHOWN_IMG)] == [second]
+        assert await page.eval("ciel.transport") == "events"
+        assert not page.errors(), page.errors()
+
+
+CONTRAST = (Path(__file__).resolve().parent / "browser" / "contrast.js").read_text()
+
+
+async def test_small_screen_note_clears_the_footer_and_text_has_aa_contrast(tmp_path: Path) -> None:
+    """390x844 (a phone): the open note ends above the footer and below the title; every word ≥ 4.5:1."""
+    async with running_node(tmp_path / "state", interval=3600) as (_, port), \
+            chromium(tmp_path, 390, 844) as page:
+        await page.open_page(f"http://127.0.0.1:{port}/")
+
+        async def low_contrast(*selectors: str) -> list[str]:
+            low = []
+            for selector in selectors:
+                found = await page.eval(f"({CONTRAST})({json.dumps(selector)})")
+                assert found["text"].strip(), (selector, found)
+                if found["ratio"] < 4.5:
+                    low.append(f"{selector} at {found['ratio']:.2f}:1 ({found['color']})")
+            return low
+
+        assert not await low_contrast("#title h1", "#caption", "#listen .label", "#care")
+
+        await page.call("click", selector="#about")
+        await page.wait("document.querySelector('#note article')?.innerText"
+                        " && getComputedStyle(document.querySelector('#note')).opacity === '1'")  # faded in
+        boxes = await page.eval(
+            "Object.fromEntries(['#note-body', '#controls', '#title'].map(s =>"
+            " [s, document.querySelector(s).getBoundingClientRect().toJSON()]))")
+        body, footer, title = boxes["#note-body"], boxes["#controls"], boxes["#title"]
+        assert body["bottom"] <= footer["top"], f"the note runs under the footer: {boxes}"
+        assert body["top"] >= title["bottom"], f"the note runs under the title: {boxes}"
+        assert body["height"] > 300, boxes   # and it is still a readable column, scrolling inside
+        assert not await low_contrast("#note article h2", "#note article p", "#note article .small")
+
+
+async def test_virtual_time_screenshot_with_polling(tmp_path: Path) -> None:
+    """`chromium --virtual-time-budget --screenshot` of /?transport=poll finishes, with the sky drawn."""
+    exe = require_tool("chromium")
+    require_web_modules()
+    async with running_node(tmp_path / "state", interval=3600) as (_, port):
+        shot = tmp_path / "virtual.png"
+        proc = await asyncio.create_subprocess_exec(
+            exe, "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+            f"--user-data-dir={tmp_path / 'virtual-profile'}", "--window-size=1280,720",
+            "--virtual-time-budget=5000", f"--screenshot={shot}", f"http://127.0.0.1:{port}/?transport=poll",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+        except TimeoutError:
+            proc.kill()  # the Chromium we started
+            await proc.wait()
+            raise AssertionError("the virtual-time screenshot never finished") from None
+        assert proc.returncode == 0 and shot.is_file(), err.decode(errors="replace")[-2000:]
+        assert_oval_drawn(Image.open(shot).convert("RGB"))

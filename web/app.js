@@ -2,18 +2,19 @@
  *
  * Three parts, each with one job, and the glue at the end:
  *   the sky   an A-Frame shader and component: the piece's Mollweide oval, crossfading to each new one;
+ *             without WebGL2, a plain <img> in the same oval with the same crossfade;
  *   the sound WebAudio: each piece's MP3 decoded and scheduled back to back on the AudioContext clock;
  *   the feed  Server-Sent Events from the node, polling with If-None-Match when the stream fails,
  *             backing off while the node is away.
  * `window.ciel` is a small read-only view of the page's state, for the browser tests.
  *
- * Loaded in <head> right after A-Frame and before <a-scene> is parsed, so the shader and the
- * component exist when the scene first uses them.
+ * Loaded deferred. It loads A-Frame itself, only where WebGL2 works, then registers the shader and
+ * the components and only then puts the scene (index.html's <template>) into the page.
  */
 (function () {
   'use strict';
 
-  const THREE = AFRAME.THREE;
+  let THREE = null;         // AFRAME.THREE, once A-Frame is there
   const params = new URLSearchParams(location.search);
 
   // --- timings (seconds) ---------------------------------------------------------------------------
@@ -34,6 +35,7 @@
   const ciel = {
     seq: null, sky: null, pieces: 0, texturesMade: 0, texturesLive: 0,
     state: 'connecting', transport: null, listening: false, soundErrors: 0,
+    renderer: null,           // 'webgl' (A-Frame) or 'img' (no WebGL2: the plain picture)
   };
   window.ciel = ciel;
 
@@ -41,182 +43,303 @@
    * The sky
    * ========================================================================================== */
 
-  // The plane is MARGIN times larger than the oval so the rim and the glow around it have room.
-  const MARGIN = 1.3;
+  // Everything A-Frame: registered only once A-Frame has loaded, which it does only where WebGL2 works.
+  function registerAframe() {
+    THREE = AFRAME.THREE;
 
-  AFRAME.registerShader('ciel-sky', {
-    schema: {},
-    // Our own uniforms, not A-Frame's: its `map` properties go through its texture cache, which keeps
-    // every URL it ever loaded. Textures here are made and disposed by the ciel-sky component.
-    init: function () {
-      this.uniforms = {
-        skyA: { value: null }, skyB: { value: null }, hasA: { value: 0 }, hasB: { value: 0 },
-        mixAB: { value: 0 }, presence: { value: 0 }, time: { value: 0 }, scale: { value: MARGIN },
-      };
-      this.material = new THREE.ShaderMaterial({
-        uniforms: this.uniforms,
-        vertexShader: `
-          varying vec2 vUv;
-          void main() {
-            vUv = uv;
-            gl_Position = projectionMatrix * modelViewMatrix * vec4(position, 1.0);
-          }`,
-        fragmentShader: `
-          uniform sampler2D skyA;
-          uniform sampler2D skyB;
-          uniform float hasA, hasB, mixAB, presence, time, scale;
-          varying vec2 vUv;
-          const float PI = 3.14159265;
+    // The plane is MARGIN times larger than the oval so the rim and the glow around it have room.
+    const MARGIN = 1.3;
 
-          float hash(vec2 p) { return fract(sin(dot(p, vec2(12.9898, 78.233))) * 43758.5453); }
+    AFRAME.registerShader('ciel-sky', {
+      schema: {},
+      // Our own uniforms, not A-Frame's: its `map` properties go through its texture cache, which keeps
+      // every URL it ever loaded. Textures here are made and disposed by the ciel-sky component.
+      init: function () {
+        this.uniforms = {
+          skyA: { value: null }, skyB: { value: null }, hasA: { value: 0 }, hasB: { value: 0 },
+          mixAB: { value: 0 }, presence: { value: 0 }, time: { value: 0 }, scale: { value: MARGIN },
+        };
+        this.material = new THREE.ShaderMaterial({
+          uniforms: this.uniforms,
+          vertexShader: `
+            varying vec2 vUv;
+            void main() {
+              vUv = uv;
+              gl_Position = projectionMatrix * modelViewMatrix * vec4(position, 1.0);
+            }`,
+          fragmentShader: `
+            uniform sampler2D skyA;
+            uniform sampler2D skyB;
+            uniform float hasA, hasB, mixAB, presence, time, scale;
+            varying vec2 vUv;
+            const float PI = 3.14159265;
 
-          // Image rows run top-down (the texture is uploaded unflipped); nothing outside the image.
-          vec4 sky(sampler2D map, vec2 t) {
-            vec2 inside = step(vec2(0.0), t) * step(t, vec2(1.0));
-            return texture2D(map, vec2(t.x, 1.0 - t.y)) * inside.x * inside.y;
-          }
-          // The colour just inside the rim nearest to q, blurred (a coarse mip level, explicit: it is
-          // read inside a branch): the glow takes the colours of the oval's edge, like light bleeding.
-          vec3 edge(sampler2D map, vec2 q) {
-            vec2 e = 0.5 + 0.465 * q / max(length(q), 1e-3);
-            return textureLod(map, vec2(e.x, 1.0 - e.y), 3.5).rgb;
-          }
+            float hash(vec2 p) { return fract(sin(dot(p, vec2(12.9898, 78.233))) * 43758.5453); }
 
-          // A faint graticule, as on printed all-sky maps: meridians every 30 deg, parallels every 30 deg.
-          float graticule(vec2 q) {
-            float theta = asin(clamp(q.y, -1.0, 1.0));
-            float lat = asin(clamp((2.0 * theta + sin(2.0 * theta)) / PI, -1.0, 1.0));
-            float lon = PI * q.x / max(cos(theta), 1e-3);
-            vec2 g = vec2(lon, lat) / (PI / 6.0);
-            vec2 f = abs(fract(g - 0.5) - 0.5) / max(fwidth(g), 1e-4);
-            float line = 1.0 - min(min(f.x, f.y), 1.0);
-            return line * (1.0 - smoothstep(0.86, 1.0, abs(q.y)));  // meridians crowd at the poles
-          }
-
-          void main() {
-            vec2 t = (vUv - 0.5) * scale + 0.5;   // texture coordinates: the oval fills [0,1]^2
-            vec2 q = (t - 0.5) * 2.0;             // the oval is the unit circle here
-            float r = length(q);
-
-            // Branches on uniforms and on the region, not ternaries: a software renderer (no GPU)
-            // then skips the texture reads a pixel does not need.
-            vec4 c = vec4(0.0);
-            if (hasA > 0.5) c = sky(skyA, t);
-            if (hasB > 0.5) c = mix(c, sky(skyB, t), mixAB);
-
-            float lines = graticule(q);  // out here: fwidth needs every pixel of the quad
-            vec3 col = c.rgb;
-            if (c.a > 0.0) {
-              // Grain that changes every frame: the map is never quite still, like the nets behind it.
-              float grain = hash(floor(t * vec2(1024.0, 512.0)) + floor(time * 24.0) * 7.31) - 0.5;
-              col *= 1.0 + 0.07 * grain;
-              col = mix(col, vec3(0.85, 0.82, 0.76), 0.05 * lines * c.a);
+            // Image rows run top-down (the texture is uploaded unflipped); nothing outside the image.
+            vec4 sky(sampler2D map, vec2 t) {
+              vec2 inside = step(vec2(0.0), t) * step(t, vec2(1.0));
+              return texture2D(map, vec2(t.x, 1.0 - t.y)) * inside.x * inside.y;
+            }
+            // The colour just inside the rim nearest to q, blurred (a coarse mip level, explicit: it is
+            // read inside a branch): the glow takes the colours of the oval's edge, like light bleeding.
+            vec3 edge(sampler2D map, vec2 q) {
+              vec2 e = 0.5 + 0.465 * q / max(length(q), 1e-3);
+              return textureLod(map, vec2(e.x, 1.0 - e.y), 3.5).rgb;
             }
 
-            // Outside the oval: a hairline rim and a glow in the colours of its edge. Distances in
-            // plane units (the oval's semi-axes are 1 and 0.5), fading out before the plane's border.
-            vec3 haloCol = vec3(0.0);
-            float haloA = 0.0;
-            if (r > 0.985) {
-              vec2 grad = vec2(q.x, 2.0 * q.y) / r;
-              float dist = max(r - 1.0, 0.0) / length(grad);
-              vec2 border = min(vUv, 1.0 - vUv);
-              float window = smoothstep(0.0, 0.05, min(border.x, border.y));
-              float glow = 0.34 * exp(-dist / 0.045) * smoothstep(0.99, 1.0, r) * mix(hasA, hasB, mixAB) * window;
-              float rim = 0.20 * exp(-pow((dist - 0.011) / 0.0022, 2.0)) * window;
-              vec3 tint = vec3(0.0);
-              if (glow > 0.004) {
-                if (hasA > 0.5) tint = edge(skyA, q);
-                if (hasB > 0.5) tint = mix(tint, edge(skyB, q), mixAB);
+            // A faint graticule, as on printed all-sky maps: meridians every 30 deg, parallels every 30 deg.
+            float graticule(vec2 q) {
+              float theta = asin(clamp(q.y, -1.0, 1.0));
+              float lat = asin(clamp((2.0 * theta + sin(2.0 * theta)) / PI, -1.0, 1.0));
+              float lon = PI * q.x / max(cos(theta), 1e-3);
+              vec2 g = vec2(lon, lat) / (PI / 6.0);
+              vec2 f = abs(fract(g - 0.5) - 0.5) / max(fwidth(g), 1e-4);
+              float line = 1.0 - min(min(f.x, f.y), 1.0);
+              return line * (1.0 - smoothstep(0.86, 1.0, abs(q.y)));  // meridians crowd at the poles
+            }
+
+            void main() {
+              vec2 t = (vUv - 0.5) * scale + 0.5;   // texture coordinates: the oval fills [0,1]^2
+              vec2 q = (t - 0.5) * 2.0;             // the oval is the unit circle here
+              float r = length(q);
+
+              // Branches on uniforms and on the region, not ternaries: a software renderer (no GPU)
+              // then skips the texture reads a pixel does not need.
+              vec4 c = vec4(0.0);
+              if (hasA > 0.5) c = sky(skyA, t);
+              if (hasB > 0.5) c = mix(c, sky(skyB, t), mixAB);
+
+              float lines = graticule(q);  // out here: fwidth needs every pixel of the quad
+              vec3 col = c.rgb;
+              if (c.a > 0.0) {
+                // Grain that changes every frame: the map is never quite still, like the nets behind it.
+                float grain = hash(floor(t * vec2(1024.0, 512.0)) + floor(time * 24.0) * 7.31) - 0.5;
+                col *= 1.0 + 0.07 * grain;
+                col = mix(col, vec3(0.85, 0.82, 0.76), 0.05 * lines * c.a);
               }
-              haloCol = (tint * glow + vec3(0.86, 0.82, 0.75) * rim) / max(glow + rim, 1e-4);
-              haloA = clamp(glow + rim, 0.0, 1.0);
-            }
 
-            // Map over halo (premultiplied), then dim and grey the whole while waiting.
-            vec3 pre = col * c.a + haloCol * haloA * (1.0 - c.a);
-            float alpha = c.a + haloA * (1.0 - c.a);
-            vec3 rgb = pre / max(alpha, 1e-4);
-            float luma = dot(rgb, vec3(0.299, 0.587, 0.114));
-            rgb = mix(vec3(luma), rgb, 0.35 + 0.65 * presence);
-            gl_FragColor = vec4(rgb, alpha * (0.25 + 0.75 * presence));
-          }`,
-      });
-      return this.material;
-    },
-    update: function () {},
-  });
+              // Outside the oval: a hairline rim and a glow in the colours of its edge. Distances in
+              // plane units (the oval's semi-axes are 1 and 0.5), fading out before the plane's border.
+              vec3 haloCol = vec3(0.0);
+              float haloA = 0.0;
+              if (r > 0.985) {
+                vec2 grad = vec2(q.x, 2.0 * q.y) / r;
+                float dist = max(r - 1.0, 0.0) / length(grad);
+                vec2 border = min(vUv, 1.0 - vUv);
+                float window = smoothstep(0.0, 0.05, min(border.x, border.y));
+                float glow = 0.34 * exp(-dist / 0.045) * smoothstep(0.99, 1.0, r) * mix(hasA, hasB, mixAB) * window;
+                float rim = 0.20 * exp(-pow((dist - 0.011) / 0.0022, 2.0)) * window;
+                vec3 tint = vec3(0.0);
+                if (glow > 0.004) {
+                  if (hasA > 0.5) tint = edge(skyA, q);
+                  if (hasB > 0.5) tint = mix(tint, edge(skyB, q), mixAB);
+                }
+                haloCol = (tint * glow + vec3(0.86, 0.82, 0.75) * rim) / max(glow + rim, 1e-4);
+                haloA = clamp(glow + rim, 0.0, 1.0);
+              }
 
-  // A-Frame and three.js both remember what was loaded by URL (THREE.Cache is switched on by A-Frame;
-  // the material system keeps every texture source). Skies are fetched here, not through them, but a
-  // URL that reached either is dropped too, so a night of new URLs never piles up.
-  function forget(sceneEl, url) {
-    THREE.Cache.remove(url);
-    const materials = sceneEl.systems.material;
-    if (materials && materials.sourceCache) delete materials.sourceCache[url];
-  }
-
-  async function loadSky(url) {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-    // An ImageBitmap can be closed, freeing the decoded pixels now rather than at some later GC.
-    const bitmap = await createImageBitmap(await res.blob(), {
-      premultiplyAlpha: 'none', colorSpaceConversion: 'none',
+              // Map over halo (premultiplied), then dim and grey the whole while waiting.
+              vec3 pre = col * c.a + haloCol * haloA * (1.0 - c.a);
+              float alpha = c.a + haloA * (1.0 - c.a);
+              vec3 rgb = pre / max(alpha, 1e-4);
+              float luma = dot(rgb, vec3(0.299, 0.587, 0.114));
+              rgb = mix(vec3(luma), rgb, 0.35 + 0.65 * presence);
+              gl_FragColor = vec4(rgb, alpha * (0.25 + 0.75 * presence));
+            }`,
+        });
+        return this.material;
+      },
+      update: function () {},
     });
-    const texture = new THREE.Texture(bitmap);
-    texture.flipY = false;                     // not supported for ImageBitmap; the shader flips
-    texture.minFilter = THREE.LinearMipmapLinearFilter;
-    texture.anisotropy = 4;
-    texture.needsUpdate = true;
-    texture.userData.url = url;
-    ciel.texturesMade += 1;
-    ciel.texturesLive += 1;
-    return texture;
+
+    // A-Frame and three.js both remember what was loaded by URL (THREE.Cache is switched on by A-Frame;
+    // the material system keeps every texture source). Skies are fetched here, not through them, but a
+    // URL that reached either is dropped too, so a night of new URLs never piles up.
+    function forget(sceneEl, url) {
+      THREE.Cache.remove(url);
+      const materials = sceneEl.systems.material;
+      if (materials && materials.sourceCache) delete materials.sourceCache[url];
+    }
+
+    async function loadSky(url) {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+      // An ImageBitmap can be closed, freeing the decoded pixels now rather than at some later GC.
+      const bitmap = await createImageBitmap(await res.blob(), {
+        premultiplyAlpha: 'none', colorSpaceConversion: 'none',
+      });
+      const texture = new THREE.Texture(bitmap);
+      texture.flipY = false;                     // not supported for ImageBitmap; the shader flips
+      texture.minFilter = THREE.LinearMipmapLinearFilter;
+      texture.anisotropy = 4;
+      texture.needsUpdate = true;
+      texture.userData.url = url;
+      ciel.texturesMade += 1;
+      ciel.texturesLive += 1;
+      return texture;
+    }
+
+    AFRAME.registerComponent('ciel-sky', {
+      init: function () {
+        this.a = null;          // the sky fully shown
+        this.b = null;          // the sky fading in over it
+        this.fadeStart = 0;
+        this.fadeLength = SKY_FADE;
+        this.presence = 1;      // eased towards presenceTarget: 1 fully there, lower while waiting
+        this.presenceTarget = 1;
+        this.wanted = null;     // URL of the newest sky asked for
+        this.loading = false;
+        this.reducedMotion = matchMedia('(prefers-reduced-motion: reduce)').matches;
+        this.fit = this.fit.bind(this);
+        window.addEventListener('resize', this.fit);
+        this.el.sceneEl.addEventListener('loaded', this.fit);
+        view.sky = this;
+        if (view.pending) this.setSky(view.pending.url, view.pending.fade);
+        view.pending = null;
+      },
+
+      remove: function () {
+        window.removeEventListener('resize', this.fit);
+        [this.a, this.b].forEach((t) => t && this.drop(t));
+      },
+
+      uniforms: function () {
+        const mesh = this.el.getObject3D('mesh');
+        return mesh && mesh.material.uniforms;
+      },
+
+      // Keep the 2x1 oval within 84% of the width and 66% of the height, a little above centre,
+      // leaving the bottom edge to the controls.
+      fit: function () {
+        const camera = this.el.sceneEl.camera;
+        if (!camera) return;
+        const aspect = window.innerWidth / Math.max(window.innerHeight, 1);
+        const tanHalf = Math.tan(THREE.MathUtils.degToRad(camera.fov / 2));
+        const distance = Math.max(1 / (0.66 * 2 * tanHalf), 2 / (0.84 * 2 * tanHalf * aspect));
+        this.distance = distance;
+        this.el.object3D.position.set(0, 0.035 * 2 * distance * tanHalf, -distance);
+      },
+
+      // Ask for a sky; the newest wins, loads never overlap, and a failed one is retried by the next call.
+      setSky: async function (url, fade) {
+        this.wanted = url;
+        this.nextFade = fade;
+        if (this.loading) return;
+        this.loading = true;
+        try {
+          while (this.wanted && this.wanted !== this.shownUrl()) {
+            const asked = this.wanted;
+            const texture = await loadSky(asked);
+            if (asked !== this.wanted) { this.drop(texture); continue; }  // overtaken while loading
+            this.show(texture, this.nextFade);
+          }
+        } catch (err) {
+          console.warn('ciel: sky not loaded:', err.message);
+        } finally {
+          this.loading = false;
+        }
+      },
+
+      shownUrl: function () {
+        const newest = this.b || this.a;
+        return newest && newest.userData.url;
+      },
+
+      show: function (texture, fade) {
+        if (this.b) this.settle();              // a fade still running: finish it at once
+        this.b = texture;
+        this.fadeStart = performance.now();
+        this.fadeLength = fade;
+        ciel.sky = texture.userData.url;
+        this.bind();
+      },
+
+      // The incoming sky is fully shown: the old one is no longer drawn, so let it go.
+      settle: function () {
+        if (this.a) this.drop(this.a);
+        this.a = this.b;
+        this.b = null;
+        this.bind();
+      },
+
+      drop: function (texture) {
+        texture.dispose();                      // frees the GPU copy
+        if (texture.image && texture.image.close) texture.image.close();
+        forget(this.el.sceneEl, texture.userData.url);
+        ciel.texturesLive -= 1;
+      },
+
+      bind: function () {
+        const u = this.uniforms();
+        if (!u) return;
+        u.skyA.value = this.a; u.hasA.value = this.a ? 1 : 0;
+        u.skyB.value = this.b; u.hasB.value = this.b ? 1 : 0;
+        u.mixAB.value = 0;
+      },
+
+      tick: function (time, delta) {
+        const u = this.uniforms();
+        if (!u) return;
+        if (!this.distance) this.fit();
+        if (u.skyA.value !== this.a || u.skyB.value !== this.b) this.bind();
+        u.time.value = time / 1000;
+        if (this.b) {
+          const x = clamp((performance.now() - this.fadeStart) / (this.fadeLength * 1000), 0, 1);
+          u.mixAB.value = x * x * (3 - 2 * x);  // smoothstep: no visible start or end to the fade
+          if (x >= 1) this.settle();
+        }
+        // Ease in and out of the waiting state over a couple of seconds.
+        this.presence += (this.presenceTarget - this.presence) * Math.min(1, (delta || 16) / 1200);
+        u.presence.value = this.presence;
+        // The slow drift: a sway of a degree or two, periods of about a minute, never repeating exactly.
+        if (!this.reducedMotion) {
+          const s = time / 1000;
+          const o = this.el.object3D;
+          o.rotation.y = 0.040 * Math.sin(s * 2 * Math.PI / 67);
+          o.rotation.x = 0.022 * Math.sin(s * 2 * Math.PI / 89 + 1.3);
+          o.rotation.z = 0.006 * Math.sin(s * 2 * Math.PI / 113 + 0.4);
+        }
+      },
+    });
+
+    // A-Frame draws on every animation frame. This page is meant to stay open for hours, on any
+    // machine (some without a GPU, where WebGL runs on the CPU): draw at most FPS times a second.
+    AFRAME.registerComponent('frame-cap', {
+      init: function () {
+        const scene = this.el;
+        scene.addEventListener('renderstart', () => {
+          const render = scene.render.bind(scene);
+          const every = 1000 / FPS;
+          let last = -Infinity;
+          scene.renderer.setAnimationLoop((time, frame) => {
+            if (frame || time - last >= every - 2) {   // an XR frame is never skipped
+              last = time;
+              render(time, frame);
+            }
+          });
+        });
+      },
+    });
   }
 
-  AFRAME.registerComponent('ciel-sky', {
-    init: function () {
-      this.a = null;          // the sky fully shown
-      this.b = null;          // the sky fading in over it
-      this.fadeStart = 0;
-      this.fadeLength = SKY_FADE;
-      this.presence = 1;      // eased towards presenceTarget: 1 fully there, lower while waiting
-      this.presenceTarget = 1;
-      this.wanted = null;     // URL of the newest sky asked for
+  // Without WebGL2 (Firefox headless, old or locked-down machines) the same sky is a plain <img>
+  // in the oval: the PNG is transparent outside it, so the oval needs no drawing of its own. The
+  // same interface as the ciel-sky component: setSky(url, fade), b (a fade running), presenceTarget.
+  class FlatSky {
+    constructor(root) {
+      this.root = root;
+      this.a = null;          // the <img> fully shown
+      this.b = null;          // the <img> fading in over it
+      this.fade = null;       // its Animation
+      this.wanted = null;
       this.loading = false;
-      this.reducedMotion = matchMedia('(prefers-reduced-motion: reduce)').matches;
-      this.fit = this.fit.bind(this);
-      window.addEventListener('resize', this.fit);
-      this.el.sceneEl.addEventListener('loaded', this.fit);
-      view.sky = this;
-      if (view.pending) this.setSky(view.pending.url, view.pending.fade);
-      view.pending = null;
-    },
+    }
 
-    remove: function () {
-      window.removeEventListener('resize', this.fit);
-      [this.a, this.b].forEach((t) => t && this.drop(t));
-    },
+    set presenceTarget(value) { this.root.classList.toggle('away', value < 1); }
 
-    uniforms: function () {
-      const mesh = this.el.getObject3D('mesh');
-      return mesh && mesh.material.uniforms;
-    },
-
-    // Keep the 2x1 oval within 84% of the width and 66% of the height, a little above centre,
-    // leaving the bottom edge to the controls.
-    fit: function () {
-      const camera = this.el.sceneEl.camera;
-      if (!camera) return;
-      const aspect = window.innerWidth / Math.max(window.innerHeight, 1);
-      const tanHalf = Math.tan(THREE.MathUtils.degToRad(camera.fov / 2));
-      const distance = Math.max(1 / (0.66 * 2 * tanHalf), 2 / (0.84 * 2 * tanHalf * aspect));
-      this.distance = distance;
-      this.el.object3D.position.set(0, 0.035 * 2 * distance * tanHalf, -distance);
-    },
-
-    // Ask for a sky; the newest wins, loads never overlap, and a failed one is retried by the next call.
-    setSky: async function (url, fade) {
+    // The newest sky wins, loads never overlap, a failed one is retried by the next call.
+    async setSky(url, fade) {
       this.wanted = url;
       this.nextFade = fade;
       if (this.loading) return;
@@ -224,97 +347,115 @@
       try {
         while (this.wanted && this.wanted !== this.shownUrl()) {
           const asked = this.wanted;
-          const texture = await loadSky(asked);
-          if (asked !== this.wanted) { this.drop(texture); continue; }  // overtaken while loading
-          this.show(texture, this.nextFade);
+          const img = await FlatSky.load(asked);
+          if (asked !== this.wanted) { FlatSky.drop(img); continue; }
+          this.show(img, this.nextFade);
         }
       } catch (err) {
         console.warn('ciel: sky not loaded:', err.message);
       } finally {
         this.loading = false;
       }
-    },
+    }
 
-    shownUrl: function () {
+    // Decoded before it is shown, so a crossfade never starts from a half-painted picture.
+    static async load(url) {
+      const img = new Image();
+      img.alt = '';
+      img.decoding = 'async';
+      img.src = url;
+      try {
+        await img.decode();
+      } catch (err) {
+        throw new Error(`${url}: not decoded`);
+      }
+      ciel.texturesMade += 1;
+      ciel.texturesLive += 1;
+      return img;
+    }
+
+    static drop(img) {
+      img.remove();
+      img.removeAttribute('src');   // lets the browser free the decoded pixels now
+      ciel.texturesLive -= 1;
+    }
+
+    shownUrl() {
       const newest = this.b || this.a;
-      return newest && newest.userData.url;
-    },
+      return newest && newest.getAttribute('src');
+    }
 
-    show: function (texture, fade) {
-      if (this.b) this.settle();              // a fade still running: finish it at once
-      this.b = texture;
-      this.fadeStart = performance.now();
-      this.fadeLength = fade;
-      ciel.sky = texture.userData.url;
-      this.bind();
-    },
+    show(img, fade) {
+      if (this.b) this.settle();
+      this.b = img;
+      ciel.sky = img.getAttribute('src');
+      this.root.append(img);
+      const reduced = matchMedia('(prefers-reduced-motion: reduce)').matches;
+      this.fade = img.animate([{ opacity: 0 }, { opacity: 1 }], { duration: reduced ? 0 : fade * 1000 });
+      this.fade.onfinish = () => this.settle();
+    }
 
-    // The incoming sky is fully shown: the old one is no longer drawn, so let it go.
-    settle: function () {
-      if (this.a) this.drop(this.a);
+    settle() {
+      if (this.fade) { this.fade.onfinish = null; this.fade.cancel(); this.fade = null; }
+      if (this.a) FlatSky.drop(this.a);
       this.a = this.b;
       this.b = null;
-      this.bind();
-    },
+    }
+  }
 
-    drop: function (texture) {
-      texture.dispose();                      // frees the GPU copy
-      if (texture.image && texture.image.close) texture.image.close();
-      forget(this.el.sceneEl, texture.userData.url);
-      ciel.texturesLive -= 1;
-    },
+  // WebGL2, as three.js asks for it (A-Frame 1.8 needs WebGL2). The probe's context is given back
+  // at once: a browser allows only a few at a time.
+  function hasWebGL2() {
+    try {
+      const gl = document.createElement('canvas').getContext('webgl2', { alpha: true, antialias: true });
+      if (!gl) return false;
+      const lose = gl.getExtension('WEBGL_lose_context');
+      if (lose) lose.loseContext();
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
 
-    bind: function () {
-      const u = this.uniforms();
-      if (!u) return;
-      u.skyA.value = this.a; u.hasA.value = this.a ? 1 : 0;
-      u.skyB.value = this.b; u.hasB.value = this.b ? 1 : 0;
-      u.mixAB.value = 0;
-    },
+  // The <img> sky, for good: no WebGL2, A-Frame missing, or a WebGL context lost. A-Frame is not
+  // loaded at all without WebGL2 (it could only fail, with uncaught errors and an empty field).
+  function flat(why) {
+    if (ciel.renderer === 'img') return;
+    console.info(`ciel: the sky as a picture (${why})`);
+    const pending = view.sky ? { url: current && current.sky, fade: 0 } : view.pending;
+    const scene = document.querySelector('a-scene');
+    if (scene) scene.remove();
+    ciel.renderer = 'img';
+    const root = document.getElementById('flat');
+    root.hidden = false;
+    view.sky = new FlatSky(root);
+    view.sky.presenceTarget = ciel.state === 'waiting' ? 0.35 : 1;
+    if (pending && pending.url) view.sky.setSky(pending.url, pending.fade);
+    view.pending = null;
+  }
 
-    tick: function (time, delta) {
-      const u = this.uniforms();
-      if (!u) return;
-      if (!this.distance) this.fit();
-      if (u.skyA.value !== this.a || u.skyB.value !== this.b) this.bind();
-      u.time.value = time / 1000;
-      if (this.b) {
-        const x = clamp((performance.now() - this.fadeStart) / (this.fadeLength * 1000), 0, 1);
-        u.mixAB.value = x * x * (3 - 2 * x);  // smoothstep: no visible start or end to the fade
-        if (x >= 1) this.settle();
+  function startSky() {
+    if (params.get('sky') === 'img') return flat('?sky=img');
+    if (!hasWebGL2()) return flat('no WebGL2');
+    window.AFRAME_CDN_ROOT = '/vendor/';    // A-Frame fetches nothing from a CDN
+    const script = document.createElement('script');
+    script.src = '/vendor/aframe.min.js';
+    script.onerror = () => flat('A-Frame did not load');
+    script.onload = () => {
+      try {
+        registerAframe();
+      } catch (err) {
+        return flat(`A-Frame: ${err.message}`);
       }
-      // Ease in and out of the waiting state over a couple of seconds.
-      this.presence += (this.presenceTarget - this.presence) * Math.min(1, (delta || 16) / 1200);
-      u.presence.value = this.presence;
-      // The slow drift: a sway of a degree or two, periods of about a minute, never repeating exactly.
-      if (!this.reducedMotion) {
-        const s = time / 1000;
-        const o = this.el.object3D;
-        o.rotation.y = 0.040 * Math.sin(s * 2 * Math.PI / 67);
-        o.rotation.x = 0.022 * Math.sin(s * 2 * Math.PI / 89 + 1.3);
-        o.rotation.z = 0.006 * Math.sin(s * 2 * Math.PI / 113 + 0.4);
-      }
-    },
-  });
-
-  // A-Frame draws on every animation frame. This page is meant to stay open for hours, on any
-  // machine (some without a GPU, where WebGL runs on the CPU): draw at most FPS times a second.
-  AFRAME.registerComponent('frame-cap', {
-    init: function () {
-      const scene = this.el;
+      ciel.renderer = 'webgl';
+      const scene = document.getElementById('scene-markup').content.firstElementChild.cloneNode(true);
+      document.body.prepend(scene);
       scene.addEventListener('renderstart', () => {
-        const render = scene.render.bind(scene);
-        const every = 1000 / FPS;
-        let last = -Infinity;
-        scene.renderer.setAnimationLoop((time, frame) => {
-          if (frame || time - last >= every - 2) {   // an XR frame is never skipped
-            last = time;
-            render(time, frame);
-          }
-        });
+        scene.canvas.addEventListener('webglcontextlost', () => flat('WebGL context lost'));
       });
-    },
-  });
+    };
+    document.head.append(script);
+  }
 
   /* ============================================================================================
    * The sound
@@ -618,7 +759,10 @@
     fading: { get: () => !!(view.sky && view.sky.b) },
     sounds: { get: () => sound.history.map((h) => ({ ...h, end: Number.isFinite(h.end) ? h.end : null })) },
     gpuTextures: {
-      get: () => { const r = document.querySelector('a-scene').renderer; return r ? r.info.memory.textures : null; },
+      get: () => {
+        const scene = document.querySelector('a-scene');
+        return scene && scene.renderer ? scene.renderer.info.memory.textures : null;
+      },
     },
   });
   ciel.analyserLevel = () => sound.level();
@@ -747,6 +891,7 @@
   }
 
   document.addEventListener('DOMContentLoaded', () => {
+    startSky();
     setUpListen();
     setUpNote();
     updateWaiting();

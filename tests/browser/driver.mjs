@@ -1,7 +1,7 @@
 // Headless Chromium for the Python tests, driven with playwright-core: one JSON command per line on
 // stdin, one JSON answer per line on stdout ({ok: true, value} or {ok: false, error}).
 //
-//   node driver.mjs USER_DATA_DIR [WIDTH HEIGHT] [--autoplay]
+//   node driver.mjs USER_DATA_DIR [WIDTH HEIGHT] [--autoplay] [--no-webgl]
 //
 // Commands: open {url} · eval {expr} · wait {expr, timeout} · click {selector} · visible {selector}
 // · screenshot {path} · requests · console · heap · close. Every request the page makes, and every
@@ -15,7 +15,7 @@ const { chromium } = require('playwright-core');
 
 const [userDataDir, width = '1280', height = '720', ...flags] = process.argv.slice(2);
 if (!userDataDir) {
-  process.stderr.write('usage: node driver.mjs USER_DATA_DIR [WIDTH HEIGHT] [--autoplay]\n');
+  process.stderr.write('usage: node driver.mjs USER_DATA_DIR [WIDTH HEIGHT] [--autoplay] [--no-webgl]\n');
   process.exit(2);
 }
 
@@ -30,6 +30,8 @@ const args = [
 ];
 // Only a fallback: the tests click "listen" like a person would.
 if (flags.includes('--autoplay')) args.push('--autoplay-policy=no-user-gesture-required');
+// A browser with no WebGL at all, like an old or locked-down machine: getContext('webgl2') is null.
+if (flags.includes('--no-webgl')) args.push('--disable-3d-apis', '--disable-webgl');
 
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
