@@ -10,6 +10,7 @@ In one run:
   3. what one listener downloads per hour at the default 30 s interval, from real pieces.
 
     python bench/web.py [--seconds 5] [--rounds 3] [--listeners 1000] [--load-s 30] [--json FILE]
+    python bench/web.py --parts rps          # only 1: the quick check that /api/latest did not slow down
 
 Needs `nginx` and `wrk` (apt-get install -y nginx wrk) and the shipped checkpoints.
 """
@@ -215,6 +216,25 @@ def describe_gaps(gaps: list[float], interval: float) -> str:
 
 
 # --- main ----------------------------------------------------------------------------------------
+def per_listener_hour(direct: str, osc: SimpleUDPClient) -> dict[str, float]:
+    """What one listener downloads per hour at the default interval, from five real pieces."""
+    for _ in range(5):
+        seq = latest_seq(direct)
+        osc.send_message("/ciel/next", [])
+        wait_until(lambda s=seq: latest_seq(direct) > s, "a piece after /ciel/next", 60)
+    pieces = [p for p in get_json(direct + "/api/pieces?limit=20") if p["duration_s"] == DEFAULT_INTERVAL]
+    sizes = {k: [len(get(direct + p[k])[2]) for p in pieces] for k in ("audio", "sky", "image")}
+    json_bytes = len(get(direct + "/api/latest")[2])
+    per_hour = 3600.0 / DEFAULT_INTERVAL
+    mp3 = statistics.median(sizes["audio"])
+    sky = statistics.median(sizes["sky"])
+    return {
+        "pieces_measured": len(pieces), "mp3_bytes_median": mp3,
+        "mp3_kbit_s": mp3 * 8 / DEFAULT_INTERVAL / 1000, "sky_bytes_median": sky,
+        "audio_mb": mp3 * per_hour / 1e6, "page_mb": (mp3 + sky + json_bytes) * per_hour / 1e6,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each wrk run")
@@ -224,7 +244,12 @@ def main() -> int:
     ap.add_argument("--load-s", type=float, default=30.0)
     ap.add_argument("--cadence", type=float, default=2.0, help="node interval while the pollers run")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--parts", default="rps,pollers,download",
+                    help="comma-separated: rps (1), pollers (2), download (3); default all")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    if not parts or parts - {"rps", "pollers", "download"}:
+        raise SystemExit(f"bench: --parts {args.parts!r}: give some of rps,pollers,download")
     for tool in ("nginx", "wrk"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench: {tool} is not installed (apt-get install -y nginx wrk)")
@@ -251,21 +276,8 @@ def main() -> int:
             wait_until(lambda: latest_seq(direct) >= 1, "the node's first piece", 120)
 
             # 3 first (it needs the default interval): real pieces at 30 s, asked for with /ciel/next.
-            for _ in range(5):
-                seq = latest_seq(direct)
-                osc.send_message("/ciel/next", [])
-                wait_until(lambda s=seq: latest_seq(direct) > s, "a piece after /ciel/next", 60)
-            pieces = [p for p in get_json(direct + "/api/pieces?limit=20") if p["duration_s"] == DEFAULT_INTERVAL]
-            sizes = {k: [len(get(direct + p[k])[2]) for p in pieces] for k in ("audio", "sky", "image")}
-            json_bytes = len(get(direct + "/api/latest")[2])
-            per_hour = 3600.0 / DEFAULT_INTERVAL
-            mp3 = statistics.median(sizes["audio"])
-            sky = statistics.median(sizes["sky"])
-            out["per_listener_hour"] = {
-                "pieces_measured": len(pieces), "mp3_bytes_median": mp3,
-                "mp3_kbit_s": mp3 * 8 / DEFAULT_INTERVAL / 1000, "sky_bytes_median": sky,
-                "audio_mb": mp3 * per_hour / 1e6, "page_mb": (mp3 + sky + json_bytes) * per_hour / 1e6,
-            }
+            if "download" in parts:
+                out["per_listener_hour"] = per_listener_hour(direct, osc)
 
             # 1: requests/s.
             static_json = tmpdir / "latest.json"
@@ -282,14 +294,17 @@ def main() -> int:
             out["cache_status_second_request"] = headers.get("X-Cache-Status")
             targets = {"direct": direct + "/api/latest", "cache": cached, "static": static}
             runs: dict[str, list[dict[str, float]]] = {k: [] for k in targets}
-            for _ in range(args.rounds):
+            for _ in range(args.rounds if "rps" in parts else 0):
                 for name, url in targets.items():
                     runs[name].append(wrk(url, args.seconds, args.connections))
-            rps = {k: statistics.median(r["rps"] for r in v) for k, v in runs.items()}
-            out["wrk"] = {"runs": runs, "median_rps": rps, "direct_over_static": rps["direct"] / rps["static"],
-                          "cache_over_static": rps["cache"] / rps["static"]}
+            if "rps" in parts:
+                rps = {k: statistics.median(r["rps"] for r in v) for k, v in runs.items()}
+                out["wrk"] = {"runs": runs, "median_rps": rps, "direct_over_static": rps["direct"] / rps["static"],
+                              "cache_over_static": rps["cache"] / rps["static"]}
 
             # 2: a thousand pollers against the node, at a quick cadence to see whether it slips.
+            if "pollers" not in parts:
+                return _report(args, out)
             osc.send_message("/ciel/interval", [float(args.cadence)])
             wait_until(lambda: get_json(direct + "/api/latest")["params"]["interval"] == args.cadence,
                        "the new interval", 30)
@@ -313,27 +328,37 @@ def main() -> int:
                 node.kill()
             node_log.close()
 
-    h, w, p = out["per_listener_hour"], out["wrk"], out["pollers"]
-    r = w["median_rps"]
-    print(f"web: /api/latest req/s (median of {args.rounds} x {args.seconds:g} s, wrk -t1 -c{args.connections}): "
-          f"direct {r['direct']:.0f}, through the nginx cache {r['cache']:.0f}, nginx static {r['static']:.0f}")
-    print(f"web: direct / static = {w['direct_over_static']:.2f} (target >= 0.25), "
-          f"cache / static = {w['cache_over_static']:.2f} (target >= 0.9); "
-          f"second request through nginx: X-Cache-Status {out['cache_status_second_request']}")
-    wrk_errors = sum(x["errors"] for v in w["runs"].values() for x in v)
-    print(f"web: wrk errors {wrk_errors}")
-    print(f"web: {p['listeners']} keep-alive pollers every 2 s for {p['seconds']:g} s against the node: "
-          f"{p['requests']} requests ({p['rate']:.0f}/s, {p['codes']}), errors {p['errors']} {p['error_kinds']}; "
-          f"latency p50 {p['p50_ms']:.1f} ms, p90 {p['p90_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms "
-          f"(target <= 50 ms), max {p['max_ms']:.1f} ms")
-    print(f"web: node cadence at {args.cadence:g} s, quiet: {describe_gaps(p['quiet_gaps'], args.cadence)}")
-    print(f"web: node cadence at {args.cadence:g} s, under the pollers: {describe_gaps(p['load_gaps'], args.cadence)}")
-    print(f"web: one listener per hour at {DEFAULT_INTERVAL:g} s pieces ({h['pieces_measured']} real pieces): "
-          f"MP3 median {h['mp3_bytes_median'] / 1000:.1f} kB ({h['mp3_kbit_s']:.1f} kbit/s) -> "
-          f"{h['audio_mb']:.1f} MB/h of sound; with the sky PNG (median {h['sky_bytes_median'] / 1000:.1f} kB) "
-          f"and the JSON: {h['page_mb']:.1f} MB/h")
+    return _report(args, out)
+
+
+def _report(args: argparse.Namespace, out: dict[str, Any]) -> int:
+    if "wrk" in out:
+        w = out["wrk"]
+        r = w["median_rps"]
+        print(f"web: /api/latest req/s (median of {args.rounds} x {args.seconds:g} s, wrk -t1 -c{args.connections}): "
+              f"direct {r['direct']:.0f}, through the nginx cache {r['cache']:.0f}, nginx static {r['static']:.0f}")
+        print(f"web: direct / static = {w['direct_over_static']:.2f} (target >= 0.25), "
+              f"cache / static = {w['cache_over_static']:.2f} (target >= 0.9); "
+              f"second request through nginx: X-Cache-Status {out['cache_status_second_request']}")
+        wrk_errors = sum(x["errors"] for v in w["runs"].values() for x in v)
+        print(f"web: wrk errors {wrk_errors}")
+    if "pollers" in out:
+        p = out["pollers"]
+        print(f"web: {p['listeners']} keep-alive pollers every 2 s for {p['seconds']:g} s against the node: "
+              f"{p['requests']} requests ({p['rate']:.0f}/s, {p['codes']}), errors {p['errors']} {p['error_kinds']}; "
+              f"latency p50 {p['p50_ms']:.1f} ms, p90 {p['p90_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms "
+              f"(target <= 50 ms), max {p['max_ms']:.1f} ms")
+        print(f"web: node cadence at {args.cadence:g} s, quiet: {describe_gaps(p['quiet_gaps'], args.cadence)}")
+        print(f"web: node cadence at {args.cadence:g} s, under the pollers: "
+              f"{describe_gaps(p['load_gaps'], args.cadence)}")
+    if "per_listener_hour" in out:
+        h = out["per_listener_hour"]
+        print(f"web: one listener per hour at {DEFAULT_INTERVAL:g} s pieces ({h['pieces_measured']} real pieces): "
+              f"MP3 median {h['mp3_bytes_median'] / 1000:.1f} kB ({h['mp3_kbit_s']:.1f} kbit/s) -> "
+              f"{h['audio_mb']:.1f} MB/h of sound; with the sky PNG (median {h['sky_bytes_median'] / 1000:.1f} kB) "
+              f"and the JSON: {h['page_mb']:.1f} MB/h")
     if args.json:
-        out["pollers"].pop("window", None)
+        out.get("pollers", {}).pop("window", None)
         args.json.write_text(json.dumps(out, indent=1))
     return 0
 
