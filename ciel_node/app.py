@@ -382,7 +382,7 @@ class Node:
 @asynccontextmanager
 async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscServer]:
     """OSC in and feedback out, then SSH (server, reverse tunnel) onto OSC's TCP port; stopped in reverse."""
-    hub = FeedbackHub(node.osc_counters)
+    hub = FeedbackHub(node.osc_counters, playback=config.playback)
     surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters)
     server = OscServer(surface, hub, config.osc_networks)
     node.controls.subscribe(hub.on_controls)

@@ -13,10 +13,15 @@ from pathlib import Path
 
 import pytest
 from nodes import RunningNode, node_config, running_node, until
+from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from ciel_node.controls.framing import length_prefix_encode, slip_encode
-from ciel_node.controls.osc_server import MAX_TCP_CONNECTIONS
+from ciel_node.controls.osc import MAX_DEPTH, MAX_MESSAGES, MalformedPacket, parse_packet
+from ciel_node.controls.osc_server import MAX_TCP_CONNECTIONS, SourceLimits
 from ciel_node.publish.feedback import osc_message
 from ciel_node.state import RANGES, Controls
 
@@ -53,10 +58,9 @@ def mutants(rng: random.Random, n: int) -> Iterator[bytes]:
             yield osc_message("/ciel/seed")[:12] + (f",{tags}".encode() + b"\0" * 4)[: (len(tags) + 5) // 4 * 4]
         elif kind == 4:
             depth = rng.randint(50, 1500)
-            packet = base
-            for _ in range(depth):
-                packet = _bundle(time.time() + 3600, [packet])
-            yield packet
+            # Headers outermost first, each element 20 bytes bigger than the one inside: built in O(depth).
+            head = _bundle(time.time() + 3600, [])
+            yield b"".join(head + struct.pack(">i", len(base) + 20 * (depth - 1 - k)) for k in range(depth)) + base
         elif kind == 5:
             yield _bundle(time.time() + rng.uniform(1, 1e6), [base, rng.choice(VALID)])
         elif kind == 6:
@@ -67,6 +71,68 @@ def mutants(rng: random.Random, n: int) -> Iterator[bytes]:
             yield b"/ciel/seed\0\0,s\0\0" + rng.randbytes(8) + b"\0\0\0\0"  # bad UTF-8 string
         else:
             yield base + rng.randbytes(rng.randint(1, 16))
+
+
+def _messages(packet: bytes) -> int | None:
+    """What the node must count for a packet: its messages, or None for malformed."""
+    try:
+        return len(parse_packet(packet))
+    except MalformedPacket:
+        return None
+
+
+def _random_packet(rng: random.Random, depth: int = 0) -> tuple[bytes, list[tuple[str, list[object]]]]:
+    """A well-formed packet built by python-osc, and the messages it holds."""
+    if depth < 3 and rng.random() < 0.3:
+        bundle = OscBundleBuilder(IMMEDIATELY)
+        expected: list[tuple[str, list[object]]] = []
+        for _ in range(rng.randint(0, 4)):
+            packet, messages = _random_packet(rng, depth + 1)
+            bundle.add_content(OscBundle(packet) if packet.startswith(b"#bundle") else OscMessage(packet))
+            expected += messages
+        return bundle.build().dgram, expected
+    address = "/" + "/".join(rng.choice(["ciel", "seed", "x", "é"]) for _ in range(rng.randint(1, 3)))
+    builder = OscMessageBuilder(address)
+    args: list[object] = []
+    for _ in range(rng.randint(0, 5)):
+        kind = rng.choice("ifsbhdTFN")
+        make = {
+            "i": lambda: rng.randint(-(2**31), 2**31 - 1), "f": lambda: struct.unpack(">f", rng.randbytes(4))[0],
+            "s": lambda: "".join(rng.choice("abcé ") for _ in range(rng.randint(0, 9))),
+            "b": lambda: rng.randbytes(rng.randint(1, 9)), "h": lambda: rng.randint(-(2**63), 2**63 - 1),
+            "d": lambda: rng.uniform(-1e300, 1e300), "T": lambda: True, "F": lambda: False, "N": lambda: None,
+        }
+        value = make[kind]()
+        builder.add_arg(value, kind)
+        args.append(value)
+    return builder.build().dgram, [(address, args)]
+
+
+def test_the_parser_agrees_with_python_osc_and_is_stricter() -> None:
+    rng = random.Random(99)
+    for _ in range(3000):  # well-formed: the same messages, the same values
+        packet, expected = _random_packet(rng)
+        got = parse_packet(packet)
+        assert repr(got) == repr(expected)
+        assert repr(got) == repr([(m.message.address, m.message.params) for m in OscPacket(packet).messages])
+    accepted = 0
+    for packet in mutants(random.Random(98), 5000):  # garbage: never accepted where python-osc refuses
+        mine = _messages(packet)
+        if mine is None:
+            continue
+        accepted += 1
+        theirs = OscPacket(packet).messages
+        assert sorted(a for a, _ in parse_packet(packet)) == sorted(m.message.address for m in theirs)
+    assert accepted > 500
+    # What python-osc accepts and the node does not: missing bytes, and the work bounds.
+    for truncated in (b"/ciel/volume_ceiling\0\0\0\0,f\0\0", b"/a\0\0,f\0\0\0\0", b"/a\0\0,f\0\0\0\0\0"):
+        assert len(OscPacket(truncated).messages) == 1 and _messages(truncated) is None
+    deep = osc_message("/ciel/next")
+    for _ in range(MAX_DEPTH):
+        deep = _bundle(0, [deep])
+    assert _messages(deep) == 1 and _messages(_bundle(0, [deep])) is None
+    many = [osc_message("/ciel/next")] * MAX_MESSAGES
+    assert _messages(_bundle(0, many)) == MAX_MESSAGES and _messages(_bundle(0, [*many, many[0]])) is None
 
 
 def _valid_state(c: Controls) -> bool:
@@ -85,6 +151,8 @@ class Target:
 @pytest.fixture
 async def target(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[Target]:
     async with running_node(node_config(tmp_path / "state", tiny_checkpoints), first_piece=False) as running:
+        # Parsing under test here, not the per-source rate (tests/test_osc.py has that).
+        running.osc.limits = SourceLimits(trusted_rate=1e9, trusted_burst=1e9)
         yield Target(running)
 
 
@@ -111,11 +179,10 @@ async def test_100k_udp_packets(target: Target) -> None:
                 for p in batch:
                     s.sendto(p, ("127.0.0.1", target.port))
                 sent += len(batch)
-                for p in batch:  # what a correct node must count, from an independent parse
-                    try:
-                        expected_messages += len(OscPacket(p).messages)
-                    except Exception:  # noqa: BLE001
-                        expected_malformed += 1
+                for p in batch:  # what a correct node must count (the parser is checked against python-osc above)
+                    n = _messages(p)
+                    expected_messages += n or 0
+                    expected_malformed += n is None
                 batch.clear()
                 await _caught_up(counters, sent)
                 assert _valid_state(target.node.controls.controls)
@@ -125,10 +192,9 @@ async def test_100k_udp_packets(target: Target) -> None:
                 s.sendto(p, ("127.0.0.1", target.port))
         sent += len(batch)
         for p in batch:
-            try:
-                expected_messages += len(OscPacket(p).messages)
-            except Exception:  # noqa: BLE001
-                expected_malformed += 1
+            n = _messages(p)
+            expected_messages += n or 0
+            expected_malformed += n is None
         await _caught_up(counters, sent)
     assert sent >= 99_000
     assert counters["received"] == sent

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import struct
+import time
 from collections.abc import Callable
 from typing import Any
-
-from pythonosc.osc_packet import OscPacket
 
 from ciel_node.publish.feedback import (
     Channel,
     FeedbackHub,
+    Route,
     UdpChannel,
     osc_message,
-    state_message,
-    state_messages,
 )
 from ciel_node.state import ControlError, ControlStore
 
@@ -23,14 +22,139 @@ log = logging.getLogger(__name__)
 
 CONTROLS = ("interval", "seed", "drift", "volume_ceiling", "playback")
 
+# Work one packet may cost the event loop (README, OSC): a controller sends one message or a bundle of
+# a few dozen; anything past these is a flood, not a performance.
+MAX_MESSAGES = 128  # messages in one packet, bundles flattened
+MAX_DEPTH = 8  # bundles inside bundles
+MAX_ARGS = 256  # arguments in one message
+PACKET_CPU_S = 0.005  # CPU time (not wall time: a busy machine must not cut a bundle short) per packet
 
+
+class MalformedPacket(ValueError):
+    """A packet that is not OSC 1.0, or breaks a work bound: dropped and counted, never answered."""
+
+
+# --- the wire format (strict: every byte an argument promises must be there) -----------------------
+def parse_packet(data: bytes) -> list[tuple[str, list[Any]]]:
+    """One packet -> its messages in order, bundles flattened; raises MalformedPacket.
+
+    Stricter than python-osc, which pads a missing float with zeros (a 3-byte `,f` message set the
+    ceiling to 0 dBFS) and copies every nested bundle: here offsets walk one buffer, and the bounds
+    above are checked as the walk goes, so a 64 KB flood costs a scan, not a dispatch.
+    """
+    out: list[tuple[str, list[Any]]] = []
+    _element(data, 0, len(data), 0, out)
+    return out
+
+
+def _element(data: bytes, start: int, end: int, depth: int, out: list[tuple[str, list[Any]]]) -> None:
+    if data.startswith(b"#bundle\0", start):
+        if depth >= MAX_DEPTH:
+            raise MalformedPacket(f"bundles nested deeper than {MAX_DEPTH}")
+        i = start + 16  # "#bundle\0" and the timetag, honoured as "now": a future one never holds anything back
+        if i > end:
+            raise MalformedPacket("bundle shorter than its header")
+        while i < end:
+            if i + 4 > end:
+                raise MalformedPacket("bundle element without its size")
+            (size,) = struct.unpack_from(">i", data, i)
+            i += 4
+            if size <= 0 or size % 4 or i + size > end:
+                raise MalformedPacket(f"bundle element size {size} does not fit the packet")
+            _element(data, i, i + size, depth + 1, out)
+            i += size
+    elif data.startswith(b"/", start):
+        out.append(_message(data, start, end))
+        if len(out) > MAX_MESSAGES:
+            raise MalformedPacket(f"more than {MAX_MESSAGES} messages in one packet")
+    else:
+        raise MalformedPacket("neither a message nor a bundle")
+
+
+def _string(data: bytes, i: int, end: int) -> tuple[str, int]:
+    nul = data.find(b"\0", i, end)
+    if nul < 0:
+        raise MalformedPacket("string without its terminating zero")
+    nxt = (nul + 4) & ~3
+    if nxt > end:
+        raise MalformedPacket("string without its padding")
+    try:
+        return data[i:nul].decode(), nxt
+    except UnicodeDecodeError:
+        raise MalformedPacket("string is not UTF-8") from None
+
+
+_FIXED = {"i": (">i", 4), "f": (">f", 4), "h": (">q", 8), "d": (">d", 8)}
+_EMPTY = {"T": True, "F": False, "N": None, "I": float("inf")}
+
+
+def _message(data: bytes, start: int, end: int) -> tuple[str, list[Any]]:
+    address, i = _string(data, start, end)
+    if i == end:
+        return address, []  # no type tag string: an OSC 1.0 peer sending no arguments
+    tags, i = _string(data, i, end)
+    if not tags.startswith(","):
+        raise MalformedPacket("type tags do not start with ','")
+    if len(tags) - 1 > MAX_ARGS:
+        raise MalformedPacket(f"more than {MAX_ARGS} arguments in one message")
+    args: list[Any] = []
+    stack = [args]
+    for tag in tags[1:]:
+        value: Any
+        if tag in _FIXED:
+            fmt, size = _FIXED[tag]
+            if i + size > end:
+                raise MalformedPacket(f"argument '{tag}' promised by the type tags is missing")
+            (value,) = struct.unpack_from(fmt, data, i)
+            i += size
+        elif tag in "sS":
+            value, i = _string(data, i, end)
+        elif tag == "b":
+            if i + 4 > end:
+                raise MalformedPacket("blob without its size")
+            (size,) = struct.unpack_from(">i", data, i)
+            if size < 0 or i + 4 + ((size + 3) & ~3) > end:
+                raise MalformedPacket(f"blob of {size} bytes does not fit the packet")
+            value, i = data[i + 4 : i + 4 + size], i + 4 + ((size + 3) & ~3)
+        elif tag in "crmt":  # char, RGBA, MIDI, timetag: carried, never a number a control could take
+            width = 8 if tag == "t" else 4
+            if i + width > end:
+                raise MalformedPacket(f"argument '{tag}' promised by the type tags is missing")
+            raw = data[i : i + width]
+            value, i = (chr(raw[3]) if tag == "c" else tuple(raw)), i + width
+        elif tag in _EMPTY:
+            value = _EMPTY[tag]
+        elif tag == "[":
+            stack[-1].append([])
+            stack.append(stack[-1][-1])
+            continue
+        elif tag == "]":
+            if len(stack) < 2:
+                raise MalformedPacket("']' without '[' in the type tags")
+            stack.pop()
+            continue
+        else:
+            raise MalformedPacket(f"unknown type tag {tag!r}")
+        stack[-1].append(value)
+    if len(stack) != 1:
+        raise MalformedPacket("'[' without ']' in the type tags")
+    return address, args
+
+
+# --- the address space ------------------------------------------------------------------------------
 class Peer:
-    """Where a packet came from, and where its answers go."""
+    """Where a packet came from, how far it is trusted, and where its answers go.
 
-    def __init__(self, host: str, port: int, hub: FeedbackHub, connection: Channel | None = None) -> None:
+    `trusted`: loopback or in --osc-allow (subscriptions for its own host are exempt from the reply
+    budget); `explicit`: in --osc-allow (may also subscribe other hosts, rate-limited).
+    """
+
+    def __init__(self, host: str, port: int, hub: FeedbackHub, connection: Channel | None = None,
+                 trusted: bool = True, explicit: bool = False) -> None:
         self.host, self.port = host, port
         self.hub = hub
         self.connection = connection  # set for TCP: answers go back on the same connection
+        self.trusted, self.explicit = trusted, explicit
 
     def channels(self) -> list[Channel]:
         """The sender's own feedback: its TCP connection, else its host's subscribers, else its source port."""
@@ -47,50 +171,78 @@ class OscSurface:
                  counters: dict[str, int]) -> None:
         self.store, self.request_next, self.hub = store, request_next, hub
         self.counters = counters
+        for name in ("received", "applied", "rejected", "malformed"):
+            counters.setdefault(name, 0)
         self._handlers: dict[str, Callable[[list[Any], Peer], None]] = {
             "/ciel/next": self._next, "/ciel/get": self._get,
             "/ciel/subscribe": self._subscribe, "/ciel/unsubscribe": self._unsubscribe,
         }
         for name in CONTROLS:
             self._handlers[f"/ciel/{name}"] = self._control(name)
+        self._logged_at = -1e9
+        self._unknown = f"unknown address; known: /ciel/{{{','.join(a[6:] for a in self._handlers)}}}"
 
-    def packet(self, data: bytes, peer: Peer) -> bool:
-        """One datagram or TCP frame; False if malformed (dropped and counted, never raised)."""
+    def packet(self, data: bytes, peer: Peer) -> int | None:
+        """One datagram or TCP frame: the number of messages in it, None if malformed (dropped and counted).
+
+        Never raises. A packet's errors go back as one /ciel/error, however many messages failed.
+        """
         self.counters["received"] += 1
         try:
-            messages = OscPacket(data).messages
-        except Exception:  # noqa: BLE001 - anything a hostile packet makes the parser throw
+            messages = parse_packet(data)
+        except MalformedPacket:
             self.counters["malformed"] += 1
-            return False
-        # Bundle timetags are honoured as "now": a future timetag never holds anything back.
-        for timed in messages:
-            self.message(timed.message.address, list(timed.message.params), peer)
-        return True
+            return None
+        errors: list[tuple[str, str]] = []
+        start = time.thread_time()
+        for k, (address, args) in enumerate(messages):
+            if k and time.thread_time() - start > PACKET_CPU_S:
+                left = len(messages) - k
+                self.counters["rejected"] += left
+                errors.append((address, f"not applied: the packet used up its {PACKET_CPU_S * 1000:g} ms "
+                                        f"({left} messages left; send fewer per bundle)"))
+                break
+            reason = self.message(address, args, peer)
+            if reason is not None:
+                errors.append((address, reason))
+        if errors:
+            address, reason = errors[0]
+            if len(errors) > 1:
+                reason = f"{reason} (and {len(errors) - 1} more errors in this packet)"
+            self.hub.send(peer.channels(), [osc_message("/ciel/error", address, reason, types="ss")])
+        return len(messages)
 
-    def message(self, address: str, args: list[Any], peer: Peer) -> None:
+    def message(self, address: str, args: list[Any], peer: Peer) -> str | None:
+        """Apply one message; the reason it was rejected, or None."""
         handler = self._handlers.get(address)
         try:
             if handler is None:
-                raise ControlError(f"unknown address; known: {', '.join(self._handlers)}")
+                raise ControlError(self._unknown)
             handler(args, peer)
         except ControlError as e:
             self.counters["rejected"] += 1
-            self.hub.send(peer.channels(), [osc_message("/ciel/error", address, str(e), types="ss")])
-            return
+            return str(e)
+        except Exception as e:  # noqa: BLE001 - a bug must cost one message, never the node or a traceback per packet
+            self.counters["rejected"] += 1
+            if time.monotonic() - self._logged_at > 10:
+                self._logged_at = time.monotonic()
+                log.warning("OSC %s from %s failed: %r (logged once per 10 s)", address, peer.host, e)
+            return f"internal error ({type(e).__name__})"
         self.counters["applied"] += 1
+        return None
 
     # --- handlers -----------------------------------------------------------------------------
     def _control(self, name: str) -> Callable[[list[Any], Peer], None]:
         def apply(args: list[Any], peer: Peer) -> None:
             _arity(args, 1, 1, f"{name} takes one number")
             value = args[0]
-            before = getattr(self.store.controls, name)
+            before = self.hub.reported(name, getattr(self.store.controls, name))
             _, applied = self.store.update(**{name: value})
-            got = applied[name]
-            if got != value:  # clamped (or rounded): echo what was really set
+            got = self.hub.reported(name, applied[name])
+            if got != value:  # clamped, rounded, or (playback on a node without speakers) not possible: echo
                 subscribers = {ch.key for ch in self.hub.subscribers} if got != before else set()
                 echo = [ch for ch in peer.channels() if ch.key not in subscribers]
-                self.hub.send(echo, [state_message(name, got)])
+                self.hub.send(echo, [self.hub.state_message(name, got)])
 
         return apply
 
@@ -106,18 +258,28 @@ class OscSurface:
             # Over TCP the answer goes back on the connection: a reply port would be a port on this
             # machine, which an SSH-forwarded peer must not be able to aim UDP at.
             channels: list[Channel] = [peer.connection]
-        elif args:
-            channels = [self.hub.udp(peer.host, int(args[0]))]
         else:
-            channels = [self.hub.udp(peer.host, peer.port)]
-        self.hub.send(channels, state_messages(self.store.controls))
+            # UDP: a subscriber's port gets the whole state; any other port no more bytes than its host sent.
+            channels = [self._udp(peer.host, int(args[0]) if args else peer.port)]
+        self.hub.send(channels, self.hub.state_messages(self.store.controls))
 
     def _subscribe(self, args: list[Any], peer: Peer) -> None:
         channel = self._target(args, peer, "subscribe")
-        self.hub.subscribe(channel)
+        if peer.connection is not None:
+            route = Route.FREE
+        elif isinstance(channel, UdpChannel) and channel.host != peer.host:
+            if not peer.explicit:
+                raise ControlError(f"feedback to another host ({channel.host}) needs the sender ({peer.host}) "
+                                   "in --osc-allow; or subscribe from that host")
+            route = Route.THIRD_PARTY
+        else:
+            route = Route.FREE if peer.trusted else Route.CREDIT
+        self.hub.subscribe(channel, route)
 
     def _unsubscribe(self, args: list[Any], peer: Peer) -> None:
         channel = self._target(args, peer, "unsubscribe")
+        if isinstance(channel, UdpChannel) and channel.host != peer.host and not peer.explicit:
+            raise ControlError(f"unsubscribing another host ({channel.host}) needs the sender in --osc-allow")
         self.hub.unsubscribe(channel.key)
 
     def _target(self, args: list[Any], peer: Peer, verb: str) -> Channel:
@@ -130,10 +292,20 @@ class OscSurface:
             if not isinstance(args[1], str):
                 raise ControlError(f"host must be a string with an IP address, got {args[1]!r}")
             try:
-                host = str(ipaddress.ip_address(args[1]))
+                addr = ipaddress.ip_address(args[1])
             except ValueError:
                 raise ControlError(f"host {args[1]!r} is not an IP address (names are not resolved)") from None
-        return self.hub.udp(host, port)
+            if addr.is_multicast or addr.is_unspecified or addr == ipaddress.IPv4Address("255.255.255.255"):
+                raise ControlError(f"host {args[1]} is a broadcast, multicast or unspecified address; "
+                                   "give the subscriber's own IP")
+            host = str(addr)
+        return self._udp(host, port)
+
+    def _udp(self, host: str, port: int) -> UdpChannel:
+        try:
+            return self.hub.udp(host, port)
+        except OSError as e:  # e.g. fe80::1 without a scope: no route the kernel can pick
+            raise ControlError(f"cannot send to {host} port {port} ({e.strerror or e}); give a reachable IP") from None
 
 
 def _arity(args: list[Any], lo: int, hi: int, what: str) -> None:

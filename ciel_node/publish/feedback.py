@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from enum import Enum
 from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -15,6 +16,68 @@ log = logging.getLogger(__name__)
 
 MAX_SUBSCRIBERS = 32
 STATE_TYPES = {"interval": "f", "seed": "i", "drift": "f", "volume_ceiling": "f", "playback": "i"}
+MAX_HOSTS = 4096  # hosts remembered by the byte credit and the rate limits (the oldest is forgotten)
+CREDIT_CAP = 65536  # bytes of unspent credit a host can hold: old traffic does not buy a later burst
+THIRD_PARTY_BYTES_S, THIRD_PARTY_BURST = 16384.0, 32768.0  # to a host other than the one that subscribed it
+
+
+class Route(Enum):
+    """How feedback to a UDP destination is bounded (TCP connections are never bounded: not spoofable)."""
+
+    FREE = "free"  # a subscriber a trusted sender (loopback, --osc-allow) registered for its own host
+    THIRD_PARTY = "third-party"  # a subscriber on another host, registered by a sender in --osc-allow: rate-limited
+    CREDIT = "credit"  # everything else: never more bytes than that host sent (no reflection, no amplification)
+
+
+class HostBuckets:
+    """A token bucket per host: `rate` tokens a second up to `burst`. Bounded: the oldest host is forgotten."""
+
+    def __init__(self, rate: float, burst: float, hosts: int = MAX_HOSTS) -> None:
+        self.rate, self.burst, self.hosts = rate, burst, hosts
+        self._buckets: dict[str, list[float]] = {}  # host -> [tokens, refilled at]
+
+    def available(self, host: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        bucket = self._buckets.get(host)
+        if bucket is None:
+            if len(self._buckets) >= self.hosts:
+                del self._buckets[next(iter(self._buckets))]
+            bucket = self._buckets[host] = [self.burst, now]
+        else:
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+        return bucket[0]
+
+    def spend(self, host: str, cost: float) -> None:
+        """Take `cost` tokens after available(); the balance may go negative (paid back before the next)."""
+        self._buckets[host][0] -= cost
+
+    def take(self, host: str, cost: float) -> bool:
+        if self.available(host) < cost:
+            return False
+        self.spend(host, cost)
+        return True
+
+
+class ByteCredit:
+    """Bytes received from each host minus bytes sent back to it: the node never sends more than it got."""
+
+    def __init__(self, cap: int = CREDIT_CAP, hosts: int = MAX_HOSTS) -> None:
+        self.cap, self.hosts = cap, hosts
+        self._credit: dict[str, int] = {}
+
+    def add(self, host: str, nbytes: int) -> None:
+        credit = self._credit.pop(host, 0)
+        if len(self._credit) >= self.hosts:
+            del self._credit[next(iter(self._credit))]
+        self._credit[host] = min(self.cap, credit + nbytes)
+
+    def spend(self, host: str, nbytes: int) -> bool:
+        credit = self._credit.get(host, 0)
+        if credit < nbytes:
+            return False
+        self._credit[host] = credit - nbytes
+        return True
 
 
 def osc_message(address: str, *args: Any, types: str | None = None) -> bytes:
@@ -51,8 +114,12 @@ class UdpChannel(Channel):
         self.host, self.port = host, port
         self._counters = counters
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.setblocking(False)
-        self._sock.connect((host, port))
+        try:
+            self._sock.setblocking(False)
+            self._sock.connect((host, port))  # broadcast (EACCES) or a scopeless link-local (EINVAL) fail here
+        except OSError:
+            self._sock.close()
+            raise
 
     def send(self, packet: bytes) -> bool:
         try:
@@ -71,17 +138,39 @@ class UdpChannel(Channel):
 
 
 class FeedbackHub:
-    """Holds the subscribers; pushes state changes and pieces to all of them."""
+    """Holds the subscribers; pushes state changes and pieces to all of them, within each route's bound.
 
-    def __init__(self, counters: dict[str, int], limit: int = MAX_SUBSCRIBERS) -> None:
+    `playback`: whether this node has speakers at all (False with --no-playback: playback reads 0).
+    """
+
+    def __init__(self, counters: dict[str, int], limit: int = MAX_SUBSCRIBERS, playback: bool = True) -> None:
         self.counters = counters
+        for name in ("feedback_sent", "feedback_dropped", "feedback_limited"):
+            counters.setdefault(name, 0)
         self.limit = limit
-        self._subs: dict[tuple[Any, ...], tuple[Channel, float]] = {}  # key -> (channel, renewed at)
+        self.playback = playback
+        self.credit = ByteCredit()
+        self._third_party = HostBuckets(THIRD_PARTY_BYTES_S, THIRD_PARTY_BURST)
+        self._subs: dict[tuple[Any, ...], tuple[Channel, float, Route]] = {}  # key -> (channel, renewed at, route)
         self._udp_cache: dict[tuple[Any, ...], UdpChannel] = {}
 
     @property
     def subscribers(self) -> list[Channel]:
-        return [ch for ch, _ in self._subs.values()]
+        return [ch for ch, _, _ in self._subs.values()]
+
+    def received(self, host: str, nbytes: int) -> None:
+        """Bytes that came in from `host` over UDP: what the node may send back to it outside subscriptions."""
+        self.credit.add(host, nbytes)
+
+    def reported(self, name: str, value: float | int) -> float | int:
+        """The value feedback tells: a node without speakers plays nothing, whatever the switch says."""
+        return 0 if name == "playback" and not self.playback else value
+
+    def state_message(self, name: str, value: float | int) -> bytes:
+        return state_message(name, self.reported(name, value))
+
+    def state_messages(self, controls: Controls) -> list[bytes]:
+        return [self.state_message(name, getattr(controls, name)) for name in STATE_TYPES]
 
     def udp(self, host: str, port: int) -> UdpChannel:
         """A reusable UDP channel (one socket per destination, bounded)."""
@@ -96,12 +185,12 @@ class FeedbackHub:
             ch = self._udp_cache[key] = UdpChannel(host, port, self.counters)
         return ch
 
-    def subscribe(self, channel: Channel) -> None:
+    def subscribe(self, channel: Channel, route: Route = Route.FREE) -> None:
         if channel.key not in self._subs and len(self._subs) >= self.limit:
             oldest = min(self._subs, key=lambda k: self._subs[k][1])
             log.info("feedback: %d subscribers, dropping the longest unrenewed %s", self.limit, oldest)
             self._drop(oldest)
-        self._subs[channel.key] = (channel, time.monotonic())
+        self._subs[channel.key] = (channel, time.monotonic(), route)
 
     def unsubscribe(self, key: tuple[Any, ...]) -> bool:
         return self._drop(key)
@@ -109,9 +198,23 @@ class FeedbackHub:
     def _drop(self, key: tuple[Any, ...]) -> bool:
         return self._subs.pop(key, None) is not None
 
+    def _allowed(self, ch: Channel, packet: bytes) -> bool:
+        if not isinstance(ch, UdpChannel):
+            return True  # a TCP connection: the peer is who it says it is, and reads at its own pace
+        sub = self._subs.get(ch.key)
+        route = sub[2] if sub is not None else Route.CREDIT  # a reply port, an error to a source port
+        if route is Route.FREE:
+            return True
+        if route is Route.THIRD_PARTY:
+            return self._third_party.take(ch.host, len(packet))
+        return self.credit.spend(ch.host, len(packet))
+
     def send(self, channels: list[Channel], packets: list[bytes]) -> None:
         for ch in channels:
             for packet in packets:
+                if not self._allowed(ch, packet):
+                    self.counters["feedback_limited"] += 1
+                    continue
                 if not ch.send(packet):
                     if self._drop(ch.key):
                         log.info("feedback: %s is gone, unsubscribed", ch.key)
@@ -125,7 +228,11 @@ class FeedbackHub:
         self.send(list(channels.values()), packets)
 
     def on_controls(self, controls: Controls, changed: dict[str, Any]) -> None:
-        self.broadcast([state_message(name, value) for name, value in changed.items() if name in STATE_TYPES])
+        # Without speakers a playback switch changes nothing anyone can hear: nothing to report.
+        packets = [state_message(name, value) for name, value in changed.items()
+                   if name in STATE_TYPES and (name != "playback" or self.playback)]
+        if packets:
+            self.broadcast(packets)
 
     def on_piece(self, entry: dict[str, Any]) -> None:
         packet = osc_message(
