@@ -18,7 +18,7 @@ from pythonosc.osc_packet import OscPacket
 
 from ciel_node.config import parse_endpoint
 from ciel_node.controls.framing import SlipDecoder, slip_encode
-from ciel_node.controls.ssh import close_channel
+from ciel_node.controls.ssh import close_channel, printable
 from ciel_node.controls.tunnel import (
     SshLinkError,
     SshTarget,
@@ -137,18 +137,20 @@ class OperatorBridge:
                 why = ("is --osc-port the node's OSC port? A stock sshd needs AllowTcpForwarding yes and "
                        f"PermitOpen 127.0.0.1:{self.osc_port}")
             raise SshLinkError(
-                f"{self.target} refused the forward to 127.0.0.1:{self.osc_port} ({e.text}); {why}"
+                f"{self.target} refused the forward to 127.0.0.1:{self.osc_port} ({printable(e.text)}); {why}"
             ) from None
         except (paramiko.SSHException, OSError, EOFError) as e:
             client.close()
-            raise SshLinkError(f"the link to {self.target} failed while opening the forward ({e})") from None
+            raise SshLinkError(
+                f"the link to {self.target} failed while opening the forward ({printable(e)})"
+            ) from None
         chan.settimeout(SEND_TIMEOUT_S)
         hello = self._subscribe or osc_message("/ciel/get")
         try:
             chan.sendall(slip_encode(hello))
         except (OSError, paramiko.SSHException) as e:
             client.close()
-            raise SshLinkError(f"the link to {self.target} failed right after opening ({e})") from None
+            raise SshLinkError(f"the link to {self.target} failed right after opening ({printable(e)})") from None
         self._client = client
         with self._send_lock:
             self._chan = chan
