@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from ciel_node.fdlimit import ConnectionCaps
 from ciel_node.publish.media import MediaStore
-from ciel_node.publish.web import IMMUTABLE, WebSurface
+from ciel_node.publish.web import IMMUTABLE, WebSurface, serve
 
 
 def _files(i: int, size: int = 2000) -> dict[str, tuple[bytes, str]]:
@@ -385,3 +385,35 @@ async def test_a_symlink_swapped_in_is_never_followed(site: Site, tmp_path: Path
     finally:
         stop.set()
         thread.join()
+
+
+async def test_connections_past_the_cap_get_a_503_and_are_closed(tmp_path: Path) -> None:
+    """Idle connections fill the connection cap: the next one is answered 503 at once, not left to time out."""
+    surface = WebSurface(MediaStore(tmp_path / "state"), dict, lambda: None, web_root=tmp_path,
+                         caps=ConnectionCaps(nofile=64, connections=3, listeners=2))
+    async with serve(surface, "127.0.0.1", 0) as port:
+        idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+        async def connections() -> int:
+            while surface.connections() < 3:
+                await asyncio.sleep(0.01)
+            return surface.connections()
+        assert await asyncio.wait_for(connections(), 5) == 3
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 5)  # read to EOF: the node closes it
+        assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 5" in answer and b"too many connections" in answer
+        writer.close()
+        assert surface.counters["refused"] == 1
+        idle[0][1].close()  # one leaves: the next is served
+        async def served() -> bytes:
+            while True:
+                r, w = await asyncio.open_connection("127.0.0.1", port)
+                w.write(b"GET /api/latest HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                line = await r.readline()
+                w.close()
+                if b" 503 " not in line:
+                    return line
+                await asyncio.sleep(0.05)
+        assert (await asyncio.wait_for(served(), 5)).startswith(b"HTTP/1.1 404")  # no piece yet: the API's answer
+        for _, w in idle[1:]:
+            w.close()
