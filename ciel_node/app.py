@@ -108,12 +108,12 @@ class Node:
         }
         self.audio_latent, self.image_latent = vae.config.latent, gan.config.latent
         spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
-                          config.max_sound_s, config.threads)
+                          config.max_sound_s, config.threads, config.render_stall_s)
         self.renderer = RenderWorker(spec, process=config.render_process)
         # The live sound for the speakers, in its own process; none at all with --no-playback.
         self.engine = (
             SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
-                                   config.audio_device))
+                                   config.audio_device, stall_s=config.engine_stall_s))
             if config.playback else None
         )
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
@@ -215,6 +215,8 @@ class Node:
             return publish_at
         self._now_requested = False
         stored = time.time()
+        # The piece is visible from the write thread before this loop runs again: say when the next one is due.
+        self.next_at = max(publish_at, stored) + self.controls.controls.interval
         await self._store_piece(*rendered, due=publish_at, on_time=on_time, scheduled=scheduled)
         took = render_s + time.time() - stored  # the work, not the hold
         # A slowly falling maximum for cuts: the cut's time sets the piece's length, so keep it steady.

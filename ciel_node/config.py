@@ -38,6 +38,10 @@ class RunConfig:
     max_sound_s: float = 120.0
     # Render in a child process (default): the OSC loop and the renderer never wait on one GIL.
     render_process: bool = True
+    # Watchdogs: a render slower than max(this, 10 x the last, 2 x the sound) is a stalled render process;
+    # an engine silent this long is a stalled sound engine. Either is killed and replaced.
+    render_stall_s: float = 60.0
+    engine_stall_s: float = 10.0
     log_level: str = "info"
     # Local playback through the speakers (`--no-playback`: none at all, not even the sound engine).
     playback: bool = True
@@ -71,6 +75,8 @@ class RunConfig:
         _check(1.0 <= self.max_sound_s <= 3600.0, f"max_sound_s={self.max_sound_s:g} must be in 1..3600")
         _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
         _check(isinstance(self.playback, bool), f"playback={self.playback!r} must be true or false")
+        _check(1.0 <= self.render_stall_s <= 3600.0, f"render_stall_s={self.render_stall_s:g} must be in 1..3600")
+        _check(1.0 <= self.engine_stall_s <= 600.0, f"engine_stall_s={self.engine_stall_s:g} must be in 1..600")
         if self.audio_device is not None:
             object.__setattr__(self, "audio_device", str(self.audio_device))  # TOML may give an index as a number
         self.osc_endpoint  # noqa: B018 - validates

@@ -8,8 +8,9 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ciel_node import lifeline
+from ciel_node.errors import CielError
 from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.image import ImageRenderer
 from ciel_node.generate.piece import Composer, RenderedPiece, WalkState
@@ -37,6 +40,7 @@ class RenderSpec:
     gl_iterations: int
     max_sound_s: float
     threads: int
+    stall_s: float = 60.0  # the watchdog's floor (RenderWorker.stall_bound)
 
     def composer(self) -> Composer:
         torch.set_num_threads(self.threads)
@@ -46,6 +50,8 @@ class RenderSpec:
 
 
 RENDER_NICE = 10  # added to the renderer's nice value: below the sound engine and the node's loop
+STALL_FACTOR = 10.0  # a render this many times slower than the last one of its kind is a stalled process
+START_S = 180.0  # the child's start-up (import torch, load both models) before the watchdog counts
 _composer: Composer | None = None  # the child process's own, built once by _init
 
 
@@ -60,8 +66,16 @@ def _lower_priority() -> None:
         pass
 
 
-def _init(spec: RenderSpec) -> None:
+class RenderStalled(CielError, TimeoutError):
+    """The render process made no progress within the watchdog's bound; it was killed and a new one started.
+
+    Also a TimeoutError (an OSError), so a caller that retries a failed render on OSError retries this too.
+    """
+
+
+def _init(spec: RenderSpec, parent_pid: int, kill_with_thread: bool) -> None:
     global _composer
+    lifeline.hold(parent_pid, kill_with_thread)  # never outlive the node, not even a kill -9 of it
     # Ctrl-C reaches the whole process group: the parent decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority()
@@ -84,51 +98,107 @@ Piece = tuple[RenderedPiece, WalkState]
 
 
 class RenderWorker:
-    """compose() off the event loop; in a child process (`process=True`) or a thread."""
+    """compose() off the event loop; in a child process (`process=True`) or a thread.
+
+    The child process is watched: a render that takes far longer than it should (stall_bound) means a
+    stopped or hung process. It is killed and replaced, and the call raises RenderStalled; a child that
+    dies is replaced too. Either way the worker is ready for the next piece. A thread cannot be killed,
+    so in a thread renders are not watched.
+    """
 
     def __init__(self, spec: RenderSpec, process: bool = True) -> None:
         self.spec, self.process = spec, process
         self._thread_composer = None if process else spec.composer()
+        self._last_s: dict[str, float] = {}  # the last successful render's time, per kind
+        self._ready: Future[int] | None = None  # the child's pid, once it has loaded its models
         self._pool: Executor = self._new_pool()
 
     def _new_pool(self) -> Executor:
         if not self.process:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-render", initializer=_lower_priority)
+        # The kernel's parent-death signal is tied to the thread that starts the child; ask for it only when
+        # that thread is the main one, which lives as long as the node (the spawn pipe covers the rest).
+        main = threading.current_thread() is threading.main_thread()
         # spawn, not fork: a forked copy of a process with torch's thread pools can deadlock.
-        return ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=(self.spec,)
-        )
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                                   initargs=(self.spec, os.getpid(), main))
+        # Start the child now, from this thread (the one the death signal is tied to): it imports torch and
+        # loads the models while the node starts; the watchdog counts a render's time from when this is done.
+        self._ready = pool.submit(os.getpid)
+        return pool
 
     def warm_up(self) -> None:
-        """Start the child now (it imports torch and loads the models while the node starts)."""
-        if self.process:
-            self._pool.submit(int, 0)
+        """The child starts with the worker (and with each replacement); kept for callers that ask for it."""
+
+    def stall_bound(self, kind: str, sound_s: float) -> float:
+        """How long a render may take before its process counts as stalled.
+
+        10 x the last render of the same kind: renders of one kind cost about the same (same models, same
+        length), and CPU contention slows them by a small factor, not ten. Twice the sound's length: the
+        first render of a kind, or one after a longer interval, has no history, and rendering runs far faster
+        than real time (~0.04 x on one core). Never under `spec.stall_s` (60 s): start-up jitter, a swapping
+        machine, a first render's lazy imports must not trip it.
+        """
+        return max(self.spec.stall_s, STALL_FACTOR * self._last_s.get(kind, 0.0), 2.0 * sound_s)
 
     async def compose(self, walk: WalkState, controls: Controls) -> tuple[RenderedPiece, WalkState]:
         """A piece rendered ahead, sound and image."""
         if self._thread_composer is not None:
-            return await self._run(self._thread_composer.compose, walk, controls)
-        return await self._run(_compose, walk, controls)
+            return await self._in_thread(self._thread_composer.compose, walk, controls)
+        return await self._run("compose", self._sound_s(controls), _compose, walk, controls)
 
     async def assemble(
         self, walk: WalkState, controls: Controls, samples: np.ndarray, audio: tuple[int, np.ndarray]
     ) -> tuple[RenderedPiece, WalkState]:
         """A piece around sound cut from the live sound: the image and the files."""
         if self._thread_composer is not None:
-            return await self._run(self._thread_composer.assemble, walk, controls, samples, audio)
-        return await self._run(_assemble, walk, controls, samples, audio)
+            return await self._in_thread(self._thread_composer.assemble, walk, controls, samples, audio)
+        return await self._run("assemble", self._sound_s(controls), _assemble, walk, controls, samples, audio)
 
-    async def _run(self, fn: Callable[..., Piece], *args: Any) -> Piece:
-        loop = asyncio.get_running_loop()
+    def _sound_s(self, controls: Controls) -> float:
+        return min(float(controls.interval), self.spec.max_sound_s)
+
+    async def _in_thread(self, fn: Callable[..., Piece], *args: Any) -> Piece:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _run(self, kind: str, sound_s: float, fn: Callable[..., Piece], *args: Any) -> Piece:
+        ready = self._ready
+        assert ready is not None
+        waited_for, bound, started = "start-up", START_S, time.monotonic()
         try:
-            return await loop.run_in_executor(self._pool, fn, *args)
+            job = self._pool.submit(fn, *args)  # queued behind the start-up: it begins the moment that ends
+            if not ready.done():
+                await asyncio.wait_for(asyncio.wrap_future(ready), START_S)
+            waited_for, bound, started = kind, self.stall_bound(kind, sound_s), time.monotonic()
+            piece = await asyncio.wait_for(asyncio.wrap_future(job), bound)
         except BrokenProcessPool:
             # The renderer died (out of memory, a signal): start a fresh one; the caller retries.
             log.error("the render process died; starting a new one")
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            self.warm_up()
+            self._replace()
             raise OSError("render process died") from None
+        except TimeoutError:
+            last = self._last_s.get(kind)
+            usual = "" if last is None or waited_for != kind else f"; the last one took {last:.2f} s"
+            log.error("the render process (pid %s) made no progress on its %s for %.0f s (bound %.0f s%s): "
+                      "killing it and starting a new one", self._pids(), waited_for,
+                      time.monotonic() - started, bound, usual)
+            self._replace()
+            raise RenderStalled(f"the render process stalled on its {waited_for} for {bound:.0f} s and was "
+                                "replaced; the next piece is tried again") from None
+        self._last_s[kind] = time.monotonic() - started
+        return piece
+
+    def _pids(self) -> str:
+        return ",".join(str(pid) for pid in getattr(self._pool, "_processes", {})) or "?"
+
+    def _replace(self) -> None:
+        """Kill the child (a stopped one too: SIGKILL needs no cooperation) and start a new one."""
+        old = self._pool
+        for proc in list(getattr(old, "_processes", {}).values()):  # the executor has no public kill (3.14 adds one)
+            if proc.is_alive():
+                proc.kill()
+        old.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

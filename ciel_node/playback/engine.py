@@ -10,6 +10,9 @@ as a headless node does.
 Pacing: while playback is on and a device is open, the engine keeps `lead_s` of sound queued for
 the device; when the device is lost it keeps pace with the wall clock instead, so pieces go on being
 made and published at their times, and the speakers pick up the stream when the device is back.
+
+Watched: the engine says how it is (a status) every 0.25 s; one that says nothing for `stall_s` is
+stopped or hung, and is killed and replaced like one that died. It never outlives the node (lifeline).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import sys
@@ -29,12 +33,17 @@ from typing import Any
 
 import numpy as np
 
+from ciel_node import lifeline
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
 
 LEAD_S = 0.03  # sound queued ahead of the device: with one 32 ms block being made, ~60 ms of cover
 STATUS_EVERY_S = 0.25
+# Silence from a running engine this long means it is stopped or hung: it sends a status every 0.25 s, and
+# nothing on its loop blocks for more than 2 s (closing a dead stream); the speakers ran dry long before.
+STALL_S = 10.0
+START_S = 120.0  # its start-up (import torch, load the model) before the first word, on a loaded machine
 FADE_S = 0.02
 
 
@@ -46,6 +55,7 @@ class EngineSpec:
     device: str | None = None
     lead_s: float = LEAD_S
     block_frames: int = 2
+    stall_s: float = STALL_S
 
 
 Cut = tuple[np.ndarray, tuple[int, np.ndarray]]  # samples, (seed, walk position at the cut)
@@ -219,12 +229,16 @@ class _Engine:
             "render_ms_max": round(ms[-1], 2) if ms else None,
             "cpu_s": round(time.process_time(), 3),
             "rendered_s": round(self.rendered / self.sr, 3),
+            "pid": os.getpid(),  # which process is the engine (it is replaced if it dies or stalls)
         }
         status["latency_ms"] = round(status["device_latency_ms"] + status["lead_ms"] + status["block_ms"], 1)
         self._send(("status", status))
 
 
-def _engine_main(conn: Connection, spec: EngineSpec) -> None:
+def _engine_main(conn: Connection, spec: EngineSpec, parent_pid: int) -> None:
+    # Started by the node's supervising thread, which lives as long as this process should: the kernel's
+    # parent-death signal (tied to that thread) ends even a stopped engine when the node dies.
+    lifeline.hold(parent_pid, kill_with_thread=True)
     for sig in (signal.SIGINT, signal.SIGTERM):  # the node decides when the engine stops (and it ends with it)
         signal.signal(sig, signal.SIG_IGN)
     sys.setswitchinterval(0.001)  # the device callback never waits long for the GIL
@@ -240,7 +254,7 @@ def _settle(fut: asyncio.Future[Cut | None], value: Cut | None) -> None:
 
 
 class SoundEngine:
-    """The node's handle on the engine process: controls out, cuts and status back, restarted if it dies."""
+    """The node's handle on the engine process: controls out, cuts and status back, replaced if it dies or stalls."""
 
     def __init__(self, spec: EngineSpec) -> None:
         self.spec = spec
@@ -257,6 +271,8 @@ class SoundEngine:
         self._cuts: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Cut | None]]] = {}
         self._rid = 0
         self._closing = False
+        self._closed = threading.Event()
+        self._spawning = threading.Lock()
         self._underruns_before = 0  # from engines that died
 
     @property
@@ -264,17 +280,18 @@ class SoundEngine:
         return bool(self.status.get("sounding"))
 
     def start(self) -> None:
-        self._spawn()
+        threading.Thread(target=self._supervise, name="ciel-engine-watch", daemon=True).start()
         threading.Thread(target=self._sender, name="ciel-engine-send", daemon=True).start()
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> Connection:
         parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(target=_engine_main, args=(child, self.spec), name="ciel-sound", daemon=True)
-        self._proc.start()
+        proc = self._ctx.Process(target=_engine_main, args=(child, self.spec, os.getpid()), name="ciel-sound",
+                                 daemon=True)
+        proc.start()
         child.close()
-        self._conn = parent
-        threading.Thread(target=self._reader, args=(parent,), name="ciel-engine-read", daemon=True).start()
+        self._proc, self._conn = proc, parent
         self._wake.set()  # the new engine gets the latest controls and walk
+        return parent
 
     def set_controls(self, controls: Controls) -> None:
         self._controls = controls  # only the latest matters: a knob sweep is coalesced
@@ -323,14 +340,50 @@ class SoundEngine:
             except (OSError, AssertionError):
                 continue  # the engine is gone; the reader restarts it
 
-    def _reader(self, conn: Connection) -> None:
+    def _supervise(self) -> None:
+        """Start the engine, listen to it, replace it when it dies or stalls; until close().
+
+        This one thread starts every engine and lives as long as they should (the parent-death signal
+        is tied to it)."""
+        while True:
+            with self._spawning:  # close() sees either no engine yet, or this one
+                if self._closing:
+                    break
+                conn = self._spawn()
+            stalled = self._listen(conn)
+            if self._closing:
+                break
+            if stalled:
+                log.error("the sound engine (pid %s) said nothing for %.0f s (stopped or hung); killing it and "
+                          "starting a new one", self._proc.pid, stalled)
+                self._proc.kill()
+            else:  # a crash in the audio stack, the OOM killer: publishing goes on, a new one starts
+                self._proc.join(1.0)
+                log.error("the sound engine stopped (exit code %s); starting a new one", self._proc.exitcode)
+            self._proc.join(5.0)
+            self._underruns_before = int(self.status.get("underruns") or 0)
+            self.status = {**self.status, "state": "restarting", "sounding": False}
+            with self._lock:
+                cuts, self._cuts = self._cuts, {}
+            for loop, fut in cuts.values():
+                loop.call_soon_threadsafe(_settle, fut, None)
+            if self._closed.wait(1.0):
+                break
+            self.restarts += 1
+
+    def _listen(self, conn: Connection) -> float:
+        """Handle what the engine says until it ends (0.0) or says nothing for its bound (that bound)."""
+        bound = START_S  # until its first word: it is importing torch and loading the model
         while True:
             try:
+                if not conn.poll(bound):
+                    return 0.0 if self._closing else bound
                 msg = conn.recv()
             except (EOFError, OSError):
-                break
+                return 0.0
             kind = msg[0]
-            if kind == "status":
+            if kind == "status":  # it is up and running its loop: from now on it speaks every 0.25 s
+                bound = self.spec.stall_s
                 msg[1]["underruns"] += self._underruns_before
                 msg[1]["restarts"] = self.restarts
                 self.status = msg[1]
@@ -341,25 +394,13 @@ class SoundEngine:
                     waiter = self._cuts.pop(msg[1], None)
                 if waiter is not None:
                     waiter[0].call_soon_threadsafe(_settle, waiter[1], msg[2])
-        if self._closing:
-            return
-        # The engine died (a crash in the audio stack, the OOM killer): publishing goes on, a new one starts.
-        log.error("the sound engine stopped (exit code %s); starting a new one", self._proc.exitcode)
-        self._underruns_before = int(self.status.get("underruns") or 0)
-        self.status = {**self.status, "state": "restarting", "sounding": False}
-        with self._lock:
-            cuts, self._cuts = self._cuts, {}
-        for loop, fut in cuts.values():
-            loop.call_soon_threadsafe(_settle, fut, None)
-        time.sleep(1.0)
-        if not self._closing:
-            self.restarts += 1
-            self._spawn()
 
     def close(self, timeout: float = 5.0) -> None:
+        with self._spawning:
+            self._closing = True
+            self._closed.set()
         if self._proc is None:
             return
-        self._closing = True
         try:
             assert self._conn is not None
             self._conn.send(("stop",))
