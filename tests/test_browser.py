@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from audiopeers import PulseAudio
 from conftest import require_tool
 from nodes import until
 from PIL import Image, ImageStat
@@ -235,7 +236,8 @@ class Firefox:
 
 
 @contextlib.asynccontextmanager
-async def firefox(tmp_path: Path, width: int = 1280, height: int = 720) -> AsyncIterator[Firefox]:
+async def firefox(tmp_path: Path, width: int = 1280, height: int = 720,
+                  env: dict[str, str] | None = None) -> AsyncIterator[Firefox]:
     exe = require_tool("firefox-esr")
     profile = tmp_path / f"firefox-profile-{time.monotonic_ns()}"
     profile.mkdir()
@@ -245,7 +247,7 @@ async def firefox(tmp_path: Path, width: int = 1280, height: int = 720) -> Async
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
             exe, "--headless", "--no-remote", "--profile", str(profile), "--remote-debugging-port=0",
-            "about:blank", stdout=err, stderr=asyncio.subprocess.PIPE,
+            "about:blank", stdout=err, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})},
         )
     try:
         assert proc.stderr is not None
@@ -500,27 +502,36 @@ async def test_without_webgl_the_sky_is_a_picture_that_crossfades_and_sounds(tmp
 
 
 async def test_firefox_headless_has_no_webgl_and_shows_the_picture(tmp_path: Path) -> None:
-    """Firefox ESR headless (no WebGL here): the <img> sky and its crossfade, and no uncaught errors."""
-    async with running_node(tmp_path / "state", interval=3600) as (node, port), firefox(tmp_path) as page:
-        origin = f"http://127.0.0.1:{port}"
-        await page.send("browsingContext.navigate", context=page.context, url=origin + "/", wait="complete")
-        await page.wait("ciel.state === 'live'", 15)
-        assert await page.eval("!!document.createElement('canvas').getContext('webgl2')") is False
-        assert not page.errors(), page.errors()
-        await page.wait(SHOWN, 10)
-        assert await page.eval("ciel.renderer") == "img"
-        first = (await get_json(origin + "/api/latest"))["sky"]
-        [img] = await page.eval(SHOWN_IMG)
-        assert img["src"] == first and img["complete"] and img["w"] == 2 * img["h"] > 0, img
-        assert_oval_drawn(await page.screenshot(tmp_path / "firefox.png"))
+    """Firefox ESR headless (no WebGL here): the <img> sky, its crossfade and the sound; no uncaught errors."""
+    with PulseAudio(tmp_path / "pulse") as pulse:   # an output for Firefox's audio: a private null sink
+        async with running_node(tmp_path / "state", interval=3600) as (node, port), \
+                firefox(tmp_path, env=pulse.client_env) as page:
+            await _firefox_shows_the_picture(node, port, page, tmp_path)
 
-        node.request_next()
-        second = await page.wait(f"ciel.fading && ciel.sky !== {json.dumps(first)} && ciel.sky", 15)
-        assert second == (await get_json(origin + "/api/latest"))["sky"]
-        await page.wait(SHOWN + f" && ciel.sky === {json.dumps(second)}", 15)
-        assert [i["src"] for i in await page.eval(SHOWN_IMG)] == [second]
-        assert await page.eval("ciel.transport") == "events"
-        assert not page.errors(), page.errors()
+
+async def _firefox_shows_the_picture(node: Node, port: int, page: Firefox, tmp_path: Path) -> None:
+    """Firefox's half of the test: the page in its first seconds, a new piece, a click on "listen"."""
+    origin = f"http://127.0.0.1:{port}"
+    await page.send("browsingContext.navigate", context=page.context, url=origin + "/", wait="complete")
+    await page.wait("ciel.state === 'live'", 15)
+    assert await page.eval("!!document.createElement('canvas').getContext('webgl2')") is False
+    assert not page.errors(), page.errors()
+    await page.wait(SHOWN, 10)
+    assert await page.eval("ciel.renderer") == "img"
+    first = (await get_json(origin + "/api/latest"))["sky"]
+    [img] = await page.eval(SHOWN_IMG)
+    assert img["src"] == first and img["complete"] and img["w"] == 2 * img["h"] > 0, img
+    assert_oval_drawn(await page.screenshot(tmp_path / "firefox.png"))
+
+    node.request_next()
+    second = await page.wait(f"ciel.fading && ciel.sky !== {json.dumps(first)} && ciel.sky", 15)
+    assert second == (await get_json(origin + "/api/latest"))["sky"]
+    await page.wait(SHOWN + f" && ciel.sky === {json.dumps(second)}", 15)
+    assert [i["src"] for i in await page.eval(SHOWN_IMG)] == [second]
+    assert await page.eval("ciel.transport") == "events"
+    await page.click("#listen")
+    await page.wait("ciel.audioState === 'running' && ciel.analyserLevel() > 1e-4", 10)
+    assert not page.errors(), page.errors()
 
 
 CONTRAST = (Path(__file__).resolve().parent / "browser" / "contrast.js").read_text()
