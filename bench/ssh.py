@@ -69,6 +69,8 @@ def rtt_udp(port: int, n: int) -> list[float]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(5)
     sock.bind(("127.0.0.1", 0))  # not connected: the answers come from the node's feedback socket, not its port
+    # A subscriber's port gets the whole state; any other port only as many bytes as it sent (no amplification).
+    sock.sendto(osc_message("/ciel/subscribe", sock.getsockname()[1], types="i"), ("127.0.0.1", port))
     packet, times = osc_message("/ciel/get"), []
     for i in range(n + 50):
         t0 = time.perf_counter()
@@ -77,6 +79,7 @@ def rtt_udp(port: int, n: int) -> list[float]:
             sock.recv(65536)
         if i >= 50:
             times.append((time.perf_counter() - t0) * 1000)
+    sock.sendto(osc_message("/ciel/unsubscribe", sock.getsockname()[1], types="i"), ("127.0.0.1", port))
     sock.close()
     return times
 
