@@ -86,13 +86,12 @@ async def test_shorter_interval_and_next_act_now(tmp_path: Path, tiny_checkpoint
     async with running(node):
         await until(lambda: node.media.last_seq == 1)  # the first piece comes at once
         assert node.media.latest()["duration_s"] == 2.0  # an hour's interval loops a capped sound
-        node.controls.update(interval=0.5)  # not after the old hour
-        await until(lambda: node.media.last_seq >= 2, 10)
-        node.controls.update(interval=3600)
-        seq = node.media.last_seq
+        # Idle for an hour (nothing rendered or held yet): next makes one now, under the current controls.
         node.request_next()
-        await until(lambda: node.media.last_seq == seq + 1, 10)
+        await until(lambda: node.media.last_seq == 2, 10)
         assert node.media.latest()["params"]["interval"] == 3600
+        node.controls.update(interval=0.5)  # not after the old hour
+        await until(lambda: node.media.last_seq >= 3, 10)
 
 
 async def test_restart_continues_seq_controls_and_walk(tmp_path: Path, tiny_checkpoints) -> None:

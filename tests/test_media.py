@@ -255,3 +255,22 @@ def test_disk_full_keeps_the_last_complete_piece(tiny_disk: Path) -> None:
     assert [json.loads(x)["seq"] for x in lines] == [1]
     ballast.unlink()
     assert store.publish(_files(2, 20_000), {})["seq"] == 2  # space is back: the next try works
+
+
+def test_a_piece_is_visible_only_once_its_line_is_committed(tmp_path: Path, monkeypatch) -> None:
+    """A reader must never see a piece that a failed commit takes back: its seq would be given again."""
+    store = MediaStore(tmp_path)
+    for i in range(2):
+        store.publish(_files(i), {})
+    seen: list[int] = []
+
+    def failing_append(self: MediaStore, line: bytes) -> None:
+        seen.append(self.latest()["seq"])  # what the web surface shows while the line is being written
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(MediaStore, "_append", failing_append)
+        with pytest.raises(OSError):
+            store.publish(_files(5), {})
+    assert seen == [2] and [e["seq"] for e in store.recent(5)] == [2, 1]
+    assert store.publish(_files(5), {})["seq"] == 3 and [e["seq"] for e in store.recent(5)] == [3, 2, 1]

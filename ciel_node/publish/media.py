@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -109,29 +110,61 @@ class MediaStore:
 
     # --- commit and retention ------------------------------------------------------------------
     def _commit(self, entry: dict[str, Any]) -> None:
-        """Keep `entry`, drop what retention no longer keeps, and make the manifest say exactly that."""
-        self._lines[entry["seq"]] = _line(entry)
-        self._keep(entry)
-        dropped = self._drop_excess()
-        try:
-            if dropped or self._rewrite or self._doomed:
-                self._write_manifest(fallback=entry)
-            else:
-                self._append(entry)
-        except OSError:
-            self._forget(self._entries.pop())
-            for old in reversed(dropped):
-                self._keep(old, left=True)
-            self._lines.pop(entry["seq"], None)
-            raise
-        for old in dropped:
-            self._lines.pop(old["seq"], None)
+        """Make the manifest say: the kept pieces, less what retention drops, plus `entry`; then show it.
 
-    def _keep(self, entry: dict[str, Any], left: bool = False) -> None:
-        if left:
-            self._entries.appendleft(entry)
+        Nothing changes in memory before the manifest does, so a reader never sees a piece that a failed
+        commit takes back (and whose seq would then be given again).
+        """
+        line = _line(entry)
+        drop = self._plan(entry)
+        rewrote = False
+        if drop or self._rewrite or self._doomed:
+            kept = itertools.islice(self._entries, drop, None)
+            try:
+                write_atomic(self.manifest, b"".join(self._lines[e["seq"]] for e in kept) + line)
+                rewrote = True
+            except OSError as e:
+                if self._rewrite:
+                    raise  # the manifest may end in a torn line: appending would glue onto it
+                # A full disk may have no room for a second copy: the line still commits. The manifest then
+                # names dropped pieces, whose files stay until a rewrite works (they are doomed, not gone).
+                self._append(line)
+                log.warning("could not rewrite %s (%s); retention deletes files once it can", self.manifest, e)
         else:
-            self._entries.append(entry)
+            self._append(line)
+        self._lines[entry["seq"]] = line
+        self._manifest_seq = entry["seq"]
+        self._keep(entry)
+        for _ in range(drop):
+            old = self._entries.popleft()
+            self._forget(old)
+            self._lines.pop(old["seq"], None)
+        if rewrote:
+            self._rewrite = False
+            self._delete_doomed()
+
+    def _plan(self, entry: dict[str, Any]) -> int:
+        """How many of the oldest pieces retention drops once `entry` is kept (counting shared files once)."""
+        refs: dict[str, int] = {}  # change in each name's reference count
+        total = self._total
+        for name in _names(entry):
+            if self._refs.get(name, 0) + refs.get(name, 0) == 0:
+                try:
+                    total += (self.media / name).stat().st_size
+                except OSError:
+                    pass
+            refs[name] = refs.get(name, 0) + 1
+        n, drop = len(self._entries) + 1, 0
+        while n > self.keep_pieces or (n > 1 and total > self.keep_bytes):
+            for name in _names(self._entries[drop]):
+                refs[name] = refs.get(name, 0) - 1
+                if self._refs.get(name, 0) + refs[name] == 0:
+                    total -= self._sizes.get(name, 0)
+            drop, n = drop + 1, n - 1
+        return drop
+
+    def _keep(self, entry: dict[str, Any]) -> None:
+        self._entries.append(entry)
         for name in _names(entry):
             if self._refs.get(name, 0) == 0:
                 try:
@@ -159,21 +192,10 @@ class MediaStore:
             dropped.append(old)
         return dropped
 
-    def _write_manifest(self, fallback: dict[str, Any] | None = None) -> None:
-        """Rewrite the manifest as exactly the kept pieces; then their dropped files may go.
-
-        If the rewrite fails (a full disk has no room for a second copy), an append still commits
-        `fallback`: the manifest then names dropped pieces whose files are kept until a rewrite works.
-        """
-        try:
-            write_atomic(self.manifest, b"".join(self._lines[e["seq"]] for e in self._entries))
-            self._manifest_seq = self._entries[-1]["seq"] if self._entries else 0
-        except OSError as e:
-            if fallback is None or self._rewrite:
-                raise
-            self._append(fallback)
-            log.warning("could not rewrite %s (%s); retention deletes files once it can", self.manifest, e)
-            return
+    def _write_manifest(self) -> None:
+        """Rewrite the manifest as exactly the kept pieces (at start-up); then their dropped files may go."""
+        write_atomic(self.manifest, b"".join(self._lines[e["seq"]] for e in self._entries))
+        self._manifest_seq = self._entries[-1]["seq"] if self._entries else 0
         self._rewrite = False
         self._delete_doomed()
 
@@ -186,8 +208,7 @@ class MediaStore:
                 log.warning("could not remove %s: %s", name, e)
         self._doomed.clear()
 
-    def _append(self, entry: dict[str, Any]) -> None:
-        line = self._lines[entry["seq"]]
+    def _append(self, line: bytes) -> None:
         size = self.manifest.stat().st_size if self.manifest.exists() else 0
         try:
             with open(self.manifest, "ab") as f:
@@ -201,7 +222,6 @@ class MediaStore:
             except OSError:
                 self._rewrite = True  # never append after a tail we could not cut
             raise
-        self._manifest_seq = entry["seq"]
 
     def _save_seq(self) -> None:
         now = (self.last_seq, self._manifest_seq)
