@@ -108,12 +108,12 @@ class Node:
         }
         self.audio_latent, self.image_latent = vae.config.latent, gan.config.latent
         spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
-                          config.max_sound_s, config.threads)
+                          config.max_sound_s, config.threads, config.render_stall_s)
         self.renderer = RenderWorker(spec, process=config.render_process)
         # The live sound for the speakers, in its own process; none at all with --no-playback.
         self.engine = (
             SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
-                                   config.audio_device))
+                                   config.audio_device, stall_s=config.engine_stall_s))
             if config.playback else None
         )
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
@@ -384,7 +384,7 @@ class Node:
 @asynccontextmanager
 async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscServer]:
     """OSC in and feedback out, then SSH (server, reverse tunnel) onto OSC's TCP port; stopped in reverse."""
-    hub = FeedbackHub(node.osc_counters)
+    hub = FeedbackHub(node.osc_counters, playback=config.playback)
     surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters)
     server = OscServer(surface, hub, config.osc_networks)
     node.controls.subscribe(hub.on_controls)
