@@ -291,7 +291,10 @@ class Node:
         self.walk = walk
         self._save_walk()
         if self.engine is not None:  # where the speakers begin, when they next begin
-            self.engine.set_walk(walk.seed, walk.step, walk.audio_z)
+            try:
+                self.engine.set_walk(walk.seed, walk.step, walk.audio_z)
+            except Exception as e:  # noqa: BLE001 - the piece is out: a sound engine in trouble must not undo that
+                log.warning("could not tell the sound engine where the walk is (%s)", e)
         self.counters["published"] += 1
         if scheduled and published - due > ON_TIME_S:
             self.counters["late"] += 1  # out later than its time: a stalled loop, a slow disk, a slow render

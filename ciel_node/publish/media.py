@@ -340,18 +340,18 @@ class MediaStore:
                     continue
             else:
                 raise OSError(f"no free name under {self.root / QUARANTINE}")
-            if data:
-                write_atomic(folder / "manifest.jsonl", data)
-            if bad:
-                write_atomic(folder / "unreadable-lines.txt", b"\n".join(bad) + b"\n")
             if lost:
                 (folder / "media").mkdir()
             for path in lost:
                 os.replace(path, folder / "media" / path.name)  # same filesystem: a rename, no space needed
             self.quarantined = folder
+            if data:  # the copies come last: on a full disk the media are safe even if these fail
+                write_atomic(folder / "manifest.jsonl", data)
+            if bad:
+                write_atomic(folder / "unreadable-lines.txt", b"\n".join(bad) + b"\n")
         except OSError as e:
             # Whatever could not be moved stays where it is: better a stray file than a lost piece.
-            log.error("could not quarantine the damaged manifest's files in %s (%s); left them in place",
+            log.error("could not quarantine all of the damaged manifest's files in %s (%s); left the rest in place",
                       self.root / QUARANTINE, e)
             self._keep_strays = True
 
