@@ -56,3 +56,25 @@ async def test_media_of_an_older_state_dir_are_still_served(tmp_path: Path, tiny
         await until(lambda: r.node.media.last_seq >= 2, 30, "a new piece beside the old one")
         pieces = await (await http.get(f"{base}/api/pieces")).json()
         assert [p["seq"] for p in pieces] == [2, 1] and pieces[1]["image"] == f"/media/{old['image']}"
+
+
+async def test_at_half_a_second_the_manifest_and_the_api_name_only_kept_pieces(tmp_path: Path,
+                                                                                tiny_checkpoints) -> None:
+    """With --interval 0.5 the manifest kept naming pruned media until it was twice --keep-pieces long."""
+    state = tmp_path / "state"
+    config = node_config(state, tiny_checkpoints, controls={"interval": 0.5}, keep_pieces=2)
+    async with running_node(config) as r, aiohttp.ClientSession() as http:
+        base = f"http://127.0.0.1:{r.web_port}"
+        await until(lambda: r.node.media.last_seq >= 5, 30, "five pieces")
+        for _ in range(3):  # while pieces keep coming and going
+            lines = [json.loads(x) for x in (state / "manifest.jsonl").read_text().splitlines()]
+            assert len(lines) <= 2 and all((state / "media" / e[k]).is_file() for e in lines for k in ("image", "wav"))
+            pieces = await (await http.get(f"{base}/api/pieces")).json()
+            assert len(pieces) == 2
+            for p in pieces:
+                for key in ("image", "sky", "audio"):
+                    got = await http.get(base + p[key])
+                    # A piece listed a moment ago may be pruned by now, but then it is no longer listed.
+                    assert got.status == 200 or p["seq"] not in [e["seq"] for e in r.node.media.recent(2)]
+            seq = r.node.media.last_seq
+            await until(lambda: r.node.media.last_seq > seq, 10, "the next piece")  # noqa: B023
