@@ -357,7 +357,8 @@ class _BadRequestLine(logging.Filter):
         reason = exc.message.strip().splitlines()[0].rstrip(":")[:80] if exc.message else type(exc).__name__
         remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
         record.msg, record.args = "web: bad request from %s: %r", (remote, reason)
-        record.levelno, record.levelname = logging.INFO, "INFO"
+        if record.levelno > logging.INFO:  # a stranger's garbage is not an error of the node
+            record.levelno, record.levelname = logging.INFO, "INFO"
         record.exc_info, record.exc_text = None, None
         return True
 
