@@ -156,7 +156,7 @@ LISTENER_SCRIPT = textwrap.dedent("""
 """)
 
 
-def _greetings(sockets: list[socket.socket], quiet_s: float = 1.0) -> int:
+def _greetings(sockets: list[socket.socket], quiet_s: float = 2.0) -> int:
     """How many of `sockets` were greeted (accepted), waiting until none has been for `quiet_s`."""
     greeted: set[socket.socket] = set()
     with selectors.DefaultSelector() as sel:
