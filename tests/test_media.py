@@ -274,3 +274,29 @@ def test_a_piece_is_visible_only_once_its_line_is_committed(tmp_path: Path, monk
             store.publish(_files(5), {})
     assert seen == [2] and [e["seq"] for e in store.recent(5)] == [2, 1]
     assert store.publish(_files(5), {})["seq"] == 3 and [e["seq"] for e in store.recent(5)] == [3, 2, 1]
+
+
+def test_no_room_to_rewrite_the_manifest_still_commits_and_deletes_nothing_it_names(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    """A full disk may hold a new piece's files but not a second copy of the manifest: the line is appended,
+    and the dropped piece's files stay until a rewrite works (the manifest still names them)."""
+    import ciel_node.publish.media as media
+
+    store = MediaStore(tmp_path, keep_pieces=1)
+    first = store.publish(_files(1), {})
+    real = media.write_atomic
+
+    def no_room_for_the_manifest(path: Path, data: bytes) -> None:
+        if path.name == "manifest.jsonl":
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    with monkeypatch.context() as m:
+        m.setattr(media, "write_atomic", no_room_for_the_manifest)
+        second = store.publish(_files(2), {})
+    assert [e["seq"] for e in store.recent(5)] == [2] and _seqs(tmp_path) == [1, 2]
+    assert all((tmp_path / "media" / first[k]).is_file() for k in ("image", "sky", "audio", "wav"))
+    third = store.publish(_files(3), {})  # room again: the rewrite drops both old lines, then their files
+    assert _seqs(tmp_path) == [3]
+    assert {p.name for p in (tmp_path / "media").iterdir()} == {third[k] for k in ("image", "sky", "audio", "wav")}
+    assert second["seq"] == 2 and MediaStore(tmp_path, keep_pieces=1).latest() == third
