@@ -111,7 +111,13 @@ class RenderWorker:
         self._thread_composer = None if process else spec.composer()
         self._last_s: dict[str, float] = {}  # the last successful render's time, per kind
         self._ready: Future[int] | None = None  # the child's pid, once it has loaded its models
-        self._pool: Executor = self._new_pool()
+        self._executor: Executor | None = None  # started by warm_up() or the first render, not before
+
+    @property
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            self._executor = self._new_pool()
+        return self._executor
 
     def _new_pool(self) -> Executor:
         if not self.process:
@@ -122,13 +128,14 @@ class RenderWorker:
         # spawn, not fork: a forked copy of a process with torch's thread pools can deadlock.
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
                                    initargs=(self.spec, os.getpid(), main))
-        # Start the child now, from this thread (the one the death signal is tied to): it imports torch and
-        # loads the models while the node starts; the watchdog counts a render's time from when this is done.
+        # Start the child now, from this thread (the one the death signal is tied to); the watchdog counts a
+        # render's time from when it is ready (torch imported, models loaded).
         self._ready = pool.submit(os.getpid)
         return pool
 
     def warm_up(self) -> None:
-        """The child starts with the worker (and with each replacement); kept for callers that ask for it."""
+        """Start the child now (it imports torch and loads the models while the node starts)."""
+        self._pool  # noqa: B018 - starts it
 
     def stall_bound(self, kind: str, sound_s: float) -> float:
         """How long a render may take before its process counts as stalled.
@@ -162,11 +169,11 @@ class RenderWorker:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def _run(self, kind: str, sound_s: float, fn: Callable[..., Piece], *args: Any) -> Piece:
-        ready = self._ready
+        pool, ready = self._pool, self._ready
         assert ready is not None
         waited_for, bound, started = "start-up", START_S, time.monotonic()
         try:
-            job = self._pool.submit(fn, *args)  # queued behind the start-up: it begins the moment that ends
+            job = pool.submit(fn, *args)  # queued behind the start-up: it begins the moment that ends
             if not ready.done():
                 await asyncio.wait_for(asyncio.wrap_future(ready), START_S)
             waited_for, bound, started = kind, self.stall_bound(kind, sound_s), time.monotonic()
@@ -198,7 +205,8 @@ class RenderWorker:
             if proc.is_alive():
                 proc.kill()
         old.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
+        self._executor = self._new_pool()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
