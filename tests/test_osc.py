@@ -246,15 +246,18 @@ async def test_osc_allow_drops_and_counts_other_sources(tmp_path: Path, tiny_che
         # The node closes a disallowed connection at once: liblo may still be writing (Broken pipe).
         await oscsend(f"osc.tcp://127.0.0.1:{r.osc_port}", "/ciel/seed", "i", 98, refused_ok=True)
         await until(lambda: r.node.osc_counters["dropped"] >= 2)
-        # The same race made certain: write after the node has reset the connection.
-        with socket.create_connection(("127.0.0.1", r.osc_port)) as s:
+        # The same race made certain: write once the node has counted the drop and reset the connection
+        # (never a blocking socket here: the node runs in this loop).
+        reader, writer = await asyncio.open_connection("127.0.0.1", r.osc_port)
+        try:
             await until(lambda: r.node.osc_counters["dropped"] >= 3)
-            try:
-                s.sendall(slip_encode(osc_message("/ciel/seed", 97, types="i")))
-                s.settimeout(5)
-                assert s.recv(1) == b""
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+            writer.write(slip_encode(osc_message("/ciel/seed", 97, types="i")))
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            writer.close()
         assert r.controls.seed == 0 and r.node.osc_counters["applied"] == 0
         assert r.node.osc_counters["received"] == 0
 

@@ -18,6 +18,7 @@ MAX_SUBSCRIBERS = 32
 STATE_TYPES = {"interval": "f", "seed": "i", "drift": "f", "volume_ceiling": "f", "playback": "i"}
 MAX_HOSTS = 4096  # hosts remembered by the byte credit and the rate limits (the oldest is forgotten)
 CREDIT_CAP = 65536  # bytes of unspent credit a host can hold: old traffic does not buy a later burst
+CREDIT_TTL_S = 2.0  # ... nor credit it left unspent this long ago
 THIRD_PARTY_BYTES_S, THIRD_PARTY_BURST = 16384.0, 32768.0  # to a host other than the one that subscribed it
 
 
@@ -60,23 +61,27 @@ class HostBuckets:
 
 
 class ByteCredit:
-    """Bytes received from each host minus bytes sent back to it: the node never sends more than it got."""
+    """Bytes received from each host lately, minus bytes sent back to it: the node never sends more than it got.
 
-    def __init__(self, cap: int = CREDIT_CAP, hosts: int = MAX_HOSTS) -> None:
-        self.cap, self.hosts = cap, hosts
-        self._credit: dict[str, int] = {}
+    Credit a host leaves unspent for CREDIT_TTL_S is forgotten: replies answer what was just asked.
+    """
+
+    def __init__(self, cap: int = CREDIT_CAP, hosts: int = MAX_HOSTS, ttl_s: float = CREDIT_TTL_S) -> None:
+        self.cap, self.hosts, self.ttl_s = cap, hosts, ttl_s
+        self._credit: dict[str, tuple[int, float]] = {}  # host -> (bytes, last received at)
 
     def add(self, host: str, nbytes: int) -> None:
-        credit = self._credit.pop(host, 0)
+        now = time.monotonic()
+        credit, at = self._credit.pop(host, (0, now))
         if len(self._credit) >= self.hosts:
             del self._credit[next(iter(self._credit))]
-        self._credit[host] = min(self.cap, credit + nbytes)
+        self._credit[host] = (min(self.cap, (credit if now - at <= self.ttl_s else 0) + nbytes), now)
 
     def spend(self, host: str, nbytes: int) -> bool:
-        credit = self._credit.get(host, 0)
-        if credit < nbytes:
+        credit, at = self._credit.get(host, (0, 0.0))
+        if credit < nbytes or time.monotonic() - at > self.ttl_s:
             return False
-        self._credit[host] = credit - nbytes
+        self._credit[host] = (credit - nbytes, at)
         return True
 
 
