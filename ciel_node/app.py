@@ -198,6 +198,9 @@ class Node:
         # the whole interval, and a full disk would be retried back to back again.
         retry = self._retry_at is not None
         lead = 0.0 if retry else leads["cut" if self.engine is not None and self.engine.sounding else "ahead"]
+        # The soonest this piece can be out as the schedule stands now: a shorter interval may set a time that
+        # has passed already, and a piece is not late for a time nobody could have met.
+        earliest = time.time() + lead
         if not await self._sleep_until(publish_at - lead, stop):
             return publish_at  # woken: a control moved the schedule
         # On the regular schedule (not the first piece, not asked for, not a retry) lateness is the node's fault.
@@ -211,13 +214,14 @@ class Node:
         while not stop.is_set() and not await self._sleep_until(publish_at, stop):
             publish_at = self._publish_time(publish_at)
             self.next_at = publish_at
+            earliest = time.time()  # the piece is ready: it can go out now
         if stop.is_set():
             return publish_at
         self._now_requested = False
         stored = time.time()
         # The piece is visible from the write thread before this loop runs again: say when the next one is due.
         self.next_at = max(publish_at, stored) + self.controls.controls.interval
-        await self._store_piece(*rendered, due=publish_at, on_time=on_time, scheduled=scheduled)
+        await self._store_piece(*rendered, due=publish_at, on_time=on_time, scheduled=scheduled, earliest=earliest)
         took = render_s + time.time() - stored  # the work, not the hold
         # A slowly falling maximum for cuts: the cut's time sets the piece's length, so keep it steady.
         fresh = 1.5 * took + 0.02
@@ -275,7 +279,7 @@ class Node:
         return await self.renderer.compose(self.walk, controls)
 
     async def _store_piece(self, piece: RenderedPiece, walk: WalkState, due: float, on_time: bool,
-                           scheduled: bool) -> None:
+                           scheduled: bool, earliest: float = 0.0) -> None:
         """Write the piece's files and commit it, then move the walk on and tell the listeners."""
         assert self._loop is not None
         entry = await self._loop.run_in_executor(self._io, self._store, piece)
@@ -296,7 +300,7 @@ class Node:
             except Exception as e:  # noqa: BLE001 - the piece is out: a sound engine in trouble must not undo that
                 log.warning("could not tell the sound engine where the walk is (%s)", e)
         self.counters["published"] += 1
-        if scheduled and published - due > ON_TIME_S:
+        if scheduled and published - max(due, earliest) > ON_TIME_S:
             self.counters["late"] += 1  # out later than its time: a stalled loop, a slow disk, a slow render
         # A piece that was ready and held anchors the next one on when it was due, not on when its files
         # were written: the milliseconds a write takes would otherwise add up, piece after piece.

@@ -178,6 +178,18 @@ async def test_any_exception_in_a_render_is_logged_once_and_survived(tmp_path: P
     assert "published after 4 failed attempt(s)" in caplog.text
 
 
+async def test_a_shorter_interval_is_not_counted_late(tmp_path: Path, tiny_checkpoints) -> None:
+    """An interval shortened past the time already waited sets a due time nobody could meet: not late."""
+    node = Node(replace(_config(tmp_path / "s", tiny_checkpoints, interval=3600), playback=False))
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 1)
+        first = node.media.latest()["created_at"]
+        await until(lambda: time.time() > first + 0.8)
+        node.controls.update(interval=0.5)  # due 0.3 s ago: the next piece goes out as soon as it is made
+        await until(lambda: node.media.last_seq >= 2)
+        assert node.counters["late"] == 0
+
+
 async def test_late_counts_pieces_out_after_their_time(tmp_path: Path, tiny_checkpoints) -> None:
     """`late` stayed 0 while a stalled loop (an OSC flood) put pieces out seconds late: it counted slow renders."""
     node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=1.0))
