@@ -25,6 +25,7 @@ def _config(state: Path, ckpts: tuple[Path, Path], **controls: float) -> RunConf
     return RunConfig(
         state_dir=state, audio_checkpoint=ckpts[0], image_checkpoint=ckpts[1], controls=controls, max_sound_s=2.0,
         render_process=False,  # in-process: fast; the default child process has its own tests below
+        playback=False,  # no sound engine process to start and stop per test (tests/test_playback.py has it)
     )
 
 
@@ -180,7 +181,7 @@ async def test_any_exception_in_a_render_is_logged_once_and_survived(tmp_path: P
 
 async def test_a_shorter_interval_is_not_counted_late(tmp_path: Path, tiny_checkpoints) -> None:
     """An interval shortened past the time already waited sets a due time nobody could meet: not late."""
-    node = Node(replace(_config(tmp_path / "s", tiny_checkpoints, interval=3600), playback=False))
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=3600))
     async with running(node):
         await until(lambda: node.media.last_seq >= 1)
         first = node.media.latest()["created_at"]
@@ -224,7 +225,7 @@ async def test_a_bad_state_file_is_one_warning_and_a_safe_fallback(tmp_path: Pat
     state = tmp_path / "s"
     state.mkdir()
     (state / name).write_text(content)
-    node = Node(replace(_config(state, tiny_checkpoints, interval=3600), playback=False))
+    node = Node(_config(state, tiny_checkpoints, interval=3600))
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and str(state) in r.getMessage()]
     assert len(warnings) == 1 and name in warnings[0], warnings
     assert node.walk == node._origin(0)
