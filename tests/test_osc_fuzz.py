@@ -94,6 +94,7 @@ def _random_packet(rng: random.Random, depth: int = 0) -> tuple[bytes, list[tupl
     address = "/" + "/".join(rng.choice(["ciel", "seed", "x", "é"]) for _ in range(rng.randint(1, 3)))
     builder = OscMessageBuilder(address)
     args: list[object] = []
+    kinds = ""
     for _ in range(rng.randint(0, 5)):
         kind = rng.choice("ifsbhdTFN")
         make = {
@@ -105,7 +106,12 @@ def _random_packet(rng: random.Random, depth: int = 0) -> tuple[bytes, list[tupl
         value = make[kind]()
         builder.add_arg(value, kind)
         args.append(value)
-    return builder.build().dgram, [(address, args)]
+        kinds += kind
+    built = builder.build().dgram
+    assert osc_message(address, *args, types=kinds) == built  # the node's own encoder, byte for byte
+    if set(kinds) <= set("ifsb"):
+        assert osc_message(address, *args) == built  # ... inferring the types as python-osc does
+    return built, [(address, args)]
 
 
 def test_the_parser_agrees_with_python_osc_and_is_stricter() -> None:

@@ -39,15 +39,17 @@ def parse_packet(data: bytes) -> list[tuple[str, list[Any]]]:
     """One packet -> its messages in order, bundles flattened; raises MalformedPacket.
 
     Stricter than python-osc, which pads a missing float with zeros (a 3-byte `,f` message set the
-    ceiling to 0 dBFS) and copies every nested bundle: here offsets walk one buffer, and the bounds
-    above are checked as the walk goes, so a 64 KB flood costs a scan, not a dispatch.
+    ceiling to 0 dBFS) and copies every nested bundle. Here the bundle headers are walked first, in
+    one buffer, so the bounds above are checked before any message is parsed: a 64 KB flood costs
+    a scan of 129 sizes, not a dispatch of 2,700 messages.
     """
-    out: list[tuple[str, list[Any]]] = []
-    _element(data, 0, len(data), 0, out)
-    return out
+    spans: list[tuple[int, int]] = []
+    _spans(data, 0, len(data), 0, spans)
+    return [_message(data, start, end) for start, end in spans]
 
 
-def _element(data: bytes, start: int, end: int, depth: int, out: list[tuple[str, list[Any]]]) -> None:
+def _spans(data: bytes, start: int, end: int, depth: int, out: list[tuple[int, int]]) -> None:
+    """Where each message of an element is (start, end), in order; bundles walked by their sizes."""
     if data.startswith(b"#bundle\0", start):
         if depth >= MAX_DEPTH:
             raise MalformedPacket(f"bundles nested deeper than {MAX_DEPTH}")
@@ -61,10 +63,10 @@ def _element(data: bytes, start: int, end: int, depth: int, out: list[tuple[str,
             i += 4
             if size <= 0 or size % 4 or i + size > end:
                 raise MalformedPacket(f"bundle element size {size} does not fit the packet")
-            _element(data, i, i + size, depth + 1, out)
+            _spans(data, i, i + size, depth + 1, out)
             i += size
     elif data.startswith(b"/", start):
-        out.append(_message(data, start, end))
+        out.append((start, end))
         if len(out) > MAX_MESSAGES:
             raise MalformedPacket(f"more than {MAX_MESSAGES} messages in one packet")
     else:
