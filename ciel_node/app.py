@@ -207,7 +207,15 @@ class Node:
         scheduled = not self._now_requested and not retry and self.last_published_at is not None
         self._now_requested = False
         started = time.time()
-        rendered = await self._render()
+        # A stop does not wait for the render (a stopped render process would hold it until the watchdog's
+        # bound): the piece is dropped, nothing of it was published.
+        render, stopping = asyncio.ensure_future(self._render()), asyncio.ensure_future(stop.wait())
+        await asyncio.wait((render, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not render.done():
+            render.cancel()
+            return publish_at
+        rendered = render.result()
         render_s = time.time() - started
         # Hold the piece until its time, so each sound starts as the previous one ends.
         on_time = time.time() <= publish_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
@@ -52,6 +53,7 @@ class RenderSpec:
 RENDER_NICE = 10  # added to the renderer's nice value: below the sound engine and the node's loop
 STALL_FACTOR = 10.0  # a render this many times slower than the last one of its kind is a stalled process
 START_S = 180.0  # the child's start-up (import torch, load both models) before the watchdog counts
+CLOSE_S = 5.0  # at shutdown, how long a render under way may finish (it is never published: losing it costs nothing)
 _composer: Composer | None = None  # the child process's own, built once by _init
 
 
@@ -207,6 +209,17 @@ class RenderWorker:
         old.shutdown(wait=False, cancel_futures=True)
         self._executor = self._new_pool()
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, timeout: float = CLOSE_S) -> None:
+        """Let a render under way finish (up to `timeout`), then stop the child; a stopped or hung one is killed."""
+        if self._executor is None:
+            return
+        procs = list(getattr(self._executor, "_processes", {}).values())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        end = time.monotonic() + timeout
+        for proc in procs:
+            # Its sentinel, not join(): the executor's own thread reaps it too, and only one waitpid() wins.
+            if not multiprocessing.connection.wait([proc.sentinel], max(0.0, end - time.monotonic())):
+                log.warning("the render process (pid %s) did not stop within %g s; killing it", proc.pid, timeout)
+                proc.kill()
+        if not procs:  # a thread: it cannot be killed, only waited for
+            self._executor.shutdown(wait=True)
