@@ -4,7 +4,7 @@ Counts what the node applied through its own feedback (every message changes /ci
 applied message pushes one /ciel/state/drift), times control -> feedback round trips, and compares
 the render time of the same sound with and without the load, in one run.
 
-    python bench/osc.py [--rate 10000] [--seconds 10]
+    python bench/osc.py [--rate 10000] [--seconds 10] [--no-playback]
 """
 
 from __future__ import annotations
@@ -103,13 +103,16 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--sound-s", type=float, default=10.0)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--no-playback", dest="playback", action="store_false",
+                    help="a headless node: no live sound engine (which renders sound in real time even with no device)")
     args = ap.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "manifest.jsonl"
         node = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--state-dir", tmp, "--osc", f"127.0.0.1:{port}",
-             "--interval", "3600", "--max-sound-s", str(args.sound_s), "--log-level", "warning"],
+             "--interval", "3600", "--max-sound-s", str(args.sound_s), "--log-level", "warning",
+             *([] if args.playback else ["--no-playback"])],
         )
         fb = Feedback()
         fb.start()
