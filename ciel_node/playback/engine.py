@@ -354,7 +354,7 @@ class SoundEngine:
             if self._closing:
                 break
             if stalled:
-                log.error("the sound engine (pid %s) said nothing for %.0f s (stopped or hung); killing it and "
+                log.error("the sound engine (pid %s) said nothing for %g s (stopped or hung); killing it and "
                           "starting a new one", self._proc.pid, stalled)
                 self._proc.kill()
             else:  # a crash in the audio stack, the OOM killer: publishing goes on, a new one starts
