@@ -34,3 +34,17 @@ def test_unit_gives_the_listeners_enough_descriptors() -> None:
     assert len(limits) == 1 and limits[0].isdigit(), "deploy/ciel-node.service needs one LimitNOFILE=N"
     caps = ConnectionCaps.from_limit(int(limits[0]))
     assert caps.listeners >= 2000 and caps.connections >= 4000  # the README's room-sized audience, and more
+
+
+def test_unit_does_not_restart_on_a_user_error() -> None:
+    """Exit 2 is a bad flag or an unusable checkpoint: restarting every 3 s would only repeat the line."""
+    unit = (DEPLOY / "ciel-node.service").read_text()
+    assert "RestartPreventExitStatus=2" in unit.splitlines()
+
+
+def test_example_config_documents_the_watchdogs_and_they_parse() -> None:
+    text = (DEPLOY / "ciel-node.toml").read_text()
+    for key in ("render_stall_s", "engine_stall_s"):
+        line = next(line for line in text.splitlines() if line.lstrip("# ").startswith(key))
+        cfg = load_run_config(None, {key: float(line.split("=")[1])})
+        assert getattr(cfg, key) == float(line.split("=")[1])
