@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 from pythonosc.osc_message import OscMessage
@@ -106,11 +107,13 @@ def main() -> int:
     ap.add_argument("--no-playback", dest="playback", action="store_false",
                     help="a headless node: no live sound engine (which renders sound in real time even with no device)")
     args = ap.parse_args()
-    port = free_port()
+    port, web = free_port(), free_port()
+    counters: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "manifest.jsonl"
         node = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--state-dir", tmp, "--osc", f"127.0.0.1:{port}",
+             "--web", f"127.0.0.1:{web}",
              "--interval", "3600", "--max-sound-s", str(args.sound_s), "--log-level", "warning",
              *([] if args.playback else ["--no-playback"])],
         )
@@ -145,6 +148,8 @@ def main() -> int:
             while fb.drift_count < total and time.monotonic() < end:
                 time.sleep(0.01)
             time.sleep(0.2)
+            with urllib.request.urlopen(f"http://127.0.0.1:{web}/api/health", timeout=10) as r:
+                counters = json.loads(r.read())["osc"]
         finally:
             fb.running = False
             node.terminate()
@@ -169,6 +174,9 @@ def main() -> int:
     print(f"osc: control -> state feedback round trip p50 {p50:.3f} ms, p99 {p99:.3f} ms (target apply p99 <= 2 ms)")
     print(f"osc: render of a {args.sound_s:g} s piece: {out['render_s_quiet_median']:.3f} s quiet, "
           f"{out['render_s_loaded_median']:.3f} s under load ({out['render_slowdown'] * 100:+.1f} %, target < +10 %)")
+    out["node_osc_counters"] = counters
+    print(f"osc: the node received {counters.get('received')}, dropped {counters.get('dropped')} "
+          f"(over the per-source rate: {counters.get('rate_limited')}); whatever else is missing the kernel dropped")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0

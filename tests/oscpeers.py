@@ -59,15 +59,21 @@ class OscDump:
 
     async def __aenter__(self) -> OscDump:
         exe = require_tool("oscdump")
-        self._proc = await asyncio.create_subprocess_exec(exe, "-L", str(self.port), stdout=asyncio.subprocess.PIPE,
-                                                          stderr=asyncio.subprocess.PIPE)
-        self._reader = asyncio.create_task(self._read())
-        # Ready when its port is taken: feedback sent before that would be lost (and look like a dead peer).
-        end = time.monotonic() + 10
-        while _udp_port_free(self.port):
-            assert time.monotonic() < end, "oscdump did not start listening"
-            await asyncio.sleep(0.01)
-        return self
+        for _ in range(3):  # the free port may be taken by someone else before oscdump binds it: try another
+            self._proc = await asyncio.create_subprocess_exec(exe, "-L", str(self.port), stdout=asyncio.subprocess.PIPE,
+                                                              stderr=asyncio.subprocess.PIPE)
+            # Ready when its port is taken: feedback sent before that would be lost (and look like a dead peer).
+            end = time.monotonic() + 10
+            while _udp_port_free(self.port) and self._proc.returncode is None:
+                assert time.monotonic() < end, "oscdump did not start listening"
+                await asyncio.sleep(0.01)
+            try:  # still running a moment after the port is taken: it is oscdump that holds it
+                await asyncio.wait_for(self._proc.wait(), 0.05)
+            except TimeoutError:
+                self._reader = asyncio.create_task(self._read())
+                return self
+            self.port = free_port()
+        raise AssertionError(f"oscdump could not listen: {await self._proc.stderr.read() if self._proc.stderr else ''}")
 
     async def _read(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None

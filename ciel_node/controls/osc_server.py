@@ -33,14 +33,15 @@ class SourceLimits:
     """Messages a second (a bundle counts each message it holds) each source address may have handled.
 
     A trusted source (loopback, or in --osc-allow) gets twice bench/osc.py's 10,000 a second from one
-    patch; any other source (a node opened to every address) what a performer's hands make. What a
-    single packet may cost is bounded in osc.py (MAX_MESSAGES, MAX_DEPTH, PACKET_CPU_S).
+    patch; any other source (a node opened to every address) what a performer's hands make. Bursts
+    hold a second at the rate: a backlog after the node was descheduled is not mistaken for a flood.
+    What a single packet may cost is bounded in osc.py (MAX_MESSAGES, MAX_DEPTH, PACKET_CPU_S).
     """
 
     trusted_rate: float = 20_000.0
-    trusted_burst: float = 5_000.0
+    trusted_burst: float = 20_000.0
     other_rate: float = 1_000.0
-    other_burst: float = 500.0
+    other_burst: float = 1_000.0
     others_rate: float = 5_000.0  # every untrusted source together: spoofed addresses each get a bucket
 
     def refill_s(self, tokens: float, trusted: bool) -> float:
