@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -300,3 +301,24 @@ def test_no_room_to_rewrite_the_manifest_still_commits_and_deletes_nothing_it_na
     assert _seqs(tmp_path) == [3]
     assert {p.name for p in (tmp_path / "media").iterdir()} == {third[k] for k in ("image", "sky", "audio", "wav")}
     assert second["seq"] == 2 and MediaStore(tmp_path, keep_pieces=1).latest() == third
+
+
+def test_a_full_disk_frees_what_retention_dropped_before_the_next_piece(tiny_disk: Path) -> None:
+    """The node filled its disk; restarted with a smaller --keep-pieces, it has no room to rewrite the manifest,
+    so the dropped pieces' files stay. Once a little room is back (less than a piece), the next piece first
+    finishes that rewrite and frees them, instead of failing on its own files forever."""
+    store = MediaStore(tiny_disk, keep_pieces=100)
+    for i in range(8):
+        store.publish(_files(i, 20_000), {})
+    ballast = tiny_disk / "ballast"
+    with open(ballast, "wb", buffering=0) as f:  # fill the disk to the last block
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    store = MediaStore(tiny_disk, keep_pieces=2)  # no room for the rewrite: nothing it names is deleted
+    assert len(_seqs(tiny_disk)) == 8 and len(list((tiny_disk / "media").iterdir())) == 32
+    os.truncate(ballast, ballast.stat().st_size - 16 * 1024)  # room for a manifest, not for a piece
+    assert store.publish(_files(9, 20_000), {})["seq"] == 9
+    assert _seqs(tiny_disk) == [8, 9] and len(list((tiny_disk / "media").iterdir())) == 8

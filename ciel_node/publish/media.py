@@ -85,6 +85,8 @@ class MediaStore:
         """
         entry = dict(meta)
         entry["seq"] = self.last_seq + 1
+        if self._doomed or self._rewrite:
+            self._finish_rewrite()  # first free what retention dropped: on a full disk the new files need it
         written: list[Path] = []
         try:
             for kind, (data, suffix) in files.items():
@@ -198,6 +200,17 @@ class MediaStore:
         self._manifest_seq = self._entries[-1]["seq"] if self._entries else 0
         self._rewrite = False
         self._delete_doomed()
+
+    def _finish_rewrite(self) -> None:
+        """Retry a rewrite that failed (no room for a second copy of the manifest), then delete what it drops.
+
+        Before a new piece's files are written: a disk the node filled (a --keep-mb larger than the disk,
+        then lowered) has room again for a manifest long before it has room for a piece.
+        """
+        try:
+            self._write_manifest()
+        except OSError:
+            pass  # _commit tries again, and appends the line if it can
 
     def _delete_doomed(self) -> None:
         """Called right after a rewrite: the manifest names none of these files any more."""
