@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import itertools
 import logging
 import socket
 import time
@@ -24,6 +25,7 @@ MAX_TCP_CONNECTIONS = 64
 FIRST_PACKET_S = 10.0  # a TCP peer that sends no valid packet by then is closed (half-open, port scans)
 MAX_WRITE_BUFFER = 1 << 20
 TCP_TURN_CPU_S = 0.002  # CPU one TCP connection may use before the loop serves everything else again
+UDP_TURN_CPU_S = 0.002  # ... and the UDP socket
 
 Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
@@ -43,9 +45,6 @@ class SourceLimits:
     other_rate: float = 1_000.0
     other_burst: float = 1_000.0
     others_rate: float = 5_000.0  # every untrusted source together: spoofed addresses each get a bucket
-
-    def refill_s(self, tokens: float, trusted: bool) -> float:
-        return (1.0 - tokens) / (self.trusted_rate if trusted else self.others_rate)
 
 
 class _Admission:
@@ -87,13 +86,29 @@ def _is_loopback(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return addr.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
-class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, server: OscServer) -> None:
-        self.server = server
+class _UdpReader:
+    """The UDP socket, read straight from the loop: the datagrams waiting are handled in one turn until
+    UDP_TURN_CPU_S of CPU is used. A flood is drained in batches (a loop turn per datagram, as asyncio's
+    datagram transport does, cost more than dropping the datagram), and the loop still turns every few ms."""
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+    def __init__(self, server: OscServer, sock: socket.socket) -> None:
+        self.server, self.sock = server, sock
+
+    def read(self) -> None:
+        start = time.thread_time()
+        for k in itertools.count():
+            if k % 8 == 7 and time.thread_time() - start > UDP_TURN_CPU_S:
+                return  # the rest on the next turn: the socket is still readable
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error queued on the socket: nothing to do with it
+                continue
+            self.datagram(data, addr[0], addr[1])
+
+    def datagram(self, data: bytes, host: str, port: int) -> None:
         s = self.server
-        host, port = addr[0], addr[1]
         source = s.source(host)
         if not source.allowed:
             s.counters["dropped"] += 1
@@ -104,9 +119,6 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             return
         n = s.surface.packet(data, Peer(host, port, s.hub, trusted=source.trusted, explicit=source.explicit))
         s.admission.charge(host, source.trusted, max(1, n or 0))
-
-    def error_received(self, exc: Exception) -> None:
-        pass  # ICMP errors for replies sent from this socket: nothing to do
 
 
 class TcpChannel(Channel):
@@ -230,7 +242,7 @@ class OscServer:
         self.first_packet_s = FIRST_PACKET_S
         self._sources: dict[str, _Source] = {}
         self._logged_at = -1e9
-        self._udp: asyncio.DatagramTransport | None = None
+        self._udp: socket.socket | None = None
         self._tcp: asyncio.Server | None = None
         self.port = 0
 
@@ -276,11 +288,12 @@ class OscServer:
             self._tcp = await loop.create_server(lambda: _TcpProtocol(self), host, port, family=family,
                                                  reuse_address=True)
             self.port = self._tcp.sockets[0].getsockname()[1]  # port 0: take what TCP got for UDP too
-            self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self), local_addr=(host, self.port), family=family
-            )
+            self._udp = socket.socket(family, socket.SOCK_DGRAM)
+            self._udp.setblocking(False)
             # Bursts from a knob sweep or a bundle-happy patch: ask for a deep buffer (the kernel caps it).
-            self._udp.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            self._udp.bind((host, self.port))
+            loop.add_reader(self._udp.fileno(), _UdpReader(self, self._udp).read)
         except OSError as e:
             await self.stop()
             if e.errno == errno.EADDRINUSE:
@@ -294,6 +307,7 @@ class OscServer:
 
     async def stop(self) -> None:
         if self._udp is not None:
+            asyncio.get_running_loop().remove_reader(self._udp.fileno())
             self._udp.close()
             self._udp = None
         for conn in list(self.connections):

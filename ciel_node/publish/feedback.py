@@ -50,7 +50,9 @@ class HostBuckets:
 
     def spend(self, host: str, cost: float) -> None:
         """Take `cost` tokens after available(); the balance may go negative (paid back before the next)."""
-        self._buckets[host][0] -= cost
+        bucket = self._buckets.get(host)
+        if bucket is not None:  # None only if forgotten since: nothing to charge
+            bucket[0] -= cost
 
     def take(self, host: str, cost: float) -> bool:
         if self.available(host) < cost:
