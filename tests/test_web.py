@@ -417,3 +417,31 @@ async def test_connections_past_the_cap_get_a_503_and_are_closed(tmp_path: Path)
         assert (await asyncio.wait_for(served(), 5)).startswith(b"HTTP/1.1 404")  # no piece yet: the API's answer
         for _, w in idle[1:]:
             w.close()
+
+
+async def test_connections_that_send_nothing_are_closed_and_free_the_cap(tmp_path: Path, monkeypatch) -> None:
+    """Connections that never send a request (or half of one) fill the cap, then time out: the cap is free
+    again and a poller is served, instead of 503s for as long as a stranger keeps sockets open."""
+    import ciel_node.publish.web as web_module
+
+    monkeypatch.setattr(web_module, "IDLE_S", 1.0, raising=False)
+    surface = WebSurface(MediaStore(tmp_path / "state"), dict, lambda: None, web_root=tmp_path,
+                         caps=ConnectionCaps(nofile=64, connections=3, listeners=2))
+    async with serve(surface, "127.0.0.1", 0) as port:
+        idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+        idle[0][1].write(b"GET /api/lat")  # a slow request line is no request under way either
+
+        async def filled() -> None:
+            while surface.connections() < 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(filled(), 5)
+        for reader, _ in idle:  # each is closed by the node: EOF, not our timeout
+            assert await asyncio.wait_for(reader.read(), 10) == b""
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /api/latest HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await asyncio.wait_for(reader.readline(), 5)).startswith(b"HTTP/1.1 404")  # served, no piece yet
+        writer.close()
+        for _, w in idle:
+            w.close()

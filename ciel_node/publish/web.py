@@ -35,6 +35,11 @@ MAX_PIECES = 500
 PIECE_KINDS = ("image", "sky", "audio")  # the files an entry must name to be a piece for the audience
 CHUNK = 256 * 1024  # media are sent in reads of this size from the descriptor that was checked
 VERIFIED_MAX = 4096  # media inodes whose content hash was checked, remembered
+# A connection with no request under way (none sent yet, half a request line, or idle between polls) is closed
+# after this long. aiohttp's own default under AppRunner is 3630 s: connections that never send a byte filled the
+# connection cap, and everyone else got 503s for an hour. Pollers ask every second or two; a page's stream is a
+# request under way, never idle.
+IDLE_S = 15.0
 
 Health = Callable[[], dict[str, Any]]
 NextAt = Callable[[], float | None]
@@ -371,7 +376,7 @@ async def serve(surface: WebSurface, host: str, port: int) -> AsyncIterator[int]
     reach aiohttp, the others get a short 503, and running out of descriptors pauses accepting instead
     of spinning.
     """
-    runner = web.AppRunner(surface.app(), access_log=None, handle_signals=False)
+    runner = web.AppRunner(surface.app(), access_log=None, handle_signals=False, keepalive_timeout=IDLE_S)
     await runner.setup()
     server = runner.server
     assert server is not None
