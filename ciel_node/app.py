@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -437,10 +440,39 @@ async def audience_surface(node: Node, config: RunConfig) -> AsyncIterator[int]:
         yield port
 
 
+LOCK_FILE = ".lock"  # in the state dir: held (flock) by the one node that uses it, with its pid inside
+
+
+def lock_state_dir(state_dir: Path) -> int | None:
+    """Take the state dir for this process, for as long as it lives (the kernel lets go at any exit, kill -9 too).
+
+    Two nodes on one state dir give the same seq to different pieces, each rewrites the manifest without the
+    other's lines, and a start sweeps the files of the pieces that vanished: a second node (a manual
+    `ciel-node run` beside the service) is one clear line before it reads or deletes anything. Returns the
+    descriptor to keep open, or None if the folder cannot be written (Node says so, in its own words).
+    """
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise CielError(f"the state dir {state_dir} is in use by another ciel-node (pid {holder}); stop that one, "
+                        "or pass another --state-dir") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 def run(config: RunConfig) -> int:
     """Build the node and its surfaces, run until SIGINT/SIGTERM, stop in reverse order."""
     if config.authorized_keys is not None:
         AuthorizedKeys.load(config.authorized_keys)  # a bad file is one clear line before anything starts
+    _lock = lock_state_dir(config.state_dir)  # noqa: F841 - held open until the process ends
     node = Node(config)
 
     async def main() -> None:

@@ -182,3 +182,38 @@ def test_a_damaged_checkpoint_exits_2_not_1(tmp_path: Path, tiny_checkpoints, ho
                "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0")
     line = _one_error_line(proc)
     assert needle in line and str(bad) in line, line
+
+
+def test_a_second_node_on_the_same_state_dir_is_refused(tmp_path: Path, tiny_checkpoints) -> None:
+    """Two nodes on one state dir gave the same seq to different pieces and undid each other's manifest lines:
+    the second is one line, exit 2, before it reads or sweeps anything; the lock goes with the first (kill -9 too)."""
+    state = tmp_path / "state"
+    args = ["run", "--no-playback", "--state-dir", str(state), "--audio-checkpoint", str(tiny_checkpoints[0]),
+            "--image-checkpoint", str(tiny_checkpoints[1]), "--interval", "3600", "--osc", "127.0.0.1:0",
+            "--web", "127.0.0.1:0"]
+    first = subprocess.Popen([sys.executable, "-m", "ciel_node", *args], stderr=subprocess.PIPE, text=True)
+    try:
+        manifest = state / "manifest.jsonl"
+        end = time.monotonic() + 60
+        while not (manifest.exists() and manifest.read_bytes().endswith(b"\n")):
+            assert first.poll() is None, first.communicate()[1]
+            assert time.monotonic() < end, "no piece published"
+            time.sleep(0.05)
+        published = manifest.read_bytes()
+        line = _one_error_line(cli(*args, timeout=60))
+        assert f"the state dir {state} is in use by another ciel-node (pid {first.pid})" in line
+        assert manifest.read_bytes() == published and first.poll() is None
+    finally:
+        first.kill()
+        first.communicate(timeout=30)
+    second = subprocess.Popen([sys.executable, "-m", "ciel_node", *args], stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 60
+        while len(manifest.read_bytes().splitlines()) < 2:
+            assert second.poll() is None, second.communicate()[1]
+            assert time.monotonic() < end, "the node after a kill -9 published nothing"
+            time.sleep(0.05)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=30)
+    assert second.returncode == 0
