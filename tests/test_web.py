@@ -329,11 +329,17 @@ async def test_a_hard_link_to_a_system_file_is_not_served(site: Site) -> None:
         (site.store.media / name).unlink()
 
 
-async def test_a_published_file_with_a_second_link_or_changed_bytes_is_not_served(site: Site, tmp_path: Path) -> None:
+async def test_a_published_file_keeps_being_served_with_a_backup_link_but_not_with_changed_bytes(
+    site: Site, tmp_path: Path
+) -> None:
     entry = site.publish(1)
     image, sky = site.store.media / entry["image"], site.store.media / entry["sky"]
     assert (await site.client.get(f"/media/{entry['image']}")).status == 200
-    _hard_link_or_skip(image, tmp_path / "elsewhere.png")  # now the inode is reachable from outside media/
+    _hard_link_or_skip(image, tmp_path / "backup.png")  # `cp -al` of the state dir: the sky must not go blank
+    r = await site.client.get(f"/media/{entry['image']}")
+    assert r.status == 200 and await r.read() == _files(1)["image"][0]
+    with open(tmp_path / "backup.png", "r+b") as f:  # ... but bytes changed through that link are not served
+        f.write(b"X")
     assert (await site.client.get(f"/media/{entry['image']}")).status == 404
     with open(sky, "r+b") as f:  # same inode, other bytes: not what the store wrote
         f.write(b"X")

@@ -106,6 +106,10 @@ class MediaStore:
         self._save_seq()
         return entry
 
+    def names(self, name: str) -> bool:
+        """Whether a kept piece names this media file (any thread: one dict lookup)."""
+        return name in self._refs
+
     @property
     def total_bytes(self) -> int:
         return self._total

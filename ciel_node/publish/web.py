@@ -221,9 +221,11 @@ class WebSurface:
         """(In a thread.) Open media/<name> if it is a file the store wrote; the caller sends from, and closes, the fd.
 
         Checked on the open descriptor, so a swap of the name afterwards changes nothing: not a symlink
-        (O_NOFOLLOW, also when one is swapped in between a check and the open), a regular file, one link
-        only (a hard link placed here would share an inode with a file elsewhere), and bytes that hash to
-        the name (checked once per inode). None when there is no such file, "refused" when it is not the store's.
+        (O_NOFOLLOW, also when one is swapped in between a check and the open), a regular file, bytes that
+        hash to the name (checked once per inode and change), and one link only unless the store names the
+        file in a kept piece: a hard link placed here shares an inode with a file elsewhere, while a piece's
+        own file may have a second link from a backup (`cp -al`, rsnapshot), which must not blank the sky.
+        None when there is no such file, "refused" when it is not the store's.
         """
         try:
             fd = os.open(self.media.media / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -232,7 +234,7 @@ class WebSurface:
         try:
             st = os.fstat(fd)
             identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            ok = stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+            ok = stat.S_ISREG(st.st_mode) and (st.st_nlink == 1 or self.media.names(name))
             if ok and self._verified.get(identity) != name:
                 ok = _hashes_to(fd, name.split(".")[0])
                 if ok:
