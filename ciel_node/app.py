@@ -238,7 +238,8 @@ class Node:
         fresh = 1.5 * took + 0.02
         interval = self.controls.controls.interval
         leads[self._kind] = min(max(fresh, 0.99 * leads["cut"]) if self._kind == "cut" else fresh, interval)
-        if took > interval and time.time() - self._slow_logged >= REMIND_S:
+        # Only on the regular schedule: the first piece's time includes the render process's start-up.
+        if scheduled and took > interval and time.time() - self._slow_logged >= REMIND_S:
             self._slow_logged = time.time()
             log.warning(
                 "piece %d took %.2f s: rendering takes longer than the %g s interval; "

@@ -258,6 +258,25 @@ async def test_slow_rendering_is_logged_and_the_cadence_kept(tmp_path: Path, tin
     assert all(g < 2.0 for g in gaps), gaps  # back to back, no piling-up sleep
 
 
+async def test_a_slow_first_render_is_not_reported_as_slow_rendering(
+    tmp_path: Path, tiny_checkpoints, caplog
+) -> None:
+    """Every start warned "rendering takes longer than the interval": the first render loads the models."""
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=1.0))
+    compose, calls = node.renderer.compose, []
+
+    async def slow_once(*args):  # type: ignore[no-untyped-def]
+        if not calls:
+            await asyncio.sleep(1.5)  # the render process still starting up
+        calls.append(1)
+        return await compose(*args)
+
+    node.renderer.compose = slow_once  # type: ignore[method-assign]
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 2)
+    assert "rendering takes longer" not in caplog.text
+
+
 async def test_render_process_gives_the_same_pieces_and_survives_its_death(tmp_path: Path, tiny_checkpoints) -> None:
     threaded = Node(_config(tmp_path / "t", tiny_checkpoints, interval=0.5, seed=8, drift=0.6))
     async with running(threaded):
