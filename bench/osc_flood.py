@@ -261,7 +261,8 @@ def flood(node: Node, name: str, host: str, packet: bytes, per_s: float, seconds
     msgs = packet.count(b"/ciel/") if packet else 0
     return {
         "name": name, "offered_packets_s": sent.value / seconds, "offered_msgs_s": sent.value * msgs / seconds,
-        "handled_packets": h1["received"] - h0["received"], "rate_limited": h1["rate_limited"] - h0["rate_limited"],
+        "handled_packets": h1["received"] - h0["received"],
+        "rate_limited": h1.get("rate_limited", 0) - h0.get("rate_limited", 0),  # .get: an older node has none
         "malformed": h1["malformed"] - h0["malformed"], "rejected": h1["rejected"] - h0["rejected"],
         "node_cpu": (cpu1 - cpu0) / elapsed, "latest_ms_p50": pct(latencies, 0.5),
         "latest_ms_p99": pct(latencies, 0.99), "latest_ms_max": max(latencies, default=float("nan")),
