@@ -437,6 +437,31 @@ async def test_a_new_address_gets_in_when_every_login_slot_is_taken(node: Runnin
     assert 1 <= node.counters["ssh_evicted"] <= 2, node.counters
 
 
+async def test_a_logged_in_operator_no_longer_holds_a_login_slot(node: Running, keys: Keys) -> None:
+    """Operators behind one address (a NAT, a jump host, several bridges on one machine) start their logins the
+    moment the previous one is in, while that address also holds a half-open login. A logged-in connection once
+    kept its login slot until its session thread looked again (0.2 s, more on a loaded machine): the next login
+    from the address found both slots taken and was hung up on before its version line."""
+    port = ssh_port(node)
+
+    def logins_back_to_back() -> int:
+        with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.0.6", 0)) as half_open:
+            half_open.sendall(b"SSH-2.0-half-open\r\n")  # holds one of the address's two login slots throughout
+            done, held = 0, [operator_login(port, keys.op, "127.0.0.6")]
+            try:
+                for _ in range(3):
+                    held.append(operator_login(port, keys.op, "127.0.0.6"))  # right after the previous one got in
+                    done += 1
+            finally:
+                for t in held:
+                    t.close()
+            return done
+
+    assert await asyncio.to_thread(logins_back_to_back) == 3
+    await until(lambda: node.counters["ssh_auth_ok"] == 4, 5, "four logins counted")
+    assert node.counters["ssh_busy"] == 0, node.counters
+
+
 async def test_idle_logins_are_closed_within_seconds(node: Running) -> None:
     port = ssh_port(node)
     with IdleHolder(port, ["127.0.0.3"], 1) as silent, IdleHolder(port, ["127.0.0.4"], 1, banner=True) as mute:

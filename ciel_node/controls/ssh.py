@@ -335,8 +335,14 @@ class _Session:
         self.evicted = False  # made room for another address's login; its thread is closing it
 
     def pending(self) -> bool:
-        """Still logging in, and holding a login slot."""
-        return not self.authenticated and not self.evicted
+        """Still logging in, and holding a login slot. Asks paramiko too, not only this session's thread: that one
+        looks every 0.2 s (much later on a busy machine), and a connection already logged in must neither keep its
+        address's slot from the next login nor be made room from. paramiko marks a login done before it tells the
+        client, so the client's next connection always finds the slot free."""
+        if self.authenticated or self.evicted:
+            return False
+        t = self.transport
+        return t is None or not t.is_authenticated()
 
     def progress(self) -> int:
         """How far the login got: 0 nothing, 1 the client's version line, 2 keys exchanged (read without a lock:
