@@ -48,3 +48,10 @@ def test_example_config_documents_the_watchdogs_and_they_parse() -> None:
         line = next(line for line in text.splitlines() if line.lstrip("# ").startswith(key))
         cfg = load_run_config(None, {key: float(line.split("=")[1])})
         assert getattr(cfg, key) == float(line.split("=")[1])
+
+
+def test_unit_lets_the_sound_engine_run_ahead_of_ordinary_processes() -> None:
+    from ciel_node.playback.engine import ENGINE_NICE
+
+    unit = (DEPLOY / "ciel-node.service").read_text()
+    assert f"LimitNICE={ENGINE_NICE}" in unit.splitlines()

@@ -45,6 +45,7 @@ STATUS_EVERY_S = 0.25
 STALL_S = 10.0
 START_S = 120.0  # its start-up (import torch, load the model) before the first word, on a loaded machine
 FADE_S = 0.02
+ENGINE_NICE = -10  # where the system allows it
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,16 @@ class _Engine:
         self._send(("status", status))
 
 
+def _raise_priority() -> None:
+    """The sound has milliseconds to spare, everything else on the machine has seconds: where allowed (root,
+    CAP_SYS_NICE, a unit's LimitNICE), run ahead of ordinary processes, as audio servers do. Not real-time
+    scheduling: a stuck engine at nice -10 still leaves the machine usable."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, min(os.getpriority(os.PRIO_PROCESS, 0), ENGINE_NICE))
+    except OSError:
+        pass  # an ordinary user: the renderer still runs below the sound (nice +10)
+
+
 def _engine_main(conn: Connection, spec: EngineSpec, parent_pid: int) -> None:
     # Started by the node's supervising thread, which lives as long as this process should: the kernel's
     # parent-death signal (tied to that thread) ends even a stopped engine when the node dies.
@@ -242,6 +253,7 @@ def _engine_main(conn: Connection, spec: EngineSpec, parent_pid: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):  # the node decides when the engine stops (and it ends with it)
         signal.signal(sig, signal.SIG_IGN)
     sys.setswitchinterval(0.001)  # the device callback never waits long for the GIL
+    _raise_priority()
     try:
         _Engine(conn, spec).run()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
