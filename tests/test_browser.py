@@ -577,7 +577,7 @@ async def test_virtual_time_screenshot_with_polling(tmp_path: Path) -> None:
             exe, "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
             f"--user-data-dir={tmp_path / 'virtual-profile'}", "--window-size=1280,720",
-            "--virtual-time-budget=5000", f"--screenshot={shot}", f"http://127.0.0.1:{port}/?transport=poll",
+            "--virtual-time-budget=15000", f"--screenshot={shot}", f"http://127.0.0.1:{port}/?transport=poll",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         try:
             _, err = await asyncio.wait_for(proc.communicate(), 60)
