@@ -27,7 +27,7 @@ from pythonosc.osc_message import OscMessage
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ciel_node.publish.feedback import osc_message  # noqa: E402
+from ciel_node.controls.wire import osc_message  # noqa: E402
 
 
 def free_port() -> int:

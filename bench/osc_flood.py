@@ -35,9 +35,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ciel_node.controls.osc import MAX_MESSAGES  # noqa: E402
+from ciel_node.controls.feedback import CREDIT_TTL_S  # noqa: E402
 from ciel_node.controls.osc_server import SourceLimits  # noqa: E402
-from ciel_node.publish.feedback import CREDIT_TTL_S, osc_message  # noqa: E402
+from ciel_node.controls.wire import MAX_MESSAGES, osc_message  # noqa: E402
 
 LIMITS = SourceLimits()
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from pythonosc.osc_message import OscMessage  # noqa: E402
 
 from ciel_node.controls.framing import SlipDecoder, slip_encode  # noqa: E402
-from ciel_node.publish.feedback import osc_message  # noqa: E402
+from ciel_node.controls.wire import osc_message  # noqa: E402
 
 STATE_COUNT = 5  # /ciel/get answers with one /ciel/state/* per control
 

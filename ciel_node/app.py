@@ -20,6 +20,7 @@ import torch
 from ciel_node.atomic import read_json, write_atomic
 from ciel_node.config import RunConfig
 from ciel_node.controls.authorized_keys import AuthorizedKeys
+from ciel_node.controls.feedback import FeedbackHub
 from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
 from ciel_node.controls.ssh import SshServer
@@ -31,7 +32,6 @@ from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
 from ciel_node.playback.engine import EngineSpec, SoundEngine
-from ciel_node.publish.feedback import FeedbackHub
 from ciel_node.publish.media import MediaStore
 from ciel_node.publish.web import WebSurface, serve
 from ciel_node.state import Controls, ControlStore

@@ -27,8 +27,8 @@ from ciel_node.controls.tunnel import (
     load_key,
     parse_target,
 )
+from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
-from ciel_node.publish.feedback import osc_message
 
 log = logging.getLogger("ciel_node.operator")
 

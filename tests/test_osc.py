@@ -17,9 +17,10 @@ from oscpeers import OscDump, free_port, oscsend
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from ciel_node.controls.feedback import THIRD_PARTY_BURST, THIRD_PARTY_BYTES_S, Channel, state_message
 from ciel_node.controls.framing import SlipDecoder, slip_encode
 from ciel_node.controls.osc_server import SourceLimits
-from ciel_node.publish.feedback import THIRD_PARTY_BURST, THIRD_PARTY_BYTES_S, Channel, osc_message, state_message
+from ciel_node.controls.wire import osc_message
 from ciel_node.state import RANGES
 
 

@@ -17,7 +17,7 @@ from ciel_node.controls.framing import (
     length_prefix_encode,
     slip_encode,
 )
-from ciel_node.publish.feedback import osc_message
+from ciel_node.controls.wire import osc_message
 
 PACKETS = [
     osc_message("/ciel/seed", 42, types="i"),

@@ -20,9 +20,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from ciel_node.controls.framing import length_prefix_encode, slip_encode
-from ciel_node.controls.osc import MAX_DEPTH, MAX_MESSAGES, MalformedPacket, parse_packet
 from ciel_node.controls.osc_server import MAX_TCP_CONNECTIONS, SourceLimits
-from ciel_node.publish.feedback import osc_message
+from ciel_node.controls.wire import MAX_DEPTH, MAX_MESSAGES, MalformedPacket, osc_message, parse_packet
 from ciel_node.state import RANGES, Controls
 
 VALID = [

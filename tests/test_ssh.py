@@ -45,8 +45,8 @@ from ciel_node.controls.ssh import (
     MAX_UNAUTHENTICATED_PER_SOURCE,
     SshServer,
 )
+from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
-from ciel_node.publish.feedback import osc_message
 
 HERE = Path(__file__).resolve().parent
 

@@ -8,7 +8,7 @@ from nodes import node_config, running_node, until
 from sshpeers import Keys, free_tcp_port, run, ssh_base
 
 from ciel_node.controls.framing import slip_encode
-from ciel_node.publish.feedback import osc_message
+from ciel_node.controls.wire import osc_message
 
 
 async def test_authorized_keys_turn_ssh_on_and_loopback_passes_the_allow_list(tmp_path: Path,

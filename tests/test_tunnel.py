@@ -18,8 +18,8 @@ from sshpeers import Keys, Operator, Sshd, free_tcp_port, keygen, pub, running_n
 
 from ciel_node.controls.framing import SlipDecoder, slip_encode
 from ciel_node.controls.tunnel import ReverseTunnel, SshLinkError, SshTarget, connect, load_key, parse_target
+from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
-from ciel_node.publish.feedback import osc_message
 
 USER = getpass.getuser()
 ROOT = Path(__file__).resolve().parent.parent

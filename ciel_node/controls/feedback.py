@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import socket
-import struct
 import time
 from enum import Enum
 from typing import Any
 
+from ciel_node.controls.wire import osc_message
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
@@ -84,37 +84,6 @@ class ByteCredit:
             return False
         self._credit[host] = (credit - nbytes, at)
         return True
-
-
-def _padded(raw: bytes) -> bytes:
-    return raw + b"\0" * (4 - len(raw) % 4)  # a terminating zero, then zeros to a multiple of 4
-
-
-_PACK = {"i": struct.Struct(">i").pack, "f": struct.Struct(">f").pack, "h": struct.Struct(">q").pack,
-         "d": struct.Struct(">d").pack}
-
-
-def _tag(arg: Any) -> str:
-    if isinstance(arg, bool):
-        return "T" if arg else "F"
-    if arg is None:
-        return "N"
-    return {int: "i", float: "f", str: "s", bytes: "b"}[type(arg)]
-
-
-def osc_message(address: str, *args: Any, types: str | None = None) -> bytes:
-    """One OSC 1.0 message (byte for byte what python-osc's builder makes, without its parse of the result:
-    feedback is built on the event loop, for every push and every error)."""
-    tags = types or "".join(map(_tag, args))
-    out = [_padded(address.encode()), _padded(f",{tags}".encode())]
-    for tag, arg in zip(tags, args):
-        if tag in _PACK:
-            out.append(_PACK[tag](arg))
-        elif tag == "s":
-            out.append(_padded(str(arg).encode()))
-        elif tag == "b":
-            out.append(struct.pack(">i", len(arg)) + arg + b"\0" * (-len(arg) % 4))
-    return b"".join(out)
 
 
 def state_message(name: str, value: float | int) -> bytes:
