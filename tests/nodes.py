@@ -1,38 +1,74 @@
-"""A real node, running in the test's event loop with its OSC and web surfaces on free loopback ports."""
+"""The tests' shared helpers for running nodes: a free loopback port, polling with a deadline (async and sync), and
+a real node in the test's event loop with its OSC, web and (optionally) SSH surfaces on free loopback ports."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The node's imports, in one place: modules being split or moved change only these lines.
 from ciel_node.app import Node, audience_surface, control_surfaces
 from ciel_node.config import RunConfig
 from ciel_node.controls.osc_server import OscServer
+from ciel_node.ssh.server import SshServer
+
+POLL_S = 0.01  # how often `until` looks again: short next to any deadline, long enough not to starve the loop
 
 
-def node_config(state: Path, checkpoints: tuple[Path, Path], **settings: Any) -> RunConfig:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 nobody holds right now (TCP by default, socket.SOCK_DGRAM for UDP)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def until(cond: Callable[[], Any], deadline_s: float = 10.0, what: str = "condition") -> float:
+    """Poll `cond` (without blocking the loop) until true; the seconds it took. Fails with `what` at the deadline."""
+    start = time.monotonic()
+    while not cond():
+        assert time.monotonic() - start < deadline_s, f"{what} not met within {deadline_s} s"
+        await asyncio.sleep(POLL_S)
+    return time.monotonic() - start
+
+
+def until_sync(cond: Callable[[], Any], deadline_s: float, what: str) -> Any:
+    """`until` for tests that drive processes without an event loop; returns `cond`'s first truthy value."""
+    end = time.monotonic() + deadline_s
+    while not (value := cond()):
+        assert time.monotonic() < end, f"{what}: not within {deadline_s} s"
+        time.sleep(0.02)
+    return value
+
+
+def node_config(state: Path, checkpoints: tuple[Path, Path], interval: float = 3600.0, **settings: Any) -> RunConfig:
     """Tiny-model defaults for tests: free ports, in-process rendering, short sounds, a first piece at once,
     no speakers (tests/test_playback.py turns them on)."""
-    controls = {"interval": 3600.0, **settings.pop("controls", {})}
+    controls = {"interval": interval, **settings.pop("controls", {})}
     defaults: dict[str, Any] = {"osc": "127.0.0.1:0", "web": "127.0.0.1:0", "render_process": False,
-                                "max_sound_s": 1.0, "playback": False}
+                                "max_sound_s": 1.0, "speakers": False}
     return RunConfig(state_dir=state, audio_checkpoint=checkpoints[0], image_checkpoint=checkpoints[1],
                      controls=controls, **{**defaults, **settings})
 
 
 @dataclass
 class RunningNode:
+    """A running node and its surfaces; `ssh` (with its own `counters`) only when `running_node` got keys."""
+
     node: Node
-    osc: OscServer
-    web_port: int
+    osc: OscServer | None
+    web_port: int | None
+    ssh: SshServer | None = None  # a test may swap in a restarted server: it is the one stopped at the end
+    counters: dict[str, int] = field(default_factory=dict)
 
     @property
     def osc_port(self) -> int:
+        assert self.osc is not None, "this node runs without its OSC surface"
         return self.osc.port
 
     @property
@@ -41,24 +77,32 @@ class RunningNode:
 
 
 @asynccontextmanager
-async def running_node(config: RunConfig, first_piece: bool = True) -> AsyncIterator[RunningNode]:
-    """Build, start (OSC, web, schedule), wait for the first piece, yield; stop in reverse order."""
+async def running_node(config: RunConfig, *, first_piece: bool = True, osc: bool = True, web: bool = True,
+                       authorized_keys: Path | None = None) -> AsyncIterator[RunningNode]:
+    """Build, start (OSC, web, schedule), wait for this run's first piece, yield; stop in reverse order.
+
+    `osc`/`web` False leave that surface off; `authorized_keys` starts an SshServer beside the node on a free port,
+    forwarding to the OSC surface, with counters of its own; `first_piece` False yields at once.
+    """
     node = Node(config)
     stop = asyncio.Event()
-    async with control_surfaces(node, config) as osc, audience_surface(node, config) as web_port:
+    first = node.media.last_seq + 1  # a state dir with pieces in it: wait for a new one all the same
+    async with control_surfaces(node, config) if osc else nullcontext() as osc_server, \
+            audience_surface(node, config) if web else nullcontext() as web_port:
         task = asyncio.create_task(node.run(stop))
+        running = RunningNode(node, osc_server, web_port)
         try:
+            if authorized_keys is not None:
+                assert osc_server is not None, "SSH forwards to the OSC surface"
+                ssh = SshServer("127.0.0.1", 0, authorized_keys, config.state_dir / "ssh_host_key", "127.0.0.1",
+                                osc_server.port, running.counters)
+                await ssh.start()
+                running.ssh = ssh
             if first_piece:
-                await until(lambda: node.media.last_seq >= 1, 30)
-            yield RunningNode(node, osc, web_port)
+                await until(lambda: node.media.last_seq >= first, 30, "the node's first piece")
+            yield running
         finally:
+            if running.ssh is not None:
+                await running.ssh.stop()
             stop.set()
             await asyncio.wait_for(task, 30)
-
-
-async def until(cond: Callable[[], Any], deadline_s: float = 10.0, what: str = "condition") -> None:
-    """Poll `cond` until true; fail with `what` after the deadline."""
-    end = time.monotonic() + deadline_s
-    while not cond():
-        assert time.monotonic() < end, f"{what} not met within {deadline_s} s"
-        await asyncio.sleep(0.01)

@@ -1,4 +1,6 @@
-"""Real SSH peers for the tests: ssh-keygen keys, a stock sshd, OpenSSH client lines, a node with its SSH server."""
+"""Real SSH peers for the tests: ssh-keygen keys, a stock sshd, OpenSSH client lines, the operator bridge.
+
+A node with its SSH server beside it: `nodes.running_node(..., authorized_keys=...)`."""
 
 from __future__ import annotations
 
@@ -11,16 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from conftest import require_tool
-
-from ciel_node.app import Node, control_surfaces
-from ciel_node.config import RunConfig
-from ciel_node.controls.osc_server import OscServer
-from ciel_node.controls.ssh import SshServer
+from nodes import free_port
 
 
 def keygen(path: Path, kind: str = "ed25519") -> Path:
@@ -47,27 +43,12 @@ def pub(key: Path) -> str:
     return Path(f"{key}.pub").read_text().strip()
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def tcp_ready(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
-
-
-async def until(cond: Callable[[], bool], deadline_s: float = 10.0, what: str = "condition") -> float:
-    """Poll `cond` until true; returns the seconds it took."""
-    start = time.monotonic()
-    while not cond():
-        assert time.monotonic() - start < deadline_s, f"{what} not met within {deadline_s} s"
-        await asyncio.sleep(0.01)
-    return time.monotonic() - start
 
 
 def descendants(pid: int) -> list[int]:
@@ -96,7 +77,7 @@ class Sshd:
                  port: int | None = None, extra: tuple[str, ...] = ()) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_tcp_port()
+        self.port = port or free_port()
         self.host_key = folder / "ssh_host_ed25519_key"
         if not self.host_key.exists():
             keygen(self.host_key)
@@ -234,49 +215,8 @@ async def run(args: list[str], timeout: float = 15.0, stdin: bytes = b"") -> tup
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
-class Running:
-    """A node, its OSC server and (optionally) its SSH server, all in this process."""
-
-    def __init__(self, node: Node, osc: OscServer, ssh: SshServer | None, counters: dict[str, int]) -> None:
-        self.node, self.osc, self.ssh, self.counters = node, osc, ssh, counters
-
-    @property
-    def controls(self):  # type: ignore[no-untyped-def]
-        return self.node.controls.controls
-
-    @property
-    def osc_port(self) -> int:
-        return self.osc.port
-
-
-@asynccontextmanager
-async def running_node(state: Path, checkpoints: tuple[Path, Path],
-                       authorized_keys: Path | None = None) -> AsyncIterator[Running]:
-    """A real node (the test_osc way) with an SshServer next to it on a free port when keys are given."""
-    cfg = RunConfig(state_dir=state, audio_checkpoint=checkpoints[0], image_checkpoint=checkpoints[1],
-                    controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=1.0, render_process=False,
-                    playback=False)  # no sound engine: stopping one cost each test ~7 s
-    node = Node(cfg)
-    stop = asyncio.Event()
-    counters: dict[str, int] = {}
-    async with control_surfaces(node, cfg) as osc:
-        task = asyncio.create_task(node.run(stop))
-        ssh = None
-        if authorized_keys is not None:
-            ssh = SshServer("127.0.0.1", 0, authorized_keys, state / "ssh_host_key", "127.0.0.1", osc.port, counters)
-            await ssh.start()
-        running = Running(node, osc, ssh, counters)
-        try:
-            yield running
-        finally:
-            if running.ssh is not None:  # a test may have swapped in a restarted server
-                await running.ssh.stop()
-            stop.set()
-            await task
-
-
 class Operator:
-    """`python -m ciel_node.operator ...` in a child process; its stderr lines are collected as they come."""
+    """`python -m ciel_node.ssh.operator ...` in a child process; its stderr lines are collected as they come."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.args = [str(a) for a in args]
@@ -287,7 +227,7 @@ class Operator:
 
     async def start(self) -> Operator:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ciel_node.operator", *self.args,
+            sys.executable, "-m", "ciel_node.ssh.operator", *self.args,
             stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=self.env,
         )
         self._reader = asyncio.create_task(self._read())

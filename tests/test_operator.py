@@ -13,10 +13,11 @@ from pathlib import Path
 import paramiko
 import pytest
 from conftest import require_tool
-from oscpeers import OscDump, free_port, oscsend
-from sshpeers import Keys, Operator, Running, Sshd, free_tcp_port, keygen, pub, running_node, until
+from nodes import RunningNode, free_port, node_config, running_node, until
+from oscpeers import OscDump, oscsend
+from sshpeers import Keys, Operator, Sshd, keygen, pub
 
-from ciel_node.controls.ssh import SshServer
+from ciel_node.ssh.server import SshServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PATCH = ROOT / "controllers" / "ciel.pd"
@@ -28,31 +29,32 @@ def keys(tmp_path: Path) -> Keys:
 
 
 @pytest.fixture
-async def node(tmp_path: Path, tiny_checkpoints: tuple[Path, Path], keys: Keys) -> AsyncIterator[Running]:
-    async with running_node(tmp_path / "state", tiny_checkpoints, keys.authorized) as running:
+async def node(tmp_path: Path, tiny_checkpoints: tuple[Path, Path], keys: Keys) -> AsyncIterator[RunningNode]:
+    cfg = node_config(tmp_path / "state", tiny_checkpoints)
+    async with running_node(cfg, first_piece=False, web=False, authorized_keys=keys.authorized) as running:
         yield running
 
 
-def ssh_port(node: Running) -> int:
+def ssh_port(node: RunningNode) -> int:
     assert node.ssh is not None
     return node.ssh.port
 
 
-def trust(node: Running, keys: Keys) -> None:
+def trust(node: RunningNode, keys: Keys) -> None:
     """known_hosts with the node's host key, as an operator would have it after checking the fingerprint."""
     key = paramiko.PKey.from_path(node.node.config.state_dir / "ssh_host_key")
     keys.known_hosts.write_text(f"[127.0.0.1]:{ssh_port(node)} {key.get_name()} {key.get_base64()}\n")
 
 
-def operator_args(node: Running, keys: Keys, bridge: int, *extra: str, key: Path | None = None,
+def operator_args(node: RunningNode, keys: Keys, bridge: int, *extra: str, key: Path | None = None,
                   target: str | None = None) -> list[str]:
     return ["--ssh", target or f"op@127.0.0.1:{ssh_port(node)}", "--key", str(key or keys.op),
             "--udp", f"127.0.0.1:{bridge}", "--osc-port", str(node.osc_port),
             "--known-hosts", str(keys.known_hosts), *extra]
 
 
-async def test_bridge_controls_the_node_and_carries_feedback_back(node: Running, keys: Keys) -> None:
-    bridge = free_port()
+async def test_bridge_controls_the_node_and_carries_feedback_back(node: RunningNode, keys: Keys) -> None:
+    bridge = free_port(socket.SOCK_DGRAM)
     async with Operator(*operator_args(node, keys, bridge, "--trust-on-first-use")) as op, OscDump() as dump:
         await op.expect("trusting [127.0.0.1]")
         assert f"[127.0.0.1]:{ssh_port(node)} ssh-ed25519 " in keys.known_hosts.read_text()
@@ -87,12 +89,12 @@ async def test_bridge_controls_the_node_and_carries_feedback_back(node: Running,
     assert " 1 dropped while down" in summary and "1 reconnects" in summary, summary
 
 
-async def test_bridge_through_a_stock_sshd(node: Running, keys: Keys, tmp_path: Path) -> None:
+async def test_bridge_through_a_stock_sshd(node: RunningNode, keys: Keys, tmp_path: Path) -> None:
     sshd = Sshd(tmp_path / "sshd", keys.authorized, permit_open=[node.osc_port])
     await sshd.start()
     try:
         keys.known_hosts.write_text(sshd.known_hosts_line() + "\n")
-        bridge = free_port()
+        bridge = free_port(socket.SOCK_DGRAM)
         target = f"{getpass.getuser()}@127.0.0.1:{sshd.port}"
         async with Operator(*operator_args(node, keys, bridge, target=target)), OscDump() as dump:
             await oscsend(bridge, "/ciel/seed", "i", 4242)
@@ -101,7 +103,7 @@ async def test_bridge_through_a_stock_sshd(node: Running, keys: Keys, tmp_path: 
             await oscsend(bridge, "/ciel/interval", "f", 12.5)
             await dump.expect(r"^/ciel/state/interval f 12\.5")
         # sshd's PermitOpen refuses any other port: a clear error, exit 2
-        args = operator_args(node, keys, free_port(), target=target)
+        args = operator_args(node, keys, free_port(socket.SOCK_DGRAM), target=target)
         args[args.index("--osc-port") + 1] = "8080"
         other = await Operator(*args).start()
         assert await other.finish() == 2
@@ -112,8 +114,8 @@ async def test_bridge_through_a_stock_sshd(node: Running, keys: Keys, tmp_path: 
 
 @pytest.mark.parametrize("case", ["unknown host key", "changed host key", "auth failed", "no key", "local port busy",
                                   "host unreachable", "forward refused", "bad target"])
-async def test_errors_are_one_line_and_exit_2(node: Running, keys: Keys, tmp_path: Path, case: str) -> None:
-    bridge = free_port()
+async def test_errors_are_one_line_and_exit_2(node: RunningNode, keys: Keys, tmp_path: Path, case: str) -> None:
+    bridge = free_port(socket.SOCK_DGRAM)
     key, target = keys.op, None
     busy: socket.socket | None = None
     if case != "unknown host key":
@@ -127,7 +129,7 @@ async def test_errors_are_one_line_and_exit_2(node: Running, keys: Keys, tmp_pat
         busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         busy.bind(("127.0.0.1", bridge))
     elif case == "host unreachable":
-        target = f"op@127.0.0.1:{free_tcp_port()}"
+        target = f"op@127.0.0.1:{free_port()}"
     elif case == "bad target":
         target = "op@"
     args = operator_args(node, keys, bridge, key=key, target=target)
@@ -154,11 +156,11 @@ async def test_errors_are_one_line_and_exit_2(node: Running, keys: Keys, tmp_pat
         assert not keys.known_hosts.exists()  # nothing recorded without --trust-on-first-use
 
 
-async def test_pure_data_patch_end_to_end(node: Running, keys: Keys, tmp_path: Path) -> None:
+async def test_pure_data_patch_end_to_end(node: RunningNode, keys: Keys, tmp_path: Path) -> None:
     if not PATCH.exists():
         pytest.skip("controllers/ciel.pd is not there yet")
     pd = require_tool("pd")
-    bridge, listen = free_port(), free_port()
+    bridge, listen = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     async with Operator(*operator_args(node, keys, bridge, "--trust-on-first-use")) as op:
         proc = await asyncio.create_subprocess_exec(
             pd, "-nogui", "-noaudio", "-nomidi", "-stderr", "-send", f"ciel-connect 127.0.0.1 {bridge}",

@@ -19,24 +19,15 @@ import pytest
 from conftest import require_tool
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from nodes import RunningNode, free_port, node_config, running_node, until
 from oscpeers import oscsend
-from sshpeers import (
-    IdleHolder,
-    Keys,
-    Running,
-    free_tcp_port,
-    keygen,
-    pub,
-    run,
-    running_node,
-    ssh_base,
-    tcp_ready,
-    until,
-)
+from sshpeers import IdleHolder, Keys, keygen, pub, run, ssh_base, tcp_ready
 
-from ciel_node.controls.authorized_keys import AuthorizedKeys
 from ciel_node.controls.framing import SlipDecoder, slip_encode
-from ciel_node.controls.ssh import (
+from ciel_node.controls.wire import osc_message
+from ciel_node.errors import CielError
+from ciel_node.ssh.keys import AuthorizedKeys
+from ciel_node.ssh.server import (
     BANNER_TIMEOUT_S,
     EVICT_MIN_AGE_S,
     KEX_TIMEOUT_S,
@@ -45,8 +36,6 @@ from ciel_node.controls.ssh import (
     MAX_UNAUTHENTICATED_PER_SOURCE,
     SshServer,
 )
-from ciel_node.controls.wire import osc_message
-from ciel_node.errors import CielError
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,20 +46,21 @@ def keys(tmp_path: Path) -> Keys:
 
 
 @pytest.fixture
-async def node(tmp_path: Path, tiny_checkpoints: tuple[Path, Path], keys: Keys) -> AsyncIterator[Running]:
-    async with running_node(tmp_path / "state", tiny_checkpoints, keys.authorized) as running:
+async def node(tmp_path: Path, tiny_checkpoints: tuple[Path, Path], keys: Keys) -> AsyncIterator[RunningNode]:
+    cfg = node_config(tmp_path / "state", tiny_checkpoints)
+    async with running_node(cfg, first_piece=False, web=False, authorized_keys=keys.authorized) as running:
         yield running
 
 
-def ssh_port(node: Running) -> int:
+def ssh_port(node: RunningNode) -> int:
     assert node.ssh is not None
     return node.ssh.port
 
 
 @asynccontextmanager
-async def local_forward(node: Running, keys: Keys, dest: str | None = None) -> AsyncIterator[int]:
+async def local_forward(node: RunningNode, keys: Keys, dest: str | None = None) -> AsyncIterator[int]:
     """`ssh -N -L LOCAL:127.0.0.1:OSCPORT ... op@127.0.0.1`, yields LOCAL once it listens."""
-    local = free_tcp_port()
+    local = free_port()
     dest = dest or f"127.0.0.1:{node.osc_port}"
     args = [*ssh_base(keys.op, ssh_port(node), keys.known_hosts), "-N", "-L", f"{local}:{dest}", "op@127.0.0.1"]
     proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.DEVNULL,
@@ -105,7 +95,7 @@ async def read_frames(reader: asyncio.StreamReader, want: bytes, deadline_s: flo
 
 
 # --- the one thing allowed -------------------------------------------------------------------------------
-async def test_openssh_local_forward_changes_the_node_and_answers_on_the_connection(node: Running,
+async def test_openssh_local_forward_changes_the_node_and_answers_on_the_connection(node: RunningNode,
                                                                                     keys: Keys) -> None:
     async with local_forward(node, keys) as local:
         reader, writer = await asyncio.open_connection("127.0.0.1", local)
@@ -131,7 +121,7 @@ async def test_openssh_local_forward_changes_the_node_and_answers_on_the_connect
                 "forward and session cleaned up")
 
 
-async def test_localhost_name_and_stdio_forward(node: Running, keys: Keys) -> None:
+async def test_localhost_name_and_stdio_forward(node: RunningNode, keys: Keys) -> None:
     frame = slip_encode(osc_message("/ciel/seed", 77, types="i"))
     rc, _, err = await run([*ssh_base(keys.op, ssh_port(node), keys.known_hosts), "-W",
                             f"localhost:{node.osc_port}", "op@127.0.0.1"], stdin=frame)
@@ -142,7 +132,7 @@ async def test_localhost_name_and_stdio_forward(node: Running, keys: Keys) -> No
 # --- refused ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dest", ["dummy", "127.0.0.1:8080", "127.0.0.1:22", "10.1.2.3:OSC", "example.org:OSC",
                                   "127.0.0.1:OSC1"])
-async def test_other_destinations_are_refused(node: Running, keys: Keys, dest: str) -> None:
+async def test_other_destinations_are_refused(node: RunningNode, keys: Keys, dest: str) -> None:
     dummy = socket.socket()
     dummy.bind(("127.0.0.1", 0))
     dummy.listen(4)
@@ -166,7 +156,7 @@ def _connection_waiting(listener: socket.socket, wait_s: float) -> bool:
     return bool(readable)
 
 
-async def test_local_forward_to_another_port_gets_nothing(node: Running, keys: Keys) -> None:
+async def test_local_forward_to_another_port_gets_nothing(node: RunningNode, keys: Keys) -> None:
     dummy = socket.socket()
     dummy.bind(("127.0.0.1", 0))
     dummy.listen(4)
@@ -180,7 +170,7 @@ async def test_local_forward_to_another_port_gets_nothing(node: Running, keys: K
     assert node.counters["ssh_refused"] >= 1
 
 
-async def test_shell_exec_sftp_and_pty_are_refused(node: Running, keys: Keys) -> None:
+async def test_shell_exec_sftp_and_pty_are_refused(node: RunningNode, keys: Keys) -> None:
     base = ssh_base(keys.op, ssh_port(node), keys.known_hosts)
     for extra, command in ((["-T"], []), ([], ["true"]), (["-s"], ["sftp"]), (["-tt"], ["true"])):
         rc, out, err = await run([*base, *extra, "op@127.0.0.1", *command])
@@ -194,20 +184,20 @@ async def test_shell_exec_sftp_and_pty_are_refused(node: Running, keys: Keys) ->
     assert node.counters["ssh_refused"] >= 5
 
 
-async def test_remote_forward_is_refused(node: Running, keys: Keys) -> None:
+async def test_remote_forward_is_refused(node: RunningNode, keys: Keys) -> None:
     rc, _, err = await run([*ssh_base(keys.op, ssh_port(node), keys.known_hosts), "-N", "-R",
                             f"0:127.0.0.1:{node.osc_port}", "op@127.0.0.1"])
     assert rc == 255 and "remote port forwarding failed" in err, err
     assert node.counters["ssh_refused"] == 1
 
 
-async def test_password_keyboard_interactive_and_unknown_keys_are_refused(node: Running, keys: Keys) -> None:
+async def test_password_keyboard_interactive_and_unknown_keys_are_refused(node: RunningNode, keys: Keys) -> None:
     base = ssh_base(keys.op, ssh_port(node), keys.known_hosts)
     rc, _, err = await run([*base, "-o", "PreferredAuthentications=password,keyboard-interactive",
                             "-o", "PubkeyAuthentication=no", "op@127.0.0.1", "true"])
     assert rc == 255 and "Permission denied (publickey)" in err, err
     stranger = [a if a != str(keys.op) else str(keys.stranger) for a in base]
-    rc, _, err = await run([*stranger, "-N", "-L", f"{free_tcp_port()}:127.0.0.1:{node.osc_port}", "op@127.0.0.1"])
+    rc, _, err = await run([*stranger, "-N", "-L", f"{free_port()}:127.0.0.1:{node.osc_port}", "op@127.0.0.1"])
     assert rc == 255 and "Permission denied (publickey)" in err, err
 
     def paramiko_tries() -> list[str]:
@@ -239,7 +229,8 @@ async def test_key_types_options_and_comments(tmp_path: Path, tiny_checkpoints: 
         f'expiry-time="20000101" {pub(expired)}\n'
         "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t not supported, skipped\n"
     )
-    async with running_node(tmp_path / "state", tiny_checkpoints, keys.authorized) as node:
+    cfg = node_config(tmp_path / "state", tiny_checkpoints)
+    async with running_node(cfg, first_piece=False, web=False, authorized_keys=keys.authorized) as node:
         for key, ok in ((ecdsa, True), (rsa, True), (fenced, False), (expired, False), (keys.op, False)):
             seed = 100 + len(str(key))
             base = [a if a != str(keys.op) else str(key) for a in ssh_base(keys.op, ssh_port(node), keys.known_hosts)]
@@ -305,7 +296,8 @@ async def test_host_key_is_generated_once_and_kept(tmp_path: Path, tiny_checkpoi
     keyscan = require_tool("ssh-keyscan")
     scans, recorded = [], ""
     for first in (True, False):
-        async with running_node(tmp_path / "state", tiny_checkpoints, keys.authorized) as node:
+        cfg = node_config(tmp_path / "state", tiny_checkpoints)
+        async with running_node(cfg, first_piece=False, web=False, authorized_keys=keys.authorized) as node:
             port = ssh_port(node)
             rc, out, err = await run([keyscan, "-t", "ed25519", "-p", str(port), "127.0.0.1"])
             assert rc == 0 and "ssh-ed25519" in out, err
@@ -347,7 +339,7 @@ def operator_login(port: int, key: Path, source: str, user: str = "op") -> param
     return t
 
 
-async def test_a_thousand_failed_logins_keep_memory_flat_and_let_operators_in(node: Running, keys: Keys) -> None:
+async def test_a_thousand_failed_logins_keep_memory_flat_and_let_operators_in(node: RunningNode, keys: Keys) -> None:
     port = ssh_port(node)
     warm = await asyncio.to_thread(operator_login, port, keys.op, "127.0.0.2")  # imports, first allocations
     warm.close()
@@ -388,7 +380,7 @@ async def test_a_thousand_failed_logins_keep_memory_flat_and_let_operators_in(no
     assert grown_mb < 20, f"RSS grew by {grown_mb:.1f} MB"
 
 
-async def test_stop_closes_every_session_and_joins_threads(node: Running, keys: Keys) -> None:
+async def test_stop_closes_every_session_and_joins_threads(node: RunningNode, keys: Keys) -> None:
     async with local_forward(node, keys) as local:
         reader, writer = await asyncio.open_connection("127.0.0.1", local)
         writer.write(slip_encode(osc_message("/ciel/get")))
@@ -406,7 +398,7 @@ async def test_stop_closes_every_session_and_joins_threads(node: Running, keys: 
 
 
 # --- lockout: idle logins from one address, or from many ----------------------------------------------------------
-async def ssh_login(node: Running, keys: Keys, source: str, seed: int) -> float:
+async def ssh_login(node: RunningNode, keys: Keys, source: str, seed: int) -> float:
     """A real OpenSSH login from `source` whose forward sets the seed; returns the seconds it took."""
     start = time.monotonic()
     rc, _, err = await run([*ssh_base(keys.op, ssh_port(node), keys.known_hosts, source=source), "-W",
@@ -417,7 +409,7 @@ async def ssh_login(node: Running, keys: Keys, source: str, seed: int) -> float:
     return time.monotonic() - start
 
 
-async def test_idle_connections_from_one_address_do_not_lock_operators_out(node: Running, keys: Keys) -> None:
+async def test_idle_connections_from_one_address_do_not_lock_operators_out(node: RunningNode, keys: Keys) -> None:
     with IdleHolder(ssh_port(node), ["127.0.0.2"], MAX_UNAUTHENTICATED):
         await until(lambda: node.counters["ssh_connections"] >= MAX_UNAUTHENTICATED, 5, "the attacker connected")
         took = [await ssh_login(node, keys, "127.0.0.1", 500 + n) for n in range(3)]
@@ -425,7 +417,7 @@ async def test_idle_connections_from_one_address_do_not_lock_operators_out(node:
     print(f"operator logins while one address holds idle connections: {[round(t, 2) for t in took]} s")
 
 
-async def test_a_new_address_gets_in_when_every_login_slot_is_taken(node: Running, keys: Keys) -> None:
+async def test_a_new_address_gets_in_when_every_login_slot_is_taken(node: RunningNode, keys: Keys) -> None:
     sources = [f"127.0.0.{n}" for n in range(2, 2 + MAX_UNAUTHENTICATED)]  # one idle login each: all slots
     with IdleHolder(ssh_port(node), sources, MAX_UNAUTHENTICATED, banner=True):
         await until(lambda: node.counters["ssh_sessions"] >= MAX_UNAUTHENTICATED, 5, "every login slot taken")
@@ -437,7 +429,7 @@ async def test_a_new_address_gets_in_when_every_login_slot_is_taken(node: Runnin
     assert 1 <= node.counters["ssh_evicted"] <= 2, node.counters
 
 
-async def test_a_logged_in_operator_no_longer_holds_a_login_slot(node: Running, keys: Keys) -> None:
+async def test_a_logged_in_operator_no_longer_holds_a_login_slot(node: RunningNode, keys: Keys) -> None:
     """Operators behind one address (a NAT, a jump host, several bridges on one machine) start their logins the
     moment the previous one is in, while that address also holds a half-open login. A logged-in connection once
     kept its login slot until its session thread looked again (0.2 s, more on a loaded machine): the next login
@@ -462,7 +454,7 @@ async def test_a_logged_in_operator_no_longer_holds_a_login_slot(node: Running, 
     assert node.counters["ssh_busy"] == 0, node.counters
 
 
-async def test_idle_logins_are_closed_within_seconds(node: Running) -> None:
+async def test_idle_logins_are_closed_within_seconds(node: RunningNode) -> None:
     port = ssh_port(node)
     with IdleHolder(port, ["127.0.0.3"], 1) as silent, IdleHolder(port, ["127.0.0.4"], 1, banner=True) as mute:
         await until(lambda: bool(silent.lifetimes and mute.lifetimes), KEX_TIMEOUT_S + 2, "both idle logins closed")
@@ -537,7 +529,8 @@ async def test_only_current_openssh_algorithms_are_offered(tmp_path: Path, tiny_
                                                           keys: Keys) -> None:
     rsa = keygen(tmp_path / "rsa", "rsa")
     keys.authorized.write_text(f"{pub(keys.op)}\n{pub(rsa)}\n")
-    async with running_node(tmp_path / "state", tiny_checkpoints, keys.authorized) as node:
+    cfg = node_config(tmp_path / "state", tiny_checkpoints)
+    async with running_node(cfg, first_piece=False, web=False, authorized_keys=keys.authorized) as node:
         port = ssh_port(node)
         offer = await asyncio.to_thread(server_kexinit, port)
         assert offer["ciphers"] == offer["ciphers_sc"] and offer["macs"] == offer["macs_sc"]
@@ -593,8 +586,9 @@ async def test_only_current_openssh_algorithms_are_offered(tmp_path: Path, tiny_
 
 
 # --- the log ---------------------------------------------------------------------------------------------------------
-async def test_peer_strings_cannot_forge_log_lines(node: Running, keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="ciel_node.controls.ssh")
+async def test_peer_strings_cannot_forge_log_lines(node: RunningNode, keys: Keys,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ciel_node.ssh")
 
     def hostile() -> None:
         t = operator_login(ssh_port(node), keys.op, "127.0.0.1", user="op\nFAKE USER LINE")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodes import node_config, running_node, until
-from sshpeers import Keys, free_tcp_port, run, ssh_base
+from nodes import free_port, node_config, running_node, until
+from sshpeers import Keys, run, ssh_base
 
 from ciel_node.controls.framing import slip_encode
 from ciel_node.controls.wire import osc_message
@@ -14,7 +14,7 @@ from ciel_node.controls.wire import osc_message
 async def test_authorized_keys_turn_ssh_on_and_loopback_passes_the_allow_list(tmp_path: Path,
                                                                              tiny_checkpoints) -> None:
     keys = Keys(tmp_path / "keys")
-    ssh_port = free_tcp_port()
+    ssh_port = free_port()
     # A LAN-only allow list: forwarded connections come from loopback and must still get through.
     cfg = node_config(tmp_path / "state", tiny_checkpoints, authorized_keys=keys.authorized,
                       ssh=f"127.0.0.1:{ssh_port}", osc_allow="192.168.0.0/16")

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool
-from oscpeers import OscDump, free_port, oscsend
-from sshpeers import Keys, Operator, Sshd, free_tcp_port, keygen, pub, running_node, until
+from nodes import free_port, node_config, running_node, until
+from oscpeers import OscDump, oscsend
+from sshpeers import Keys, Operator, Sshd, keygen, pub
 
 from ciel_node.controls.framing import SlipDecoder, slip_encode
-from ciel_node.controls.tunnel import ReverseTunnel, SshLinkError, SshTarget, connect, load_key, parse_target
 from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
+from ciel_node.ssh.tunnel import ReverseTunnel, SshLinkError, SshTarget, connect, load_key, parse_target
 
 USER = getpass.getuser()
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +51,13 @@ async def osc_round_trip(port: int, seed: int) -> list[bytes]:
 async def test_tunnel_carries_osc_and_comes_back_after_the_relay_restarts(tmp_path: Path,
                                                                          tiny_checkpoints: tuple[Path, Path]) -> None:
     keys = Keys(tmp_path / "keys")  # keys.op: the node's key, authorized on the relay (and used by the operator)
-    remote = free_tcp_port()
+    remote = free_port()
     relay = Sshd(tmp_path / "relay", keys.authorized, permit_open=[remote], permit_listen=remote)
     await relay.start()
     keys.known_hosts.write_text(relay.known_hosts_line() + "\n")
     counters: dict[str, int] = {}
-    async with running_node(tmp_path / "state", tiny_checkpoints) as node:
+    cfg = node_config(tmp_path / "state", tiny_checkpoints)
+    async with running_node(cfg, first_piece=False, web=False) as node:
         tunnel = ReverseTunnel(f"{USER}@127.0.0.1:{relay.port}", keys.op, keys.known_hosts, node.osc_port,
                                remote_port=remote, counters=counters)
         await tunnel.start()
@@ -64,7 +67,7 @@ async def test_tunnel_carries_osc_and_comes_back_after_the_relay_restarts(tmp_pa
             assert first["remote_port"] == remote and first["reconnects"] == 0 and first["last_error"] is None
 
             # An operator anywhere: `ciel-node operator` to the relay, forwarding to the tunnel's port there.
-            bridge = free_port()
+            bridge = free_port(socket.SOCK_DGRAM)
             async with Operator("--ssh", f"{USER}@127.0.0.1:{relay.port}", "--key", str(keys.op), "--udp",
                                 f"127.0.0.1:{bridge}", "--osc-port", str(remote), "--known-hosts",
                                 str(keys.known_hosts)), OscDump() as dump:
@@ -98,7 +101,8 @@ async def test_relay_picks_the_port_when_none_is_given(tmp_path: Path, tiny_chec
     relay = Sshd(tmp_path / "relay", keys.authorized, permit_open=[])
     await relay.start()
     keys.known_hosts.write_text(relay.known_hosts_line() + "\n")
-    async with running_node(tmp_path / "state", tiny_checkpoints) as node:
+    cfg = node_config(tmp_path / "state", tiny_checkpoints)
+    async with running_node(cfg, first_piece=False, web=False) as node:
         tunnel = ReverseTunnel(f"{USER}@127.0.0.1:{relay.port}", keys.op, keys.known_hosts, node.osc_port)
         await tunnel.start()
         try:
@@ -118,7 +122,7 @@ async def test_a_changed_relay_key_is_refused_and_reported(tmp_path: Path) -> No
     await relay.start()
     impostor = keygen(tmp_path / "impostor")
     keys.known_hosts.write_text(f"[127.0.0.1]:{relay.port} {pub(impostor)}\n")
-    tunnel = ReverseTunnel(f"{USER}@127.0.0.1:{relay.port}", keys.op, keys.known_hosts, 9, remote_port=free_tcp_port())
+    tunnel = ReverseTunnel(f"{USER}@127.0.0.1:{relay.port}", keys.op, keys.known_hosts, 9, remote_port=free_port())
     await tunnel.start()
     try:
         await until(lambda: tunnel.status()["last_error"] is not None, 10, "an error reported")
