@@ -7,7 +7,7 @@ other addresses hold idle logins (lockout), all in one run.
 
 The node, its SshServer and its ReverseTunnel run in this process, as in `ciel-node run`. Every client runs in
 a process of its own, so none shares the node's GIL: OpenSSH's ssh for the embedded server, a stock sshd as the
-relay, `python -m ciel_node.operator` as the bridge, and the round-trip and load clients (spawned).
+relay, `python -m ciel_node.ssh.operator` as the bridge, and the round-trip and load clients (spawned).
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ async def lockout(ssh_port: int, osc_port: int, key: Path, known_hosts: Path, lo
     """OpenSSH logins from 127.0.0.1 (each a `ssh -W` to the OSC port that sets the seed), with no attack, while
     one address (127.0.0.2) keeps 8 idle connections open, and while 8 addresses keep one each (every login slot
     taken): success rate and login time for each."""
-    from ciel_node.controls.ssh import MAX_UNAUTHENTICATED
+    from ciel_node.ssh.server import MAX_UNAUTHENTICATED
 
     cases = {"no attack": ([], False), "one address, 8 idle connections": (["127.0.0.2"], False),
              "8 addresses, 1 idle login each": ([f"127.0.0.{n}" for n in range(2, 2 + MAX_UNAUTHENTICATED)], True)}
@@ -319,8 +319,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
 
     from ciel_node.app import Node, control_surfaces
     from ciel_node.config import RunConfig
-    from ciel_node.controls.ssh import SshServer
-    from ciel_node.controls.tunnel import ReverseTunnel
+    from ciel_node.ssh.server import SshServer
+    from ciel_node.ssh.tunnel import ReverseTunnel
 
     loop = asyncio.get_running_loop()
     key = keygen(tmp / "op")
@@ -384,8 +384,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
                 # 2. the operator bridge at `rate` msg/s
                 bridge = free_port()
                 op = subprocess.Popen([
-                    sys.executable, "-m", "ciel_node.operator", "--ssh", f"op@127.0.0.1:{ssh.port}", "--key", str(key),
-                    "--udp", f"127.0.0.1:{bridge}", "--osc-port", str(osc.port), "--known-hosts", str(known_hosts),
+                    sys.executable, "-m", "ciel_node.ssh.operator", "--ssh", f"op@127.0.0.1:{ssh.port}",
+                    "--key", str(key), "--udp", f"127.0.0.1:{bridge}", "--osc-port", str(osc.port),
+                    "--known-hosts", str(known_hosts),
                 ], stderr=subprocess.PIPE, text=True)
                 procs.append(op)
                 assert op.stderr is not None

@@ -80,7 +80,7 @@ def _quiet_pythonosc(record: logging.LogRecord) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["operator"]:  # its own flags (argparse would take them for ours) and its own log format
-        from ciel_node.operator import main as operator_main
+        from ciel_node.ssh.operator import main as operator_main
 
         return operator_main(argv[1:])
     args = _parser().parse_args(argv)

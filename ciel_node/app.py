@@ -19,12 +19,9 @@ import torch
 
 from ciel_node.atomic import read_json, write_atomic
 from ciel_node.config import RunConfig
-from ciel_node.controls.authorized_keys import AuthorizedKeys
 from ciel_node.controls.feedback import FeedbackHub
 from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
-from ciel_node.controls.ssh import SshServer
-from ciel_node.controls.tunnel import ReverseTunnel
 from ciel_node.errors import CielError
 from ciel_node.generate.piece import RenderedPiece, WalkState
 from ciel_node.generate.worker import RenderSpec, RenderWorker
@@ -34,6 +31,9 @@ from ciel_node.models.image_gan import Generator
 from ciel_node.playback.engine import EngineSpec, SoundEngine
 from ciel_node.publish.media import MediaStore
 from ciel_node.publish.web import WebSurface, serve
+from ciel_node.ssh.keys import AuthorizedKeys
+from ciel_node.ssh.server import SshServer
+from ciel_node.ssh.tunnel import ReverseTunnel
 from ciel_node.state import Controls, ControlStore
 
 log = logging.getLogger("ciel_node")

@@ -18,8 +18,10 @@ from pythonosc.osc_packet import OscPacket
 
 from ciel_node.config import parse_endpoint
 from ciel_node.controls.framing import SlipDecoder, slip_encode
-from ciel_node.controls.ssh import close_channel, printable
-from ciel_node.controls.tunnel import (
+from ciel_node.controls.wire import osc_message
+from ciel_node.errors import CielError
+from ciel_node.ssh.server import close_channel, printable
+from ciel_node.ssh.tunnel import (
     SshLinkError,
     SshTarget,
     connect,
@@ -27,10 +29,8 @@ from ciel_node.controls.tunnel import (
     load_key,
     parse_target,
 )
-from ciel_node.controls.wire import osc_message
-from ciel_node.errors import CielError
 
-log = logging.getLogger("ciel_node.operator")
+log = logging.getLogger(__name__)
 
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.5, 10.0
 SEND_TIMEOUT_S = 5.0  # a channel that cannot take one frame for this long is treated as dropped

@@ -18,7 +18,7 @@ import paramiko
 
 from ciel_node.errors import CielError
 
-log = logging.getLogger("ciel_node.controls.ssh")
+log = logging.getLogger(__name__)
 
 SUPPORTED_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
 _TYPE_LIKE = re.compile(r"^(ssh-|ecdsa-|sk-|rsa-|x509v3-)[A-Za-z0-9@._-]+$")

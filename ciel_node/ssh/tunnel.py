@@ -17,8 +17,8 @@ from typing import Any
 
 import paramiko
 
-from ciel_node.controls.ssh import WIRE_LOG, close_channel, disabled_algorithms, printable, pump
 from ciel_node.errors import CielError
+from ciel_node.ssh.server import WIRE_LOG, close_channel, disabled_algorithms, printable, pump
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from ciel_node.controls.authorized_keys import AuthorizedKey, AuthorizedKeys
 from ciel_node.errors import CielError
+from ciel_node.ssh.keys import AuthorizedKey, AuthorizedKeys
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ BUCKET_BURST = 10.0  # per source: new connections and failed logins each spend 
 BUCKET_RATE = 4.0  # tokens back per second
 MAX_SOURCES = 4096  # buckets remembered (LRU): a spray of addresses cannot grow memory
 IO_TIMEOUT_S = 10.0  # a forward whose peer stops reading for this long is closed
-WIRE_LOG = "ciel_node.controls.ssh.wire"  # paramiko's own log: tracebacks per hostile client, silenced
+WIRE_LOG = "ciel_node.ssh.wire"  # paramiko's own log: tracebacks per hostile client, silenced
 BUSY_LOG_EVERY_S = 60.0  # "every login slot is taken" once a minute at most: an attack must not flood the log
 
 # What current OpenSSH (10.x) offers by default, as far as paramiko implements it (paramiko has no
