@@ -8,13 +8,7 @@ import socket
 import time
 
 from conftest import require_tool
-
-
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
+from nodes import free_port
 
 # What liblo prints when the node closed a TCP connection before oscsend wrote to it (a refused peer).
 RESET = re.compile(rb"broken pipe|connection reset|connection refused", re.I)
@@ -52,7 +46,7 @@ class OscDump:
     """`oscdump -L PORT`: every message it receives, one line each, e.g. `/ciel/state/seed i 7`."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port = free_port(socket.SOCK_DGRAM)
         self.lines: list[str] = []
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -72,7 +66,7 @@ class OscDump:
             except TimeoutError:
                 self._reader = asyncio.create_task(self._read())
                 return self
-            self.port = free_port()
+            self.port = free_port(socket.SOCK_DGRAM)
         raise AssertionError(f"oscdump could not listen: {await self._proc.stderr.read() if self._proc.stderr else ''}")
 
     async def _read(self) -> None:

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from nodes import RunningNode, node_config, running_node, until
-from oscpeers import OscDump, free_port, oscsend
+from nodes import RunningNode, free_port, node_config, running_node, until
+from oscpeers import OscDump, oscsend
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
@@ -209,7 +209,7 @@ async def test_unsubscribe_stops_pushes(node: Running) -> None:
 
 async def test_dead_subscribers_are_dropped_and_subscribers_bounded(node: Running) -> None:
     hub_subs = node.subscribers
-    dead = free_port()  # nobody listens there: the kernel answers port unreachable
+    dead = free_port(socket.SOCK_DGRAM)  # nobody listens there: the kernel answers port unreachable
     await oscsend(node.port, "/ciel/subscribe", "i", dead)
     await until(lambda: len(hub_subs()) == 1)
     for v in (0.2, 0.4, 0.6):
