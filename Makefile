@@ -11,7 +11,7 @@ APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2 puredata-core libl
 APT_RUN := libportaudio2 libasound2-plugins
 ARGS ?=
 
-.PHONY: run test lint archive checkpoints bench clean system-run system-test
+.PHONY: run test lint docs archive checkpoints bench clean system-run system-test
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,10 @@ run: $(STAMP) system-run $(WEB_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ciel_node tests bench
 	$(BIN)/mypy ciel_node
+
+# The README's address table, from the declared parameters (ciel_node/params.py).
+docs: $(STAMP)
+	$(BIN)/python -m ciel_node.params --readme README.md
 
 test: $(STAMP) system-test lint $(WEB_STAMP)
 	$(BIN)/pytest -q

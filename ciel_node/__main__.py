@@ -10,6 +10,7 @@ from pathlib import Path
 from ciel_node import __version__
 from ciel_node.errors import CielError
 from ciel_node.logrates import rate_limit_root_handlers
+from ciel_node.params import PARAMS, number
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="TOML file with any of the settings below")
     run.add_argument("--web", help="HTTP listen address for the page and API (default 127.0.0.1:8080)")
     run.add_argument("--osc", help="OSC UDP and TCP listen address (default 127.0.0.1:9000)")
+    run.add_argument("--oscquery", metavar="HOST:PORT|off",
+                     help="OSCQuery namespace (HTTP + WebSocket) of every parameter (default 127.0.0.1:5678)")
     run.add_argument("--ssh", help="embedded SSH server address (default 127.0.0.1:2222; on with --authorized-keys)")
     run.add_argument("--authorized-keys", type=Path, help="OpenSSH authorized_keys of the operators: turns SSH on")
     run.add_argument("--reverse-tunnel", metavar="USER@RELAY[:PORT]",
@@ -32,16 +35,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--state-dir", type=Path, help="published media, manifest, saved controls (default ./state)")
     run.add_argument("--audio-checkpoint", type=Path, help="sound model (default checkpoints/audio.pt)")
     run.add_argument("--image-checkpoint", type=Path, help="image model (default checkpoints/images.pt)")
-    run.add_argument("--interval", type=float, help="seconds between pieces, 0.5-3600 (default 30)")
-    run.add_argument("--seed", type=int, help="latent origin, 0-2147483647 (default 0)")
-    run.add_argument("--drift", type=float, help="speed of the latent walk, 0-1 (default 0.1)")
-    run.add_argument("--volume-ceiling", type=float, help="peak ceiling in dBFS, -60-0 (default -6)")
+    for spec in PARAMS.persisted:  # every saved control is a flag too (params.py): --interval, --drift ...
+        n = len(spec.types)
+        run.add_argument(spec.flag, type=int if spec.types == "i" else float, nargs=None if n == 1 else n,
+                         metavar=spec.label.upper() or None,
+                         help=f"{spec.description}, {spec.range_text()}{(' ' + spec.unit) if spec.unit else ''} "
+                              f"(default {' '.join(map(number, spec.default))}; else the last value saved)")
     run.add_argument("--keep-pieces", type=int, help="retention: newest pieces kept (default 500)")
     run.add_argument("--keep-mb", type=float, help="retention: megabytes of media kept (default 1024)")
     run.add_argument("--threads", type=int, help="PyTorch threads for rendering (default 1)")
     run.add_argument("--gl-iterations", type=int, help="fast Griffin-Lim iterations per block (default 16)")
     run.add_argument("--max-sound-s", type=float, help="longest sound rendered; longer intervals loop it (default 120)")
-    run.add_argument("--no-playback", dest="playback", action="store_false", default=None,
+    run.add_argument("--no-playback", dest="speakers", action="store_false", default=None,
                      help="no local playback at all (a headless node: pieces are rendered ahead)")
     run.add_argument("--audio-device", metavar="NAME|INDEX",
                      help="output device: an index or (part of) a name from `ciel-node devices` (default: system's)")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
-import math
+import logging
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ciel_node.errors import ConfigError
-from ciel_node.state import RANGES, number
+from ciel_node.params import PARAMS, ParamError, number
+
+log = logging.getLogger(__name__)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-CONTROL_NAMES = ("interval", "seed", "drift", "volume_ceiling")
+# The controls a config file or a flag may set: the persisted ones (params.py), e.g. `drift = 0.3`.
+CONTROL_NAMES = tuple(s.name for s in PARAMS.persisted)
 
 
 def default_checkpoint(name: str) -> Path:
@@ -43,10 +46,13 @@ class RunConfig:
     render_stall_s: float = 60.0
     engine_stall_s: float = 10.0
     log_level: str = "info"
-    # Local playback through the speakers (`--no-playback`: none at all, not even the sound engine).
-    playback: bool = True
+    # Speakers at all (`--no-playback`, `speakers = false`: none, not even the sound engine). Not to be confused
+    # with the `playback` control (/ciel/playback), which switches existing speakers on and off.
+    speakers: bool = True
     audio_device: str | None = None  # PortAudio device index, exact name or unique part of a name; None: default
     osc: str = "127.0.0.1:9000"
+    # OSCQuery (HTTP + WebSocket) on the port ossia and RNBO use; "off" disables it.
+    oscquery: str = "127.0.0.1:5678"
     web: str = "127.0.0.1:8080"
     # The embedded SSH server runs only with an authorized_keys file (controllers/SSH.md).
     ssh: str = "127.0.0.1:2222"
@@ -62,19 +68,13 @@ class RunConfig:
         for name, value in self.controls.items():
             if name not in CONTROL_NAMES:
                 raise ConfigError(f"unknown control {name!r}; known: {', '.join(CONTROL_NAMES)}")
-            r = RANGES[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{name}={value!r} is not a number; give a value in {r}")
-            if not r.lo <= value <= r.hi:
-                raise ConfigError(f"{name}={number(value)} is out of range; give a value in {r}")
-            if r.integer and value != int(value):
-                raise ConfigError(f"{name}={value!r} must be a whole number in {r}")
+            _check_control(name, value)
         _check(self.keep_pieces >= 1, f"keep_pieces={self.keep_pieces} must be >= 1")
         _check(self.keep_mb > 0, f"keep_mb={self.keep_mb:g} must be > 0")
         _check(1 <= self.threads <= 64, f"threads={self.threads} must be in 1..64")
         _check(1.0 <= self.max_sound_s <= 3600.0, f"max_sound_s={self.max_sound_s:g} must be in 1..3600")
         _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
-        _check(isinstance(self.playback, bool), f"playback={self.playback!r} must be true or false")
+        _check(isinstance(self.speakers, bool), f"speakers={self.speakers!r} must be true or false")
         _check(1.0 <= self.render_stall_s <= 3600.0, f"render_stall_s={self.render_stall_s:g} must be in 1..3600")
         _check(1.0 <= self.engine_stall_s <= 600.0, f"engine_stall_s={self.engine_stall_s:g} must be in 1..600")
         if self.audio_device is not None:
@@ -82,6 +82,7 @@ class RunConfig:
         self.osc_endpoint  # noqa: B018 - validates
         self.osc_networks  # noqa: B018
         self.web_endpoint  # noqa: B018
+        self.oscquery_endpoint  # noqa: B018
         self.ssh_endpoint  # noqa: B018
         if self.reverse_tunnel_port is not None:
             _check(1 <= self.reverse_tunnel_port <= 65535,
@@ -95,6 +96,13 @@ class RunConfig:
     @property
     def osc_endpoint(self) -> tuple[str, int]:
         return parse_endpoint("osc", self.osc)
+
+    @property
+    def oscquery_endpoint(self) -> tuple[str, int] | None:
+        """Where the OSCQuery server listens; None when `oscquery = "off"`."""
+        if str(self.oscquery).strip().lower() == "off":
+            return None
+        return parse_endpoint("oscquery", self.oscquery)
 
     @property
     def ssh_endpoint(self) -> tuple[str, int]:
@@ -122,6 +130,25 @@ class RunConfig:
         return nets
 
 
+def _check_control(name: str, value: Any) -> None:
+    """A starting control from a flag or the config file: out of range is an error here, not a clamp
+    (a typo in a file should be seen, not silently bent to the nearest bound)."""
+    spec = PARAMS[name]
+    r = spec.range_text()
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    try:
+        spec.coerce(value)
+    except ParamError:
+        what = "a number" if len(spec.types) == 1 else f"{len(spec.types)} numbers"
+        raise ConfigError(f"{name}={value!r} is not {what}; give a value in {r}") from None
+    for k, (tag, v) in enumerate(zip(spec.types, items)):
+        if spec.lo and not spec.lo[k] <= v <= spec.hi[k]:
+            shown = number(v) if len(items) == 1 else repr(value)
+            raise ConfigError(f"{name}={shown} is out of range; give a value in {r}")
+        if tag == "i" and v != int(v):
+            raise ConfigError(f"{name}={value!r} must be a whole number in {r}")
+
+
 def parse_endpoint(name: str, value: str) -> tuple[str, int]:
     """'HOST:PORT' (or '[v6]:PORT') -> (host, port), with the setting named in any error."""
     host, sep, port_s = str(value).rpartition(":")
@@ -147,6 +174,10 @@ def load_run_config(path: Path | None, flags: dict[str, Any]) -> RunConfig:
     if path is not None:
         values.update(_read_toml(path))
     values.update({k: v for k, v in flags.items() if v is not None})
+    if isinstance(values.get("playback"), bool):  # the old spelling of `speakers` (playback is now the 0/1 control)
+        log.warning("%s: `playback = %s` means `speakers = %s` now (`playback` is the 0/1 control); please rename it",
+                    path, str(values["playback"]).lower(), str(values["playback"]).lower())
+        values.setdefault("speakers", values.pop("playback"))
     controls = {k: values.pop(k) for k in CONTROL_NAMES if k in values}
     known = {f.name for f in fields(RunConfig)} - {"controls"}
     unknown = sorted(set(values) - known)

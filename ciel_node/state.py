@@ -1,87 +1,86 @@
-"""The controls as a frozen, validated snapshot, and the one store that applies updates to them."""
+"""The controls as a frozen, validated snapshot, the one store that applies updates to them, and the readouts.
+
+What the controls are (names, types, ranges, defaults, which are saved) is declared once in params.py.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import math
-import reprlib
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ciel_node.atomic import read_json, write_atomic
+from ciel_node.params import PARAMS, READ, READ_WRITE, SEED_MAX, ParamError, Registry, Value, _short, number
 
 log = logging.getLogger(__name__)
 
-SEED_MAX = 2_147_483_647
+__all__ = ["SEED_MAX", "ControlError", "ControlStore", "Controls", "coerce", "number"]
+
+ControlError = ParamError  # a control value that cannot be used at all (not a number, NaN, inf, unknown name)
 
 
-@dataclass(frozen=True)
-class Range:
-    lo: float
-    hi: float
-    integer: bool = False
-
-    def __str__(self) -> str:
-        """`0..2147483647`, `0.5..3600`: as a person would type the bounds (no `2.14748e+09`)."""
-        return f"{number(self.lo)}..{number(self.hi)}"
-
-
-def number(value: float) -> str:
-    """A number for a message: whole numbers in full, others in their shortest form."""
-    if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer() and abs(value) < 1e16):
-        return str(int(value))
-    return f"{value:g}"
-
-
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = 40  # a hand-edited file or a fuzzer may send megabytes; a log line stays a line
-
-
-# Contract ranges (CONTRACT.md, OSC section). Out-of-range numbers are clamped, never rejected.
-RANGES: dict[str, Range] = {
-    "interval": Range(0.5, 3600.0),
-    "seed": Range(0, SEED_MAX, integer=True),
-    "drift": Range(0.0, 1.0),
-    "volume_ceiling": Range(-60.0, 0.0),
-    "playback": Range(0, 1, integer=True),
-}
-
-
-@dataclass(frozen=True)
 class Controls:
-    interval: float = 30.0
-    seed: int = 0
-    drift: float = 0.1
-    volume_ceiling: float = -6.0
-    playback: int = 1
+    """A frozen snapshot of every control's value (params.py's READ_WRITE entries): `controls.drift`.
+
+    Built from the registry, so a declared control is here without another line. Picklable (it crosses
+    to the render and sound processes) and comparable; `replace()` makes a changed copy.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, registry: Registry = PARAMS, **values: Value) -> None:
+        base = {s.name: s.initial for s in registry.controls}
+        unknown = set(values) - set(base)
+        if unknown:
+            raise ControlError(f"unknown control {sorted(unknown)[0]!r}; known: {', '.join(base)}")
+        object.__setattr__(self, "_values", {**base, **values})
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_values":  # not set yet (an unpickling copy): no recursion
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Controls is frozen; use replace()")
+
+    def __getstate__(self) -> dict[str, Value]:
+        return dict(self._values)
+
+    def __setstate__(self, values: dict[str, Value]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Controls) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
+
+    def __repr__(self) -> str:
+        return "Controls(" + ", ".join(f"{k}={v!r}" for k, v in self._values.items()) + ")"
+
+    def replace(self, **changes: Value) -> Controls:
+        new = object.__new__(Controls)
+        object.__setattr__(new, "_values", {**self._values, **changes})
+        return new
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON-able values (lists for the controls that take several)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self._values.items()}
 
 
-class ControlError(ValueError):
-    """A control value that cannot be used at all (not a number, NaN, inf, unknown name)."""
-
-
-def coerce(name: str, value: Any) -> tuple[float | int, bool]:
+def coerce(name: str, value: Any) -> tuple[Value, bool]:
     """Validate one control value: returns (value clamped into range, whether it was clamped)."""
-    if name not in RANGES:
-        raise ControlError(f"unknown control {name!r}; known: {', '.join(RANGES)}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ControlError(f"{name} must be a number, got {_short.repr(value)}")
-    if not math.isfinite(value):
-        raise ControlError(f"{name} must be finite, got {_short.repr(value)}")
-    r = RANGES[name]
-    clamped = min(max(value, r.lo), r.hi)
-    out: float | int = int(round(clamped)) if r.integer else float(clamped)
-    return out, clamped != value
+    return PARAMS[name].coerce(value)
 
 
-Listener = Callable[["Controls", dict[str, Any]], None]
+Listener = Callable[[Controls, dict[str, Any]], None]
+Watcher = Callable[[str, Value], None]
 
 
 class ControlStore:
@@ -90,17 +89,21 @@ class ControlStore:
     Thread-safe: the event loop writes, the render worker reads snapshots.
     """
 
-    def __init__(self, path: Path | None, overrides: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: Path | None, overrides: dict[str, Any] | None = None,
+                 registry: Registry = PARAMS) -> None:
         self.path = path
+        self.registry = registry
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._watchers: list[Watcher] = []
         self.version = 0
-        controls = Controls()
+        controls = Controls(registry)
         if path is not None and path.exists():
             controls = self._restore(path, controls)
         for name, value in (overrides or {}).items():
-            controls = replace(controls, **{name: coerce(name, value)[0]})  # type: ignore[arg-type]
+            controls = controls.replace(**{name: self._coerce(name, value)[0]})
         self._controls = controls
+        self._readouts: dict[str, Value] = {s.name: s.initial for s in registry.values if s.access == READ}
         self._dirty = True
         self.flush()
 
@@ -109,22 +112,58 @@ class ControlStore:
         return self._controls
 
     def subscribe(self, listener: Listener) -> None:
+        """`listener(snapshot, changed)` after every change of the controls."""
         self._listeners.append(listener)
+
+    def watch(self, watcher: Watcher) -> None:
+        """`watcher(name, value)` after every change of any value, controls and readouts alike (OSCQuery)."""
+        self._watchers.append(watcher)
+
+    def value(self, name: str) -> Value:
+        """The current value of a control or a readout."""
+        if name in self._readouts:
+            return self._readouts[name]
+        return getattr(self._controls, self.registry[name].name)
+
+    def _coerce(self, name: str, value: Any) -> tuple[Value, bool]:
+        if name not in self.registry:
+            known = ", ".join(s.name for s in self.registry.controls)
+            raise ControlError(f"unknown control {_short.repr(name)}; known: {known}")
+        spec = self.registry[name]
+        if spec.access != READ_WRITE:
+            raise ControlError(f"{spec.address} is {'read-only' if spec.access == READ else 'a command'}: "
+                               "it holds no value to set")
+        return spec.coerce(value)
 
     def update(self, **values: Any) -> tuple[Controls, dict[str, Any]]:
         """Apply validated values; returns (new snapshot, {name: value actually set}). Raises ControlError."""
-        clean = {name: coerce(name, value)[0] for name, value in values.items()}
+        clean = {name: self._coerce(name, value)[0] for name, value in values.items()}
         with self._lock:
             changed = {k: v for k, v in clean.items() if getattr(self._controls, k) != v}
             if changed:
-                self._controls = replace(self._controls, **changed)  # type: ignore[arg-type]
+                self._controls = self._controls.replace(**changed)
                 self.version += 1
             snapshot = self._controls
         if changed:
             self._dirty = True
             for listener in list(self._listeners):
                 listener(snapshot, changed)
+            self._tell(changed)
         return snapshot, clean
+
+    def report(self, **values: Value) -> None:
+        """Set readouts (the node's own news: the last seq, when the next piece is due, the speakers' state)."""
+        changed = {}
+        for name, value in values.items():
+            v = self.registry[name].coerce(value)[0]
+            if self._readouts.get(name) != v:
+                self._readouts[name] = changed[name] = v
+        self._tell(changed)
+
+    def _tell(self, changed: dict[str, Value]) -> None:
+        for watcher in list(self._watchers):
+            for name, value in changed.items():
+                watcher(name, value)
 
     def _restore(self, path: Path, base: Controls) -> Controls:
         """The saved controls over `base`: each value checked by type and range, one warning for all problems.
@@ -145,20 +184,21 @@ class ControlStore:
             return base
         values: dict[str, Any] = {}
         problems = []
-        for name in (f.name for f in fields(Controls)):
+        for spec in self.registry.persisted:
+            name = spec.name
             if name not in raw:
                 continue
             try:
-                values[name], clamped = coerce(name, raw[name])
+                values[name], clamped = spec.coerce(raw[name])
             except ControlError as e:
-                problems.append(f"{e}: using {number(getattr(base, name))}")
+                problems.append(f"{e}: using {_shown(getattr(base, name))}")
                 continue
             if clamped:
                 shown = _short.repr(raw[name])
-                problems.append(f"{name}={shown} is outside {RANGES[name]}: using {number(values[name])}")
+                problems.append(f"{name}={shown} is outside {spec.range_text()}: using {_shown(values[name])}")
         if problems:
             log.warning("saved controls in %s: %s", path, "; ".join(problems))
-        return replace(base, **values)
+        return base.replace(**values)
 
     def flush(self) -> None:
         """Save the controls if they changed since the last save.
@@ -169,7 +209,8 @@ class ControlStore:
         if self.path is None or not self._dirty:
             return
         with self._lock:
-            data = json.dumps(self._controls.as_dict(), indent=1).encode()
+            saved = {s.name for s in self.registry.persisted}
+            data = json.dumps({k: v for k, v in self._controls.as_dict().items() if k in saved}, indent=1).encode()
             self._dirty = False
         try:
             write_atomic(self.path, data)
@@ -177,3 +218,7 @@ class ControlStore:
             self._dirty = True
             log.error("could not save controls to %s (%s); they still apply, retrying", self.path, e)
 
+
+
+def _shown(value: Value) -> str:
+    return " ".join(number(v) for v in value) if isinstance(value, tuple) else number(value)

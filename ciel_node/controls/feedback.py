@@ -9,12 +9,14 @@ from enum import Enum
 from typing import Any
 
 from ciel_node.controls.wire import osc_message
+from ciel_node.params import PARAMS
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIBERS = 32
-STATE_TYPES = {"interval": "f", "seed": "i", "drift": "f", "volume_ceiling": "f", "playback": "i"}
+# /ciel/state/<name> for every control, with its declared type tags (params.py).
+STATE_TYPES = {s.name: s.types for s in PARAMS.controls}
 MAX_HOSTS = 4096  # hosts remembered by the byte credit and the rate limits (the oldest is forgotten)
 CREDIT_CAP = 65536  # bytes of unspent credit a host can hold: old traffic does not buy a later burst
 CREDIT_TTL_S = 2.0  # ... nor credit it left unspent this long ago
@@ -86,9 +88,12 @@ class ByteCredit:
         return True
 
 
-def state_message(name: str, value: float | int) -> bytes:
-    kind = STATE_TYPES[name]
-    return osc_message(f"/ciel/state/{name}", int(value) if kind == "i" else float(value), types=kind)
+def state_message(name: str, value: Any) -> bytes:
+    """`/ciel/state/<name> value...`, typed as declared (an int a control rounded stays an `i`)."""
+    tags = STATE_TYPES[name]
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    cast = {"i": int, "h": int, "f": float, "d": float, "s": str}
+    return osc_message(f"/ciel/state/{name}", *(cast[t](v) for t, v in zip(tags, values)), types=tags)
 
 
 def state_messages(controls: Controls) -> list[bytes]:
@@ -161,11 +166,11 @@ class FeedbackHub:
         """Bytes that came in from `host` over UDP: what the node may send back to it outside subscriptions."""
         self.credit.add(host, nbytes)
 
-    def reported(self, name: str, value: float | int) -> float | int:
+    def reported(self, name: str, value: Any) -> Any:
         """The value feedback tells: a node without speakers plays nothing, whatever the switch says."""
         return 0 if name == "playback" and not self.playback else value
 
-    def state_message(self, name: str, value: float | int) -> bytes:
+    def state_message(self, name: str, value: Any) -> bytes:
         return state_message(name, self.reported(name, value))
 
     def state_messages(self, controls: Controls) -> list[bytes]:

@@ -10,11 +10,10 @@ from typing import Any
 
 from ciel_node.controls.feedback import Channel, FeedbackHub, Route, UdpChannel
 from ciel_node.controls.wire import PACKET_CPU_S, MalformedPacket, osc_message, parse_packet
+from ciel_node.params import READ, READ_WRITE, ParamSpec, is_pattern
 from ciel_node.state import ControlError, ControlStore
 
 log = logging.getLogger(__name__)
-
-CONTROLS = ("interval", "seed", "drift", "volume_ceiling", "playback")
 
 # --- the address space ------------------------------------------------------------------------------
 class Peer:
@@ -45,15 +44,21 @@ class OscSurface:
     def __init__(self, store: ControlStore, request_next: Callable[[], None], hub: FeedbackHub,
                  counters: dict[str, int]) -> None:
         self.store, self.request_next, self.hub = store, request_next, hub
+        self.registry = store.registry
         self.counters = counters
         for name in ("received", "applied", "rejected", "malformed"):
             counters.setdefault(name, 0)
-        self._handlers: dict[str, Callable[[list[Any], Peer], None]] = {
-            "/ciel/next": self._next, "/ciel/get": self._get,
-            "/ciel/subscribe": self._subscribe, "/ciel/unsubscribe": self._unsubscribe,
+        # The protocol's own messages (feedback routing), then one handler per declared parameter.
+        self._protocol: dict[str, Handler] = {
+            "/ciel/get": self._get, "/ciel/subscribe": self._subscribe, "/ciel/unsubscribe": self._unsubscribe,
         }
-        for name in CONTROLS:
-            self._handlers[f"/ciel/{name}"] = self._control(name)
+        commands: dict[str, Handler] = {"next": self._next}
+        self._handlers: dict[str, Handler] = dict(self._protocol)
+        for spec in self.registry:
+            self._handlers[spec.address] = (
+                commands[spec.name] if spec.command else self._control(spec) if spec.access == READ_WRITE
+                else self._read_only(spec)
+            )
         self._logged_at = -1e9
         self._unknown = f"unknown address; known: /ciel/{{{','.join(a[6:] for a in self._handlers)}}}"
 
@@ -88,12 +93,19 @@ class OscSurface:
         return len(messages)
 
     def message(self, address: str, args: list[Any], peer: Peer) -> str | None:
-        """Apply one message; the reason it was rejected, or None."""
+        """Apply one message; the reason it was rejected, or None.
+
+        An OSC 1.0 address pattern (`/ciel/{drift,seed}`, `/ciel/*`) applies to every declared parameter it
+        matches (the protocol's get/subscribe are addressed by name only); the first failure is the reason.
+        """
         handler = self._handlers.get(address)
         try:
-            if handler is None:
+            if handler is not None:
+                handler(args, peer)
+            elif is_pattern(address):
+                return self._pattern(address, args, peer)
+            else:
                 raise ControlError(self._unknown)
-            handler(args, peer)
         except ControlError as e:
             self.counters["rejected"] += 1
             return str(e)
@@ -106,11 +118,32 @@ class OscSurface:
         self.counters["applied"] += 1
         return None
 
+    def _pattern(self, pattern: str, args: list[Any], peer: Peer) -> str | None:
+        """Apply a pattern's message to each parameter it matches; counts and reasons per match."""
+        matched = self.registry.match(pattern)  # ControlError if it is not a pattern at all
+        specs = [s for s in matched if s.access != READ]
+        if not specs:
+            what = "only read-only parameters" if matched else "no parameter"
+            raise ControlError(f"pattern matches {what}; known: /ciel/{{{','.join(a[6:] for a in self._handlers)}}}")
+        reasons = []
+        for spec in specs:
+            try:
+                self._handlers[spec.address](args, peer)
+            except ControlError as e:
+                self.counters["rejected"] += 1
+                reasons.append(f"{spec.address}: {e}")
+            else:
+                self.counters["applied"] += 1
+        return "; ".join(reasons) or None
+
     # --- handlers -----------------------------------------------------------------------------
-    def _control(self, name: str) -> Callable[[list[Any], Peer], None]:
+    def _control(self, spec: ParamSpec) -> Handler:
+        name, count = spec.name, len(spec.types)
+
         def apply(args: list[Any], peer: Peer) -> None:
-            _arity(args, 1, 1, f"{name} takes one number")
-            value = args[0]
+            if len(args) != count:
+                _arity(args, count, count, f"{name} takes {spec.count_text()}")
+            value = args[0] if count == 1 else tuple(args)
             before = self.hub.reported(name, getattr(self.store.controls, name))
             _, applied = self.store.update(**{name: value})
             got = self.hub.reported(name, applied[name])
@@ -120,6 +153,12 @@ class OscSurface:
                 self.hub.send(echo, [self.hub.state_message(name, got)])
 
         return apply
+
+    def _read_only(self, spec: ParamSpec) -> Handler:
+        def refuse(args: list[Any], peer: Peer) -> None:
+            raise ControlError(f"{spec.address} is read-only (the node sets it); read it with OSCQuery or /ciel/get")
+
+        return refuse
 
     def _next(self, args: list[Any], peer: Peer) -> None:
         _arity(args, 0, 0, "next takes no arguments")
@@ -181,6 +220,9 @@ class OscSurface:
             return self.hub.udp(host, port)
         except OSError as e:  # e.g. fe80::1 without a scope: no route the kernel can pick
             raise ControlError(f"cannot send to {host} port {port} ({e.strerror or e}); give a reachable IP") from None
+
+
+Handler = Callable[[list[Any], Peer], None]
 
 
 def _arity(args: list[Any], lo: int, hi: int, what: str) -> None:

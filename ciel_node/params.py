@@ -1,0 +1,340 @@
+"""The declared parameter space: every control, command and readout of the node, declared once, as data.
+
+Everything else derives from this table: validation and clamping (state.py), the OSC dispatcher and its
+address patterns (controls/osc.py), the `/ciel/state/*` feedback types (controls/feedback.py), which
+controls are saved (state.py) and which are config keys and CLI flags (config.py, __main__.py), each
+piece's manifest `params` (schedule), the OSCQuery namespace (controls/oscquery.py) and the README's
+address table (`python -m ciel_node.params`, checked by tests/test_params.py).
+
+Adding a parameter is one `ParamSpec(...)` in `DECLARED` plus the code that gives it its effect.
+This module imports nothing of the node: it is the shared vocabulary of every layer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import reprlib
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+READ, WRITE, READ_WRITE = 1, 2, 3  # OSCQuery ACCESS: a readout, a command, a control
+SEED_MAX = 2_147_483_647
+PREFIX = "/ciel/"
+
+Value = Any  # int | float | str for one value; a tuple of them for a control that takes several
+_NUMERIC = {"i": int, "f": float, "d": float, "h": int}
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 40  # a hand-edited file or a fuzzer may send megabytes; a message stays a line
+
+
+class ParamError(ValueError):
+    """A value a parameter cannot take at all (not a number, NaN, wrong count, unknown name, read-only)."""
+
+
+def number(value: float) -> str:
+    """A number for a message: whole numbers in full, others in their shortest form."""
+    if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer() and abs(value) < 1e16):
+        return str(int(value))
+    return f"{value:g}"
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One entry of the parameter space.
+
+    `types` are the OSC type tags of its value (`"f"`, `"i"`, `"ff"` for an x/y pair, `""` for a command that
+    takes none). `lo`/`hi`/`default` take a number for a one-value parameter, a tuple for several. Numbers out
+    of range are clamped (`clip="both"`) and the clamped value is echoed; `clip="none"` leaves them alone.
+    `access`: READ (a readout the node sets: seq, next_at, the speakers' state), WRITE (a command: next),
+    READ_WRITE (a control). `persist`: saved in controls.json and a config key / CLI flag. `manifest`: recorded in
+    each piece's `params` (everything that shapes the media must be: same checkpoints + seed + params ⇒ same bytes).
+    """
+
+    name: str
+    types: str
+    description: str
+    lo: Any = ()
+    hi: Any = ()
+    default: Any = ()
+    unit: str = ""
+    clip: str = "both"
+    access: int = READ_WRITE
+    persist: bool = True
+    manifest: bool = True
+    choices: tuple[str, ...] = ()  # the values a string readout can take (OSCQuery RANGE VALS)
+    address: str = ""  # default: /ciel/<name>; readouts live under /ciel/status/
+    label: str = ""  # a short human name for the README table's "args" column (e.g. "seconds")
+
+    def __post_init__(self) -> None:
+        for attr in ("lo", "hi", "default"):
+            object.__setattr__(self, attr, _tuple(getattr(self, attr)))
+        if not self.address:
+            prefix = PREFIX + ("status/" if self.access == READ else "")
+            object.__setattr__(self, "address", prefix + self.name)
+        bad = [t for t in self.types if t not in "ifdhs"]
+        if bad or self.clip not in ("none", "low", "high", "both") or self.access not in (READ, WRITE, READ_WRITE):
+            raise ValueError(f"bad declaration of {self.name}: types {self.types!r}, clip {self.clip!r}")
+        if self.types and self.access != WRITE and len(self.default) != len(self.types):
+            raise ValueError(f"{self.name}: default {self.default!r} does not match types {self.types!r}")
+        if self.lo and not (len(self.lo) == len(self.hi) == len(self.types)):
+            raise ValueError(f"{self.name}: lo/hi must give one bound per value ({self.types!r})")
+
+    @property
+    def command(self) -> bool:
+        """A message that does something and holds no value (`/ciel/next`)."""
+        return not self.types
+
+    @property
+    def initial(self) -> Value:
+        """The default as the node holds it: a plain value for one, a tuple for several."""
+        return self.default[0] if len(self.default) == 1 else tuple(self.default)
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag of a persisted control: `--volume-ceiling`."""
+        return "--" + self.name.replace("_", "-")
+
+    def range_text(self) -> str:
+        """`0.5..3600`, `0..1 0..1` for a pair, `a|b` for choices: as a person would type the bounds."""
+        if self.choices:
+            return ", ".join(self.choices)
+        return " ".join(f"{number(lo)}..{number(hi)}" for lo, hi in zip(self.lo, self.hi))
+
+    def coerce(self, value: Any) -> tuple[Value, bool]:
+        """Validate a value for this parameter: (value clamped into range and typed, whether it was clamped).
+
+        One value comes bare; several come as a list or tuple. Raises ParamError.
+        """
+        if self.command:
+            raise ParamError(f"{self.name} holds no value")
+        several = len(self.types) > 1
+        if several != isinstance(value, (list, tuple)):
+            raise ParamError(f"{self.name} takes {self.count_text()}, got {_short.repr(value)}")
+        items = list(value) if several else [value]
+        if len(items) != len(self.types):
+            raise ParamError(f"{self.name} takes {self.count_text()}, got {_short.repr(value)}")
+        out: list[Any] = []
+        clamped = False
+        for k, (tag, item) in enumerate(zip(self.types, items)):
+            if tag == "s":
+                if not isinstance(item, str):
+                    raise ParamError(f"{self.name} must be a string, got {_short.repr(item)}")
+                out.append(item)
+                continue
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                raise ParamError(f"{self.name} must be a number, got {_short.repr(item)}")
+            if not math.isfinite(item):
+                raise ParamError(f"{self.name} must be finite, got {_short.repr(item)}")
+            v = item
+            if self.lo and self.clip in ("both", "low"):
+                v = max(v, self.lo[k])
+            if self.lo and self.clip in ("both", "high"):
+                v = min(v, self.hi[k])
+            clamped |= v != item
+            out.append(int(round(v)) if _NUMERIC[tag] is int else float(v))
+        return (out[0] if len(out) == 1 else tuple(out)), clamped
+
+    def count_text(self) -> str:
+        n = len(self.types)
+        return "one number" if n == 1 and self.types != "s" else "one string" if n == 1 else f"{n} numbers"
+
+
+@dataclass
+class Registry:
+    """The declared parameters, by name and by OSC address, with OSC 1.0 pattern matching over the addresses.
+
+    Later features (network bending, navigation) declare more at start-up, once the checkpoints say how
+    many layers there are: `declare()` before the node's state is built.
+    """
+
+    specs: list[ParamSpec] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_name: dict[str, ParamSpec] = {}
+        self._by_address: dict[str, ParamSpec] = {}
+        for spec in list(self.specs):
+            self._index(spec)
+
+    def declare(self, *specs: ParamSpec) -> None:
+        for spec in specs:
+            self._index(spec)
+            self.specs.append(spec)
+        _match.cache_clear()
+
+    def _index(self, spec: ParamSpec) -> None:
+        if spec.name in self._by_name or spec.address in self._by_address:
+            raise ValueError(f"{spec.name} ({spec.address}) is declared twice")
+        self._by_name[spec.name] = spec
+        self._by_address[spec.address] = spec
+
+    def __iter__(self) -> Iterator[ParamSpec]:
+        return iter(self.specs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __getitem__(self, name: str) -> ParamSpec:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise ParamError(f"unknown parameter {name!r}; known: {', '.join(self._by_name)}") from None
+
+    def at(self, address: str) -> ParamSpec | None:
+        return self._by_address.get(address)
+
+    @property
+    def values(self) -> list[ParamSpec]:
+        """Everything that holds a value: controls and readouts."""
+        return [s for s in self.specs if not s.command]
+
+    @property
+    def controls(self) -> list[ParamSpec]:
+        return [s for s in self.specs if s.access == READ_WRITE]
+
+    @property
+    def persisted(self) -> list[ParamSpec]:
+        return [s for s in self.specs if s.persist and s.access == READ_WRITE]
+
+    @property
+    def in_manifest(self) -> list[ParamSpec]:
+        return [s for s in self.specs if s.manifest and s.access == READ_WRITE]
+
+    def defaults(self) -> dict[str, Value]:
+        return {s.name: s.initial for s in self.values}
+
+    def match(self, pattern: str) -> list[ParamSpec]:
+        """The declared parameters an OSC 1.0 address pattern matches, in declaration order; raises ParamError
+        for a pattern that is not one (an unclosed `[` or `{`)."""
+        spec = self._by_address.get(pattern)
+        if spec is not None:
+            return [spec]
+        rx = _match(pattern)
+        return [s for s in self.specs if rx.fullmatch(s.address)]
+
+    def manifest_params(self, values: dict[str, Value]) -> dict[str, Any]:
+        """A piece's `params`: every declared parameter that shapes the media (lists for several values)."""
+        return {s.name: _json(values[s.name]) for s in self.in_manifest}
+
+    def markdown(self) -> str:
+        """The README's address table, generated: what a developer declares is what a performer reads."""
+        rows = ["| address | args | range | default | access | meaning |", "|---|---|---|---|---|---|"]
+        kinds = {READ: "read", WRITE: "write", READ_WRITE: "read/write"}
+        for s in self.specs:
+            args = f"`{s.types}`" if s.types else "—"
+            default = " ".join(number(d) if not isinstance(d, str) else d for d in s.default) if s.default else ""
+            unit = f" {s.unit}" if s.unit and s.range_text() else ""
+            rows.append(f"| `{s.address}` | {args} | {s.range_text()}{unit} | {default} | {kinds[s.access]} | "
+                        f"{s.description} |")
+        return "\n".join(rows) + "\n"
+
+
+def _json(value: Value) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def is_pattern(address: str) -> bool:
+    """Whether an incoming address uses OSC 1.0 pattern characters (they are reserved in addresses)."""
+    return any(c in address for c in "*?[]{}")
+
+
+@lru_cache(maxsize=256)
+def _match(pattern: str) -> re.Pattern[str]:
+    """An OSC 1.0 address pattern as a regular expression (opensoundcontrol.stanford.edu/spec-1_0.html).
+
+    `?` one character, `*` any run (neither crosses a `/`: patterns match part by part), `[abc]` `[a-z]`
+    `[!a]` one character of (or not of) a set, `{foo,bar}` one of the strings. Everything else is literal.
+    Cached: a controller repeats its few patterns thousands of times.
+    """
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] == "!" else i + 1)
+            if end < 0:
+                raise ParamError(f"pattern {_short.repr(pattern)} has '[' without ']'")
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            if not body:
+                raise ParamError(f"pattern {_short.repr(pattern)} has an empty '[]'")
+            parts = []
+            for k, ch in enumerate(body):  # '-' between two characters is a range; at either end, a '-'
+                parts.append("-" if ch == "-" and 0 < k < len(body) - 1 else re.escape(ch))
+            out.append(f"[^/{''.join(parts)}]" if negate else f"[{''.join(parts)}]")
+            i = end
+        elif c == "{":
+            end = pattern.find("}", i)
+            if end < 0:
+                raise ParamError(f"pattern {_short.repr(pattern)} has '{{' without '}}'")
+            out.append("(?:" + "|".join(re.escape(alt) for alt in pattern[i + 1 : end].split(",")) + ")")
+            i = end
+        elif c in "]}":
+            raise ParamError(f"pattern {_short.repr(pattern)} has '{c}' without its opening bracket")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out))
+
+
+def _declared() -> list[ParamSpec]:
+    return [
+        ParamSpec("interval", "f", "time between two published pieces; a shorter interval reschedules the next "
+                  "piece at once", 0.5, 3600.0, 30.0, unit="s",
+                  label="seconds"),
+        ParamSpec("seed", "i", "latent origin; same seed + checkpoints + parameters ⇒ same media",
+                  0, SEED_MAX, 0, label="integer"),
+        ParamSpec("drift", "f", "speed of the latent random walk (0 = a frozen point)", 0.0, 1.0, 0.1),
+        ParamSpec("volume_ceiling", "f", "peak ceiling of every sound, local and published", -60.0, 0.0, -6.0,
+                  unit="dBFS", label="dBFS"),
+        ParamSpec("playback", "i", "local speakers on/off, at once (off closes the device; on opens it again); "
+                  "reads 0 under --no-playback", 0, 1, 1, manifest=False,
+                  label="0/1"),
+        ParamSpec("next", "", "publish a new piece now", access=WRITE, persist=False, manifest=False),
+        ParamSpec("last_seq", "i", "the newest published piece (0: none yet)", 0, SEED_MAX, 0, access=READ,
+                  persist=False, manifest=False),
+        ParamSpec("next_at", "d", "when the next piece is due (Unix time, seconds; 0: not scheduled)",
+                  0.0, 4e9, 0.0, unit="s", access=READ, persist=False, manifest=False),
+        ParamSpec("speakers", "s", "the speakers: open (playing or ready), starting, restarting, none (no "
+                  "device), lost (device gone), off (playback 0), disabled (--no-playback)", default="starting",
+                  choices=("open", "starting", "restarting", "none", "lost", "off", "disabled"),
+                  access=READ, persist=False, manifest=False),
+    ]
+
+
+PARAMS = Registry(_declared())
+
+
+def names(specs: Iterable[ParamSpec]) -> list[str]:
+    return [s.name for s in specs]
+
+
+def update_readme(path: Path) -> bool:
+    """Rewrite the table between README's `<!-- params:begin -->` and `<!-- params:end -->`; True if it changed."""
+    text = path.read_text()
+    new = re.sub(r"(<!-- params:begin[^\n]*-->\n).*?(<!-- params:end -->)",
+                 lambda m: m.group(1) + PARAMS.markdown() + m.group(2), text, flags=re.S)
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":  # python -m ciel_node.params [--readme README.md]: the address table
+    if sys.argv[1:2] == ["--readme"]:
+        print("updated" if update_readme(Path(sys.argv[2])) else "up to date", sys.argv[2])
+    else:
+        print(PARAMS.markdown(), end="")
