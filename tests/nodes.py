@@ -77,6 +77,18 @@ class RunningNode:
 
 
 @asynccontextmanager
+async def running(node: Node) -> AsyncIterator[Node]:
+    """The node's schedule in a task for the block; then stop it (30 s at most to finish)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(node.run(stop))
+    try:
+        yield node
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@asynccontextmanager
 async def running_node(config: RunConfig, *, first_piece: bool = True, osc: bool = True, web: bool = True,
                        authorized_keys: Path | None = None) -> AsyncIterator[RunningNode]:
     """Build, start (OSC, web, schedule), wait for this run's first piece, yield; stop in reverse order.
@@ -85,24 +97,20 @@ async def running_node(config: RunConfig, *, first_piece: bool = True, osc: bool
     forwarding to the OSC surface, with counters of its own; `first_piece` False yields at once.
     """
     node = Node(config)
-    stop = asyncio.Event()
     first = node.media.last_seq + 1  # a state dir with pieces in it: wait for a new one all the same
     async with control_surfaces(node, config) if osc else nullcontext() as osc_server, \
-            audience_surface(node, config) if web else nullcontext() as web_port:
-        task = asyncio.create_task(node.run(stop))
-        running = RunningNode(node, osc_server, web_port)
+            audience_surface(node, config) if web else nullcontext() as web_port, running(node):
+        r = RunningNode(node, osc_server, web_port)
         try:
             if authorized_keys is not None:
                 assert osc_server is not None, "SSH forwards to the OSC surface"
                 ssh = SshServer("127.0.0.1", 0, authorized_keys, config.state_dir / "ssh_host_key", "127.0.0.1",
-                                osc_server.port, running.counters)
+                                osc_server.port, r.counters)
                 await ssh.start()
-                running.ssh = ssh
+                r.ssh = ssh
             if first_piece:
                 await until(lambda: node.media.last_seq >= first, 30, "the node's first piece")
-            yield running
+            yield r
         finally:
-            if running.ssh is not None:
-                await running.ssh.stop()
-            stop.set()
-            await asyncio.wait_for(task, 30)
+            if r.ssh is not None:  # first: its sessions end while the node still runs
+                await r.ssh.stop()

@@ -8,14 +8,13 @@ import math
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from nodes import running, until
 
 from ciel_node.app import Node
 from ciel_node.config import RunConfig
@@ -29,25 +28,6 @@ def _config(state: Path, ckpts: tuple[Path, Path], **controls: float) -> RunConf
     )
 
 
-@asynccontextmanager
-async def running(node: Node) -> AsyncIterator[Node]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(node.run(stop))
-    try:
-        yield node
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-
-
-async def until(cond: Callable[[], bool], deadline_s: float = 20.0) -> None:
-    end = time.monotonic() + deadline_s
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"condition not met within {deadline_s} s")
-        await asyncio.sleep(0.02)
-
-
 def _seqs(state: Path) -> list[int]:
     path = state / "manifest.jsonl"
     return [json.loads(x)["seq"] for x in path.read_text().splitlines()] if path.exists() else []
@@ -56,7 +36,7 @@ def _seqs(state: Path) -> list[int]:
 async def test_publishes_every_interval_back_to_back(tmp_path: Path, tiny_checkpoints) -> None:
     node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=0.5))
     async with running(node):
-        await until(lambda: node.media.last_seq >= 4)
+        await until(lambda: node.media.last_seq >= 4, 20)
     entries = list(reversed(node.media.recent(10)))
     gaps = [b["created_at"] - a["created_at"] for a, b in zip(entries, entries[1:])]
     assert all(abs(g - 0.5) < 0.1 for g in gaps), gaps
@@ -76,7 +56,7 @@ async def test_a_slow_first_render_does_not_shorten_the_first_sound(tmp_path: Pa
 
     node.renderer.compose = slow_once  # type: ignore[method-assign]
     async with running(node):
-        await until(lambda: node.media.last_seq >= 3)
+        await until(lambda: node.media.last_seq >= 3, 20)
     entries = list(reversed(node.media.recent(3)))
     gaps = [b["created_at"] - a["created_at"] for a, b in zip(entries, entries[1:])]
     assert all(abs(g - 1.0) < 0.1 for g in gaps), gaps  # each sound (1 s) ends as the next begins
@@ -85,7 +65,7 @@ async def test_a_slow_first_render_does_not_shorten_the_first_sound(tmp_path: Pa
 async def test_shorter_interval_and_next_act_now(tmp_path: Path, tiny_checkpoints) -> None:
     node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=3600))
     async with running(node):
-        await until(lambda: node.media.last_seq == 1)  # the first piece comes at once
+        await until(lambda: node.media.last_seq == 1, 20)  # the first piece comes at once
         assert node.media.latest()["duration_s"] == 2.0  # an hour's interval loops a capped sound
         # Idle for an hour (nothing rendered or held yet): next makes one now, under the current controls.
         node.request_next()
@@ -100,13 +80,13 @@ async def test_restart_continues_seq_controls_and_walk(tmp_path: Path, tiny_chec
     node = Node(_config(state, tiny_checkpoints, interval=0.5, seed=11))
     async with running(node):
         node.controls.update(drift=0.7)
-        await until(lambda: node.media.last_seq >= 3)
+        await until(lambda: node.media.last_seq >= 3, 20)
     step = node.walk.step
     again = Node(_config(state, tiny_checkpoints))  # a power cut later, no flags
     assert again.controls.controls.seed == 11 and again.controls.controls.drift == 0.7
     assert again.walk == node.walk
     async with running(again):
-        await until(lambda: again.media.last_seq >= node.media.last_seq + 1)
+        await until(lambda: again.media.last_seq >= node.media.last_seq + 1, 20)
     assert _seqs(state) == list(range(1, again.media.last_seq + 1))
     assert again.media.latest()["step"] == step
 
@@ -116,7 +96,7 @@ async def test_same_seed_same_pieces_on_two_nodes(tmp_path: Path, tiny_checkpoin
     for run in ("a", "b"):
         node = Node(_config(tmp_path / run, tiny_checkpoints, interval=0.5, seed=5, drift=0.4))
         async with running(node):
-            await until(lambda: node.media.last_seq >= 3)  # noqa: B023
+            await until(lambda: node.media.last_seq >= 3, 20)  # noqa: B023
         names.append([(e["image"], e["sky"], e["wav"], e["audio"]) for e in reversed(node.media.recent(3))])
     assert names[0] == names[1]
 
@@ -128,7 +108,7 @@ async def test_disk_full_keeps_latest_waits_between_tries_and_logs_once(tiny_dis
 
     node = Node(_config(tiny_disk / "state", tiny_checkpoints, interval=0.5))
     async with running(node):
-        await until(lambda: node.media.last_seq >= 1)
+        await until(lambda: node.media.last_seq >= 1, 20)
         ballast = tiny_disk / "ballast"
         with open(ballast, "wb", buffering=0) as f:
             try:
@@ -137,7 +117,7 @@ async def test_disk_full_keeps_latest_waits_between_tries_and_logs_once(tiny_dis
             except OSError:
                 pass
         latest = node.media.latest()
-        await until(lambda: node.counters["publish_errors"] >= 1)
+        await until(lambda: node.counters["publish_errors"] >= 1, 20)
         await asyncio.sleep(RETRY_S * 1.5)  # a window to count attempts in, not a wait for an event
         assert node.counters["publish_errors"] <= 2, node.counters  # at t=0 and t=RETRY_S; then backing off
         assert node.media.latest() == latest
@@ -145,7 +125,7 @@ async def test_disk_full_keeps_latest_waits_between_tries_and_logs_once(tiny_dis
         assert len(failures) == 1 and "last complete piece stays the latest" in failures[0].getMessage()
         assert failures[0].exc_info is None  # "No space left on device" says it all: no traceback
         ballast.unlink()
-        await until(lambda: node.media.last_seq > latest["seq"])
+        await until(lambda: node.media.last_seq > latest["seq"], 20)
     assert _seqs(tiny_disk / "state")[-1] == node.media.last_seq
     assert f"piece {latest['seq'] + 1} published after" in caplog.text  # the streak's summary
 
@@ -171,7 +151,7 @@ async def test_any_exception_in_a_render_is_logged_once_and_survived(tmp_path: P
     node.renderer.compose = broken  # type: ignore[method-assign]
     node.piece_listeners.append(bad_listener)
     async with running(node) as n:
-        await until(lambda: n.media.last_seq >= 2)
+        await until(lambda: n.media.last_seq >= 2, 20)
     assert node.counters["publish_errors"] == 4
     traced = [r for r in caplog.records if r.exc_info]
     # One line with a traceback per kind of error (RuntimeError, ValueError, the listener's KeyError).
@@ -183,11 +163,11 @@ async def test_a_shorter_interval_is_not_counted_late(tmp_path: Path, tiny_check
     """An interval shortened past the time already waited sets a due time nobody could meet: not late."""
     node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=3600))
     async with running(node):
-        await until(lambda: node.media.last_seq >= 1)
+        await until(lambda: node.media.last_seq >= 1, 20)
         first = node.media.latest()["created_at"]
-        await until(lambda: time.time() > first + 0.8)
+        await until(lambda: time.time() > first + 0.8, 20)
         node.controls.update(interval=0.5)  # due 0.3 s ago: the next piece goes out as soon as it is made
-        await until(lambda: node.media.last_seq >= 2)
+        await until(lambda: node.media.last_seq >= 2, 20)
         assert node.counters["late"] == 0
 
 
@@ -195,10 +175,10 @@ async def test_late_counts_pieces_out_after_their_time(tmp_path: Path, tiny_chec
     """`late` stayed 0 while a stalled loop (an OSC flood) put pieces out seconds late: it counted slow renders."""
     node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=1.0))
     async with running(node):
-        await until(lambda: node.media.last_seq >= 2)
+        await until(lambda: node.media.last_seq >= 2, 20)
         late = node.counters["late"]
         time.sleep(1.5)  # the loop stalls through the next piece's time (a blocking flood, a swapping machine)
-        await until(lambda: node.media.last_seq >= 3)
+        await until(lambda: node.media.last_seq >= 3, 20)
     assert node.counters["late"] >= late + 1
 
 
@@ -232,7 +212,7 @@ async def test_a_bad_state_file_is_one_warning_and_a_safe_fallback(tmp_path: Pat
     if not render:  # the start was what failed; the rendering cases check the pieces after it too
         return
     async with running(node):
-        await until(lambda: node.media.last_seq >= 1)
+        await until(lambda: node.media.last_seq >= 1, 20)
     assert node.media.latest()["seq"] == 1
     node.walk.check()  # finite, so the next pieces are not grey and silent
     assert node.counters["publish_errors"] == 0
@@ -273,14 +253,14 @@ async def test_a_slow_first_render_is_not_reported_as_slow_rendering(
 
     node.renderer.compose = slow_once  # type: ignore[method-assign]
     async with running(node):
-        await until(lambda: node.media.last_seq >= 2)
+        await until(lambda: node.media.last_seq >= 2, 20)
     assert "rendering takes longer" not in caplog.text
 
 
 async def test_render_process_gives_the_same_pieces_and_survives_its_death(tmp_path: Path, tiny_checkpoints) -> None:
     threaded = Node(_config(tmp_path / "t", tiny_checkpoints, interval=0.5, seed=8, drift=0.6))
     async with running(threaded):
-        await until(lambda: threaded.media.last_seq >= 2)
+        await until(lambda: threaded.media.last_seq >= 2, 20)
     cfg = replace(_config(tmp_path / "p", tiny_checkpoints, interval=0.5, seed=8, drift=0.6), render_process=True)
     node = Node(cfg)
     async with running(node):
