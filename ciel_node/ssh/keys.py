@@ -1,4 +1,5 @@
-"""OpenSSH authorized_keys: ed25519, ECDSA and RSA keys, with the options that restrict what a key may do."""
+"""The server's keys: the operators' (OpenSSH authorized_keys: ed25519, ECDSA and RSA keys, with the options that
+restrict what a key may do) and the node's own host key."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import calendar
 import ipaddress
 import logging
+import os
 import re
 import struct
 import time
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ciel_node.errors import CielError
 
@@ -245,3 +249,45 @@ def _expiry(value: str, bad: _Bad) -> float:
     return float(calendar.timegm(t)) if utc else time.mktime(t)
 
 
+# --- the host key --------------------------------------------------------------------------------------
+def load_or_create_host_key(path: Path) -> paramiko.PKey:
+    """The node's host key: read it, or generate an ed25519 key once (mode 0600) so operators can pin it."""
+    if not path.exists():
+        _create_host_key(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise CielError(
+                f"the SSH host key {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+            )
+        return paramiko.PKey.from_path(path)
+    except CielError:
+        raise
+    except Exception as e:  # noqa: BLE001 - OSError, a damaged file, an encrypted key, an unknown type
+        raise CielError(
+            f"cannot load the SSH host key {path} ({e}); delete it to have a new one generated "
+            "(operators will then see a changed host key)"
+        ) from None
+
+
+def _create_host_key(path: Path) -> None:
+    # paramiko cannot generate ed25519 keys; cryptography (paramiko's own backend) can, in OpenSSH format.
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 from the first byte: the secret is never readable by others, not even briefly.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, pem)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CielError(
+            f"cannot write the SSH host key {path} ({e.strerror}); pass --state-dir with a writable folder"
+        ) from None
+    log.info("SSH: generated a new host key in %s", path)

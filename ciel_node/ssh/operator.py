@@ -20,7 +20,9 @@ from ciel_node.config import parse_endpoint
 from ciel_node.controls.framing import SlipDecoder, slip_encode
 from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
-from ciel_node.ssh.server import close_channel, printable
+from ciel_node.ssh.net import family, reach
+from ciel_node.ssh.policy import printable
+from ciel_node.ssh.pump import close_channel
 from ciel_node.ssh.tunnel import (
     SshLinkError,
     SshTarget,
@@ -56,7 +58,7 @@ class OperatorBridge:
                  udp: tuple[str, int], osc_port: int, feedback_port: int | None = None) -> None:
         self.target, self.key, self.known_hosts, self.tofu = target, key, known_hosts, trust_on_first_use
         self.udp_addr, self.osc_port = udp, osc_port
-        local = "127.0.0.1" if udp[0] in ("0.0.0.0", "::") else udp[0]
+        local = reach(udp[0])  # the patch's feedback goes to this machine
         self._fixed = feedback_port is not None
         self._feedback: tuple[str, int] | None = (local, feedback_port) if feedback_port else None
         self._subscribe: bytes | None = (
@@ -76,7 +78,7 @@ class OperatorBridge:
     def open(self) -> None:
         """Bind the local UDP port and make the first connection: any failure is a CielError (exit 2)."""
         host, port = self.udp_addr
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        sock = socket.socket(family(host), socket.SOCK_DGRAM)
         try:
             sock.bind((host, port))
         except OSError as e:

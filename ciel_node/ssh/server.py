@@ -1,4 +1,5 @@
-"""Embedded SSH server: operators with an authorized key may open one thing only, a forward to the OSC TCP port."""
+"""Embedded SSH server: operators with an authorized key may open forwards to the node's OSC TCP port and its
+OSCQuery port, and nothing else."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import asyncio
 import errno
 import ipaddress
 import logging
-import os
-import selectors
 import socket
 import threading
 import time
@@ -16,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ciel_node.errors import CielError
-from ciel_node.ssh.keys import AuthorizedKey, AuthorizedKeys
+from ciel_node.ssh.keys import AuthorizedKey, AuthorizedKeys, load_or_create_host_key
+from ciel_node.ssh.net import bare, family, local_names, plain, reach
+from ciel_node.ssh.policy import KEY_ALGORITHMS, SERVER_DISABLED, WIRE_LOG, printable
+from ciel_node.ssh.pump import Pumps, close_channel
 
 log = logging.getLogger(__name__)
 
@@ -39,89 +39,7 @@ EVICTED_WAIT_S = LOGIN_GRACE_S  # an address just made room from may not make ro
 BUCKET_BURST = 10.0  # per source: new connections and failed logins each spend one token
 BUCKET_RATE = 4.0  # tokens back per second
 MAX_SOURCES = 4096  # buckets remembered (LRU): a spray of addresses cannot grow memory
-IO_TIMEOUT_S = 10.0  # a forward whose peer stops reading for this long is closed
-WIRE_LOG = "ciel_node.ssh.wire"  # paramiko's own log: tracebacks per hostile client, silenced
 BUSY_LOG_EVERY_S = 60.0  # "every login slot is taken" once a minute at most: an attack must not flood the log
-
-# What current OpenSSH (10.x) offers by default, as far as paramiko implements it (paramiko has no
-# chacha20-poly1305, sntrup761 or UMAC); SHA-1 MACs are left out too. paramiko's CBC ciphers, 3des-cbc, hmac-md5
-# and hmac-sha1 are never offered, by the server nor by the clients (operator, reverse tunnel).
-CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
-MACS = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512")
-KEX = ("mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
-       "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
-       "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256")
-KEY_ALGORITHMS = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-                  "rsa-sha2-512", "rsa-sha2-256")  # host keys and login signatures alike: no SHA-1 ssh-rsa
-
-
-def disabled_algorithms(server: bool = False) -> dict[str, list[str]]:
-    """paramiko's algorithms outside the lists above, for `Transport(disabled_algorithms=...)` and
-    `SSHClient.connect`: an allow list, so an algorithm a later paramiko adds is not offered unseen.
-
-    A server also leaves out group exchange: paramiko offers it even without a moduli file, then fails the
-    login of a client that picks it."""
-    allowed = {"ciphers": CIPHERS, "macs": MACS, "kex": KEX, "keys": KEY_ALGORITHMS, "pubkeys": KEY_ALGORITHMS}
-    disabled = {kind: [a for a in getattr(paramiko.Transport, f"_preferred_{kind}") if a not in ok]
-                for kind, ok in allowed.items()}
-    if server:
-        disabled["kex"] += [k for k in KEX if k.startswith("diffie-hellman-group-exchange")]
-    return disabled
-
-
-SERVER_DISABLED = disabled_algorithms(server=True)
-
-
-def printable(value: object, limit: int = 120) -> str:
-    """A peer-controlled string as one safe log line: control and invisible characters escaped, length bounded."""
-    text = str(value)
-    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text[:limit])
-    return out + ("..." if len(text) > limit else "")
-
-
-# --- host key --------------------------------------------------------------------------------------
-def load_or_create_host_key(path: Path) -> paramiko.PKey:
-    """The node's host key: read it, or generate an ed25519 key once (mode 0600) so operators can pin it."""
-    if not path.exists():
-        _create_host_key(path)
-    try:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise CielError(
-                f"the SSH host key {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
-            )
-        return paramiko.PKey.from_path(path)
-    except CielError:
-        raise
-    except Exception as e:  # noqa: BLE001 - OSError, a damaged file, an encrypted key, an unknown type
-        raise CielError(
-            f"cannot load the SSH host key {path} ({e}); delete it to have a new one generated "
-            "(operators will then see a changed host key)"
-        ) from None
-
-
-def _create_host_key(path: Path) -> None:
-    # paramiko cannot generate ed25519 keys; cryptography (paramiko's own backend) can, in OpenSSH format.
-    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
-    )
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Created 0600 from the first byte: the secret is never readable by others, not even briefly.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise CielError(
-            f"cannot write the SSH host key {path} ({e.strerror}); pass --state-dir with a writable folder"
-        ) from None
-    log.info("SSH: generated a new host key in %s", path)
-
 
 # --- rate limiting ---------------------------------------------------------------------------------
 class SourceLimiter:
@@ -157,16 +75,6 @@ class SourceLimiter:
         return ok
 
 
-def _plain_address(host: str) -> str:
-    """`::ffff:1.2.3.4` (a dual-stack listener) as `1.2.3.4`, so from= patterns and buckets see one address."""
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    mapped = getattr(addr, "ipv4_mapped", None)
-    return str(mapped) if mapped is not None else str(addr)
-
-
 def _source_key(source: str) -> str:
     try:
         addr = ipaddress.ip_address(source)
@@ -179,44 +87,6 @@ def _source_key(source: str) -> str:
     return str(addr)
 
 
-# --- forwarding --------------------------------------------------------------------------------------
-def pump(chan: paramiko.Channel, sock: socket.socket, stop: threading.Event) -> None:
-    """Copy bytes both ways between an SSH channel and a TCP socket until either side closes or `stop` is set."""
-    sel = selectors.DefaultSelector()  # epoll: no FD_SETSIZE limit in a node with many sockets
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(IO_TIMEOUT_S)
-        chan.settimeout(IO_TIMEOUT_S)  # bounds sendall when the peer's window stays shut
-        sel.register(chan, selectors.EVENT_READ, "channel")
-        sel.register(sock, selectors.EVENT_READ, "socket")
-        while not stop.is_set():
-            for ready, _ in sel.select(0.5):
-                if ready.data == "channel":
-                    data = chan.recv(65536)
-                    if not data:
-                        return
-                    sock.sendall(data)
-                else:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    chan.sendall(data)
-    except (OSError, EOFError, ValueError, paramiko.SSHException):
-        pass  # either side went away (ValueError: a closed file in the selector): both are closed below
-    finally:
-        sel.close()
-        close_channel(chan)
-        sock.close()
-
-
-def close_channel(chan: paramiko.Channel) -> None:
-    """Close a channel whose transport may already be gone (paramiko then raises from close())."""
-    try:
-        chan.close()
-    except (OSError, EOFError, paramiko.SSHException):
-        pass
-
-
 class _Gate(paramiko.ServerInterface):
     """paramiko's callbacks for one connection: answers at once (no I/O, no waiting), refuses all but the forward."""
 
@@ -226,6 +96,7 @@ class _Gate(paramiko.ServerInterface):
         self.throttled = False
         self.key: AuthorizedKey | None = None
         self.user = ""
+        self.destinations: dict[int, tuple[str, int]] = {}  # channel id -> where its accepted forward connects
 
     def get_allowed_auths(self, username: str) -> str:
         return "publickey"
@@ -283,13 +154,14 @@ class _Gate(paramiko.ServerInterface):
     def check_channel_direct_tcpip_request(self, chanid: int, origin: tuple[str, int],
                                            destination: tuple[str, int]) -> int:
         host, port = str(destination[0]), int(destination[1])
-        if not (self.server.is_osc(host, port) and self.key is not None and self.key.may_forward(host, port)):
-            self._refuse(f"a forward to {printable(host)}:{port} (only the node's OSC port {self.server.osc_port} "
-                         "is allowed)")
+        target = self.server.destination(host, port)
+        if target is None or self.key is None or not self.key.may_forward(host, port):
+            self._refuse(f"a forward to {printable(host)}:{port} (only {self.server.allowed()} allowed)")
             return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
-        if self.server.counters["ssh_forwards"] >= MAX_FORWARDS:  # re-checked when the channel is picked up
+        if self.server.forwards.full():  # re-checked when the channel is picked up
             self._refuse(f"a forward: {MAX_FORWARDS} already open")
             return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+        self.destinations[chanid] = target
         return paramiko.OPEN_SUCCEEDED
 
     def check_port_forward_request(self, address: str, port: int) -> bool:
@@ -375,22 +247,24 @@ class SshServer:
     """Owns the SSH listener, its sessions and their forwards; start() binds, stop() closes all and joins threads.
 
     Threads: paramiko's own per connection, one per session (login deadline, picking up channels) and
-    one per forward (bytes both ways to the node's OSC TCP server, which answers on the same connection).
-    The accept loop runs in the node's event loop and never blocks it.
+    one per forward (a pump: bytes both ways to the node's OSC TCP server, which answers on the same connection,
+    or to its OSCQuery server, HTTP and WebSocket alike). The accept loop runs in the node's event loop and never
+    blocks it. `oscquery_port` None: OSC only.
     """
 
     def __init__(self, host: str, port: int, authorized_keys: Path, host_key: Path,
-                 osc_host: str, osc_port: int, counters: dict[str, int]) -> None:
+                 osc_host: str, osc_port: int, counters: dict[str, int],
+                 oscquery_port: int | None = None, oscquery_host: str = "127.0.0.1") -> None:
         self.host, self.port = host, port
         self.authorized_keys, self.host_key = authorized_keys, host_key
-        self.osc_port = osc_port
-        wildcard = osc_host in ("0.0.0.0", "::", "")
-        self._osc_target = ("::1" if osc_host == "::" else "127.0.0.1") if wildcard else osc_host
-        self._osc_names = {"127.0.0.1", "localhost", "::1", self._osc_target.lower()} if wildcard else {
-            "127.0.0.1", "localhost", osc_host.lower()}
+        self.osc_port, self.oscquery_port = osc_port, oscquery_port
+        # port -> (the names a client may give for it, where the forward connects)
+        self._targets = {osc_port: (local_names(osc_host), (reach(osc_host), osc_port))}
+        if oscquery_port is not None:
+            self._targets[oscquery_port] = (local_names(oscquery_host), (reach(oscquery_host), oscquery_port))
         self.counters = counters
         for name in ("ssh_auth_ok", "ssh_auth_failed", "ssh_rate_limited", "ssh_refused", "ssh_busy", "ssh_evicted",
-                     "ssh_login_timeouts", "ssh_connections", "ssh_sessions", "ssh_forwards"):
+                     "ssh_login_timeouts", "ssh_connections", "ssh_sessions"):
             counters.setdefault(name, 0)
         self.limiter = SourceLimiter()
         self._keys: AuthorizedKeys | None = None
@@ -401,11 +275,20 @@ class SshServer:
         self._sessions: set[_Session] = set()
         self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
+        self.forwards = Pumps(MAX_FORWARDS, counters, "ssh_forwards", self._stopping)
         self._busy_logged = -BUSY_LOG_EVERY_S
         self._evicted_from: OrderedDict[str, float] = OrderedDict()  # source key -> when (LRU, MAX_SOURCES)
 
-    def is_osc(self, host: str, port: int) -> bool:
-        return port == self.osc_port and host.lower().strip("[]") in self._osc_names
+    def destination(self, host: str, port: int) -> tuple[str, int] | None:
+        """Where a forward asked for as host:port connects, if it names the node's OSC or OSCQuery port."""
+        names, target = self._targets.get(port, (frozenset(), None))
+        return target if bare(host) in names else None
+
+    def allowed(self) -> str:
+        """The allowed destinations, for the log."""
+        if self.oscquery_port is None:
+            return f"the node's OSC port {self.osc_port} is"
+        return f"the node's OSC port {self.osc_port} and OSCQuery port {self.oscquery_port} are"
 
     def _count(self, name: str, delta: int = 1) -> None:
         with self._lock:
@@ -415,8 +298,7 @@ class SshServer:
         self._keys = AuthorizedKeys.load(self.authorized_keys)
         self._host_key = load_or_create_host_key(self.host_key)
         logging.getLogger(WIRE_LOG).setLevel(logging.CRITICAL)
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = socket.socket(family(self.host), socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))
@@ -436,8 +318,9 @@ class SshServer:
         self._stopping.clear()
         self._accept_task = asyncio.create_task(self._accept_loop(sock))
         log.info(
-            "SSH on %s:%d: %d authorized key(s) from %s, forwards to OSC port %d only; host key %s %s",
-            self.host, self.port, len(self._keys), self.authorized_keys, self.osc_port,
+            "SSH on %s:%d: %d authorized key(s) from %s, forwards to %s only; host key %s %s",
+            self.host, self.port, len(self._keys), self.authorized_keys,
+            f"OSC port {self.osc_port}" + (f" and OSCQuery port {self.oscquery_port}" if self.oscquery_port else ""),
             self._host_key.get_name(), self._host_key.fingerprint,
         )
 
@@ -463,6 +346,7 @@ class SshServer:
         end = time.monotonic() + deadline_s
         for thread in threads:
             thread.join(max(0.0, end - time.monotonic()))
+        self.forwards.join(max(0.0, end - time.monotonic()))
 
     async def _accept_loop(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
@@ -473,7 +357,7 @@ class SshServer:
                 log.warning("SSH: accept failed (%s)", e)
                 await asyncio.sleep(0.1)
                 continue
-            self._admit(conn, _plain_address(str(addr[0])))
+            self._admit(conn, plain(str(addr[0])))
 
     def _admit(self, conn: socket.socket, source: str) -> None:
         self._count("ssh_connections")
@@ -573,7 +457,7 @@ class SshServer:
                         break
                 chan = t.accept(0.2)
                 if chan is not None:
-                    self._forward(chan)
+                    self._forward(chan, gate.destinations.pop(chan.get_id(), None))
         except (OSError, EOFError, paramiko.SSHException):
             pass  # a client that vanished mid-handshake: nothing to report
         finally:
@@ -591,26 +475,15 @@ class SshServer:
         log.info("SSH: %s@%s logged in (key on line %d%s)", gate.user, session.source,
                  key.line if key else 0, f", {printable(key.comment)}" if key and key.comment else "")
 
-    def _forward(self, chan: paramiko.Channel) -> None:
-        with self._lock:
-            full = self.counters["ssh_forwards"] >= MAX_FORWARDS
-            if not full:
-                self.counters["ssh_forwards"] += 1
-        if full:
+    def _forward(self, chan: paramiko.Channel, target: tuple[str, int] | None) -> None:
+        if target is None or self.forwards.full():  # None: not a forward the gate approved
             close_channel(chan)
             return
         try:
-            sock = socket.create_connection((self._osc_target, self.osc_port), timeout=2.0)
+            sock = socket.create_connection(target, timeout=2.0)
         except OSError as e:
-            log.warning("SSH: the node's OSC port %s:%d does not answer (%s)", self._osc_target, self.osc_port, e)
+            what = "OSC" if target[1] == self.osc_port else "OSCQuery"
+            log.warning("SSH: the node's %s port %s:%d does not answer (%s)", what, *target, e)
             close_channel(chan)
-            self._count("ssh_forwards", -1)
             return
-
-        def forward() -> None:
-            try:
-                pump(chan, sock, self._stopping)
-            finally:
-                self._count("ssh_forwards", -1)
-
-        self._spawn(forward, name="ciel-ssh-forward")
+        self.forwards.start(chan, sock)

@@ -18,7 +18,9 @@ from typing import Any
 import paramiko
 
 from ciel_node.errors import CielError
-from ciel_node.ssh.server import WIRE_LOG, close_channel, disabled_algorithms, printable, pump
+from ciel_node.ssh.net import reach
+from ciel_node.ssh.policy import WIRE_LOG, disabled_algorithms, printable
+from ciel_node.ssh.pump import Pumps, close_channel
 
 log = logging.getLogger(__name__)
 
@@ -230,17 +232,17 @@ class ReverseTunnel:
         self.target = parse_target(target, "--reverse-tunnel")
         self.key_path = key
         self.known_hosts = known_hosts or default_known_hosts()
-        self.osc = ("127.0.0.1" if osc_host in ("0.0.0.0", "") else "::1" if osc_host == "::" else osc_host, osc_port)
+        self.osc = (reach(osc_host), osc_port)
         self.remote_port = remote_port
         self.counters = counters if counters is not None else {}
-        for name in ("tunnel_up", "tunnel_reconnects", "tunnel_forwards"):
+        for name in ("tunnel_up", "tunnel_reconnects"):
             self.counters.setdefault(name, 0)
         self._key: paramiko.PKey | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._client: paramiko.SSHClient | None = None
         self._thread: threading.Thread | None = None
-        self._forwards: set[threading.Thread] = set()
+        self._forwards = Pumps(MAX_FORWARDS, self.counters, "tunnel_forwards", self._stop, "ciel-tunnel-forward")
         self._connected_since: float | None = None
         self._ever_connected = False
         self._last_error: str | None = None
@@ -269,10 +271,7 @@ class ReverseTunnel:
         end = time.monotonic() + deadline_s
         if self._thread is not None:
             self._thread.join(deadline_s)
-        with self._lock:
-            threads = list(self._forwards)
-        for t in threads:
-            t.join(max(0.0, end - time.monotonic()))
+        self._forwards.join(max(0.0, end - time.monotonic()))
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -346,30 +345,15 @@ class ReverseTunnel:
             self._failed(f"the link to {self.target} dropped")
 
     def _forward(self, chan: paramiko.Channel) -> None:
-        with self._lock:
-            full = self.counters["tunnel_forwards"] >= MAX_FORWARDS
         try:
-            if full:
+            if self._forwards.full():
                 raise OSError(f"{MAX_FORWARDS} forwards already open")
             sock = socket.create_connection(self.osc, timeout=2.0)
         except OSError as e:
             log.warning("reverse tunnel: cannot forward to the node's OSC port %s:%d (%s)", *self.osc, e)
             close_channel(chan)
             return
-
-        def run() -> None:
-            try:
-                pump(chan, sock, self._stop)
-            finally:
-                with self._lock:
-                    self.counters["tunnel_forwards"] -= 1
-                    self._forwards.discard(thread)
-
-        thread = threading.Thread(target=run, name="ciel-tunnel-forward", daemon=True)
-        with self._lock:
-            self.counters["tunnel_forwards"] += 1
-            self._forwards.add(thread)
-        thread.start()
+        self._forwards.start(chan, sock)
 
     def _failed(self, message: str) -> None:
         with self._lock:
