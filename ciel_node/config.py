@@ -11,6 +11,7 @@ from typing import Any
 
 from ciel_node.errors import ConfigError
 from ciel_node.params import PARAMS, ParamError, number
+from ciel_node.ssh.net import loopback_networks
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class RunConfig:
         nets = []
         if self.authorized_keys is not None or self.reverse_tunnel is not None:
             # SSH forwards reach the OSC port from loopback: an allow list must let them in.
-            nets += [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
+            nets += loopback_networks()
         for part in str(self.osc_allow).split(","):
             try:
                 nets.append(ipaddress.ip_network(part.strip(), strict=False))

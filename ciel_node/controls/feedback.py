@@ -10,6 +10,7 @@ from typing import Any
 
 from ciel_node.controls.wire import osc_message
 from ciel_node.params import PARAMS
+from ciel_node.ssh import net
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class UdpChannel(Channel):
         self.key = ("udp", host, port)
         self.host, self.port = host, port
         self._counters = counters
-        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock = socket.socket(net.family(host), socket.SOCK_DGRAM)
         try:
             self._sock.setblocking(False)
             self._sock.connect((host, port))  # broadcast (EACCES) or a scopeless link-local (EINVAL) fail here

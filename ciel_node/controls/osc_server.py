@@ -18,6 +18,7 @@ from ciel_node.controls.framing import FramingError, LengthPrefixDecoder, SlipDe
 from ciel_node.controls.framing import slip_encode as _slip
 from ciel_node.controls.osc import OscSurface, Peer
 from ciel_node.errors import CielError
+from ciel_node.ssh import net
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,6 @@ class _Source:
     allowed: bool  # passes --osc-allow (everyone without it)
     trusted: bool  # loopback or in --osc-allow: its own subscriptions are not bounded, the higher rate applies
     explicit: bool  # in --osc-allow: may subscribe other hosts
-
-
-def _is_loopback(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(addr, "ipv4_mapped", None)
-    return addr.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 class _UdpReader:
@@ -265,7 +261,7 @@ class OscServer:
             known = _Source(False, False, False)
         else:
             explicit = self.allow is not None and any(addr in net for net in self.allow)
-            known = _Source(self.allow is None or explicit, explicit or _is_loopback(addr), explicit)
+            known = _Source(self.allow is None or explicit, explicit or net.is_loopback(addr), explicit)
         if len(self._sources) >= MAX_HOSTS:
             self._sources.clear()
         self._sources[host] = known
@@ -283,7 +279,7 @@ class OscServer:
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        family = net.family(host)
         try:
             self._tcp = await loop.create_server(lambda: _TcpProtocol(self), host, port, family=family,
                                                  reuse_address=True)
@@ -300,7 +296,7 @@ class OscServer:
                 raise CielError(f"OSC port {host}:{port} is busy; pick another with --osc HOST:PORT") from None
             raise CielError(f"cannot listen for OSC on {host}:{port} ({e.strerror}); check --osc HOST:PORT") from None
         log.info("OSC on %s:%d (UDP and TCP)", host, self.port)
-        if self.allow is None and not _is_loopback(ipaddress.ip_address(host)):
+        if self.allow is None and not net.is_loopback(ipaddress.ip_address(host)):
             log.warning("OSC is open to every address on %s without --osc-allow: UDP feedback to addresses other "
                         "than loopback is limited to the bytes each sent (no amplification); list your "
                         "controllers' networks in --osc-allow", host)
