@@ -4,7 +4,10 @@ Counts what the node applied through its own feedback (every message changes /ci
 applied message pushes one /ciel/state/drift), times control -> feedback round trips, and compares
 the render time of the same sound with and without the load, in one run.
 
-    python bench/osc.py [--rate 10000] [--seconds 10] [--no-playback]
+    python bench/osc.py [--rate 10000] [--seconds 10] [--no-playback] [--address '/ciel/{drift,seed}x?']
+
+`--address` sends the load to another address or an OSC 1.0 pattern that matches /ciel/drift
+(e.g. `/ciel/dri?t`, `/ciel/{interval_x,drift}`): the same measure through the pattern matcher.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ def drift_value(k: int) -> float:
     return (k % 65536) / 65536.0
 
 
-def load(dest: tuple[str, int], total: int, rate: int, times) -> None:  # type: ignore[no-untyped-def]
+def load(dest: tuple[str, int], total: int, rate: int, times, address: str = "/ciel/drift"  # type: ignore[no-untyped-def]
+         ) -> None:
     """The sender, in its own process (its own GIL): `rate` messages a second in 1 ms slots."""
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    packets = [osc_message("/ciel/drift", drift_value(k + 1), types="f") for k in range(total)]
+    packets = [osc_message(address, drift_value(k + 1), types="f") for k in range(total)]
     per_slot = max(1, rate // 1000)
     start = time.perf_counter()
     for k0 in range(0, total, per_slot):
@@ -104,6 +108,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--sound-s", type=float, default=10.0)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--address", default="/ciel/drift",
+                    help="where the load goes: /ciel/drift or a pattern that matches it alone, e.g. '/ciel/dri?t'")
     ap.add_argument("--no-playback", dest="playback", action="store_false",
                     help="a headless node: no live sound engine (which renders sound in real time even with no device)")
     args = ap.parse_args()
@@ -132,7 +138,7 @@ def main() -> int:
             total = int(args.rate * args.seconds)
             times = multiprocessing.Array("d", total, lock=False)  # when message k left the sender
             t0 = time.perf_counter()
-            sender = multiprocessing.Process(target=load, args=(dest, total, args.rate, times))
+            sender = multiprocessing.Process(target=load, args=(dest, total, args.rate, times, args.address))
             sender.start()
             loaded = []
             seq = 7
@@ -162,15 +168,16 @@ def main() -> int:
     p50 = statistics.median(rtts)
     p99 = rtts[int(0.99 * (len(rtts) - 1))]
     out = {
-        "sent": total, "applied_seen_in_feedback": fb.drift_count, "final_drift": fb.last_drift,
+        "address": args.address, "sent": total, "applied_seen_in_feedback": fb.drift_count,
+        "final_drift": fb.last_drift,
         "last_sent": last_value, "send_seconds": send_s, "rate_achieved": total / send_s,
         "rtt_ms_p50": p50, "rtt_ms_p99": p99,
         "render_s_quiet_median": statistics.median(quiet), "render_s_loaded_median": statistics.median(loaded),
         "render_s_quiet": quiet, "render_s_loaded": loaded,
     }
     out["render_slowdown"] = out["render_s_loaded_median"] / out["render_s_quiet_median"] - 1
-    print(f"osc: sent {total} in {send_s:.2f} s ({total / send_s:.0f}/s); applied (seen as feedback) "
-          f"{fb.drift_count}; final drift {fb.last_drift} vs last sent {last_value}")
+    print(f"osc: to {args.address}: sent {total} in {send_s:.2f} s ({total / send_s:.0f}/s); applied (seen as "
+          f"feedback) {fb.drift_count}; final drift {fb.last_drift} vs last sent {last_value}")
     print(f"osc: control -> state feedback round trip p50 {p50:.3f} ms, p99 {p99:.3f} ms (target apply p99 <= 2 ms)")
     print(f"osc: render of a {args.sound_s:g} s piece: {out['render_s_quiet_median']:.3f} s quiet, "
           f"{out['render_s_loaded_median']:.3f} s under load ({out['render_slowdown'] * 100:+.1f} %, target < +10 %)")
