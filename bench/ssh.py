@@ -386,7 +386,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
                 op = subprocess.Popen([
                     sys.executable, "-m", "ciel_node.ssh.operator", "--ssh", f"op@127.0.0.1:{ssh.port}",
                     "--key", str(key), "--udp", f"127.0.0.1:{bridge}", "--osc-port", str(osc.port),
-                    "--known-hosts", str(known_hosts),
+                    "--known-hosts", str(known_hosts), "--oscquery", "off",
                 ], stderr=subprocess.PIPE, text=True)
                 procs.append(op)
                 assert op.stderr is not None

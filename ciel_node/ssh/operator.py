@@ -1,4 +1,5 @@
-"""`ciel-node operator`: a local UDP port bridged to a remote node's OSC over an SSH forward (SLIP on the wire)."""
+"""`ciel-node operator`: a local UDP port bridged to a remote node's OSC over an SSH forward (SLIP on the wire),
+and a local TCP port forwarded to its OSCQuery server."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ciel_node.config import parse_endpoint
 from ciel_node.controls.framing import SlipDecoder, slip_encode
 from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
+from ciel_node.ssh.forward import LocalForward
 from ciel_node.ssh.net import family, reach
 from ciel_node.ssh.policy import printable
 from ciel_node.ssh.pump import close_channel
@@ -34,6 +36,7 @@ from ciel_node.ssh.tunnel import (
 
 log = logging.getLogger(__name__)
 
+DEFAULT_OSCQUERY = "127.0.0.1:5678"  # the port ossia and RNBO use, and the node's default
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.5, 10.0
 SEND_TIMEOUT_S = 5.0  # a channel that cannot take one frame for this long is treated as dropped
 _WATCHED = (b"/ciel/subscribe\0", b"/ciel/unsubscribe\0", b"/ciel/get\0", b"#bundle\0")
@@ -52,10 +55,15 @@ class OperatorBridge:
     queued: a burst of stale knob values on reconnect would be worse than a gap). On every (re)connect
     the bridge replays the last subscribe (or subscribes --feedback), else sends `/ciel/get`, so the patch
     hears the current state and the node never takes the connection for an idle one.
+
+    `oscquery` (a local TCP address) is forwarded to 127.0.0.1:`remote_oscquery` on the node's side, one channel
+    per connection, over the same SSH link; `oscquery_optional`: a busy local port is a warning, not an error.
     """
 
     def __init__(self, target: SshTarget, key: paramiko.PKey | None, known_hosts: Path, trust_on_first_use: bool,
-                 udp: tuple[str, int], osc_port: int, feedback_port: int | None = None) -> None:
+                 udp: tuple[str, int], osc_port: int, feedback_port: int | None = None,
+                 oscquery: tuple[str, int] | None = None, remote_oscquery: int = 5678,
+                 oscquery_optional: bool = False) -> None:
         self.target, self.key, self.known_hosts, self.tofu = target, key, known_hosts, trust_on_first_use
         self.udp_addr, self.osc_port = udp, osc_port
         local = reach(udp[0])  # the patch's feedback goes to this machine
@@ -65,6 +73,11 @@ class OperatorBridge:
             osc_message("/ciel/subscribe", feedback_port, types="i") if feedback_port else None
         )
         self.counters = dict.fromkeys(("sent", "dropped", "feedback", "feedback_dropped", "reconnects"), 0)
+        self.oscquery = None if oscquery is None else LocalForward(
+            oscquery, ("127.0.0.1", remote_oscquery), self._transport, "OSCQuery", self.counters,
+            hint=f"is OSCQuery on at the node, on port {remote_oscquery} (--remote-oscquery)? A stock sshd also needs "
+                 f"PermitOpen 127.0.0.1:{remote_oscquery}")
+        self._oscquery_optional = oscquery_optional
         self._udp: socket.socket | None = None
         self._client: paramiko.SSHClient | None = None
         self._chan: paramiko.Channel | None = None
@@ -89,8 +102,26 @@ class OperatorBridge:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # a knob sweep arrives as a burst
         self._udp = sock
         self._connect()
+        self._open_oscquery()  # after the link: any error before it stays the one line the operator reads
+
+    def _open_oscquery(self) -> None:
+        if self.oscquery is None:
+            return
+        host, port = self.oscquery.local
+        try:
+            self.oscquery.open()
+        except OSError as e:
+            if not self._oscquery_optional:
+                raise CielError(f"local OSCQuery port {host}:{port} is busy or unusable ({e.strerror}); pick another "
+                                "with --oscquery HOST:PORT, or --oscquery off") from None
+            # The default port, taken (a local node or OSCQuery host): the OSC bridge runs all the same.
+            log.warning("local OSCQuery port %s:%d is busy (%s), so OSCQuery is not forwarded; pick another with "
+                        "--oscquery HOST:PORT, or --oscquery off", host, port, e.strerror)
+            self.oscquery = None
 
     def close(self) -> None:
+        if self.oscquery is not None:
+            self.oscquery.close()
         self._drop_link()
         if self._udp is not None:
             self._udp.close()
@@ -156,6 +187,11 @@ class OperatorBridge:
         self._client = client
         with self._send_lock:
             self._chan = chan
+
+    def _transport(self) -> paramiko.Transport | None:
+        """The link's transport now (None while down), for the OSCQuery forward's channels."""
+        client = self._client
+        return client.get_transport() if client is not None else None
 
     def _drop_link(self) -> None:
         with self._send_lock:
@@ -276,6 +312,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="local UDP port for the node's feedback (default: learned from /ciel/subscribe)")
     p.add_argument("--osc-port", type=int, default=9000, metavar="N",
                    help="the node's OSC port on the remote side (default 9000)")
+    p.add_argument("--oscquery", metavar="HOST:PORT|off",
+                   help="local TCP port forwarded to the node's OSCQuery server, for ossia score, Chataigne, a "
+                        f"browser (default {DEFAULT_OSCQUERY}; off: none)")
+    p.add_argument("--remote-oscquery", type=int, default=5678, metavar="PORT",
+                   help="the node's OSCQuery port on the remote side (default 5678)")
     p.add_argument("--known-hosts", type=Path, metavar="FILE",
                    help="the host keys you trust (default ~/.ssh/known_hosts)")
     p.add_argument("--trust-on-first-use", action="store_true",
@@ -289,19 +330,26 @@ def main(argv: list[str]) -> int:
         logging.basicConfig(level=logging.INFO, format="ciel-node operator: %(message)s")
     bridge: OperatorBridge | None = None
     try:
-        for name, value in (("--osc-port", args.osc_port), ("--feedback", args.feedback)):
+        for name, value in (("--osc-port", args.osc_port), ("--feedback", args.feedback),
+                            ("--remote-oscquery", args.remote_oscquery)):
             if value is not None and not 1 <= value <= 65535:
                 raise CielError(f"{name} {value} must be a port in 1..65535")
         target = parse_target(args.ssh)
         udp = parse_endpoint("--udp", args.udp)
+        oscquery = None if args.oscquery == "off" else parse_endpoint("--oscquery", args.oscquery or DEFAULT_OSCQUERY)
         key = load_key(args.key, prompt=True)
         bridge = OperatorBridge(target, key, args.known_hosts or default_known_hosts(), args.trust_on_first_use,
-                                udp, args.osc_port, args.feedback)
+                                udp, args.osc_port, args.feedback, oscquery, args.remote_oscquery,
+                                oscquery_optional=args.oscquery is None)
         bridge.open()
         stop = threading.Event()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
+        if bridge.oscquery is not None:
+            host, port = bridge.oscquery.local[0], bridge.oscquery.port
+            log.info("OSCQuery %s:%d -> %s -> the node's OSCQuery port %d; open http://%s:%d/ in your OSCQuery client",
+                     host, port, target, args.remote_oscquery, f"[{host}]" if ":" in host else host, port)
         log.info("UDP %s:%d -> %s -> the node's OSC port %d; point your patch at %s %d",
                  udp[0], bridge.udp_port, target, args.osc_port, udp[0], bridge.udp_port)
         bridge.run(stop)

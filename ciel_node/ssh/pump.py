@@ -7,6 +7,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import paramiko
 
@@ -68,20 +69,30 @@ class Pumps:
     def full(self) -> bool:
         return self.counters[self.name] >= self.limit
 
-    def start(self, chan: paramiko.Channel, sock: socket.socket) -> None:
-        """Pump `chan` <-> `sock` until either side closes. Over the limit (a race with another start after `full`
-        said no), both are closed at once instead."""
+    def start(self, chan: paramiko.Channel | Callable[[], paramiko.Channel | None], sock: socket.socket) -> None:
+        """Pump `chan` <-> `sock` in a thread of its own until either side closes. `chan` may also be a function that
+        opens the channel: a round trip over the link, made in that thread so the caller (an accept loop) never
+        waits on it; it returns None when it could not (and says why), and `sock` is closed. Over the limit (a race
+        with another start after `full` said no), both are closed at once instead."""
         with self._lock:
-            if self.full():
+            full = self.full()
+            if not full:
+                self.counters[self.name] += 1
+        if full:
+            if isinstance(chan, paramiko.Channel):
                 close_channel(chan)
-                sock.close()
-                return
-            self.counters[self.name] += 1
+            sock.close()
+            return
 
         def run() -> None:
+            opened = None
             try:
-                pump(chan, sock, self.stop)
+                opened = chan if isinstance(chan, paramiko.Channel) else chan()
+                if opened is not None:
+                    pump(opened, sock, self.stop)
             finally:
+                if opened is None:
+                    sock.close()
                 with self._lock:
                     self.counters[self.name] -= 1
                     self._threads.discard(thread)
