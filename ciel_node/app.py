@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -17,13 +16,14 @@ from typing import Any
 
 import torch
 
-from ciel_node.atomic import read_json, write_atomic
+from ciel_node.atomic import write_atomic
 from ciel_node.config import RunConfig
 from ciel_node.controls.feedback import FeedbackHub
 from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
 from ciel_node.errors import CielError
-from ciel_node.generate.piece import RenderedPiece, WalkState
+from ciel_node.generate.piece import RenderedPiece
+from ciel_node.generate.walk import WalkState, WalkStore
 from ciel_node.generate.worker import RenderSpec, RenderWorker
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.checkpoint import file_hash
@@ -117,12 +117,12 @@ class Node:
         self.engine = (
             SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
                                    config.audio_device, stall_s=config.engine_stall_s))
-            if config.playback else None
+            if config.speakers else None
         )
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
-        self._walk_path = state_dir / "walk.json"
-        self.walk = self._restore_walk(self.controls.controls.seed)
+        self.walks = WalkStore(state_dir / "walk.json", self.controls.controls.seed, self.audio_latent,
+                               self.image_latent)
         self.counters = {"published": 0, "publish_errors": 0, "late": 0}
         self.osc_counters = dict.fromkeys(
             ("received", "applied", "rejected", "malformed", "dropped", "feedback_sent", "feedback_dropped"), 0
@@ -169,7 +169,8 @@ class Node:
         self.renderer.warm_up()  # the child loads its models while the surfaces come up
         if self.engine is not None:
             self.engine.set_controls(self.controls.controls)
-            self.engine.set_walk(self.walk.seed, self.walk.step, self.walk.audio_z)
+            self.engine.set_walk(self.walk)
+            self.walks.subscribe(self._tell_engine)
             self.engine.start()
         publish_at = time.time()  # the first piece: at once
         # Render + store time of the last piece of each kind: the work starts that much early. A piece cut
@@ -298,19 +299,7 @@ class Node:
         published = time.time()
         self._failures.succeeded(entry["seq"])
         self._retry_at = None
-        try:
-            walk.check()
-        except ValueError as e:  # never carry a NaN into every piece after this one
-            log.error("the walk after piece %d is unusable (%s); it starts again from seed %d's origin",
-                      entry["seq"], e, walk.seed)
-            walk = self._origin(walk.seed)
-        self.walk = walk
-        self._save_walk()
-        if self.engine is not None:  # where the speakers begin, when they next begin
-            try:
-                self.engine.set_walk(walk.seed, walk.step, walk.audio_z)
-            except Exception as e:  # noqa: BLE001 - the piece is out: a sound engine in trouble must not undo that
-                log.warning("could not tell the sound engine where the walk is (%s)", e)
+        self.walks.advance(walk, entry["seq"])  # saved, and the speakers begin there when they next begin
         self.counters["published"] += 1
         if scheduled and published - max(due, earliest) > ON_TIME_S:
             self.counters["late"] += 1  # out later than its time: a stalled loop, a slow disk, a slow render
@@ -354,28 +343,17 @@ class Node:
         }
         return self.media.publish(files, meta)
 
-    # --- walk persistence -----------------------------------------------------------------
-    def _restore_walk(self, seed: int) -> WalkState:
-        """The walk saved after the last piece, if it is usable and for this seed and these models."""
-        try:
-            state = WalkState.from_dict(read_json(self._walk_path))
-        except FileNotFoundError:
-            return self._origin(seed)
-        except ValueError as e:
-            log.warning("ignoring saved walk in %s (%s); starting from seed %d's origin", self._walk_path, e, seed)
-            return self._origin(seed)
-        fresh = self._origin(seed)
-        same_shape = (len(state.audio_z), len(state.image_z)) == (len(fresh.audio_z), len(fresh.image_z))
-        return state if state.seed == seed and same_shape else fresh  # a changed seed or swapped model starts afresh
+    @property
+    def walk(self) -> WalkState:
+        """Where both walks are after the last published piece."""
+        return self.walks.state
 
-    def _origin(self, seed: int) -> WalkState:
-        return WalkState.origin(seed, self.audio_latent, self.image_latent)
-
-    def _save_walk(self) -> None:
+    def _tell_engine(self, walk: WalkState) -> None:
+        assert self.engine is not None
         try:
-            write_atomic(self._walk_path, json.dumps(self.walk.as_dict()).encode())
-        except OSError as e:
-            log.error("could not save the latent walk to %s (%s); it continues in memory", self._walk_path, e)
+            self.engine.set_walk(walk)
+        except Exception as e:  # noqa: BLE001 - the piece is out: a sound engine in trouble must not undo that
+            log.warning("could not tell the sound engine where the walk is (%s)", e)
 
     def health(self) -> dict[str, Any]:
         latest = self.media.latest()
@@ -403,7 +381,7 @@ class Node:
 @asynccontextmanager
 async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscServer]:
     """OSC in and feedback out, then SSH (server, reverse tunnel) onto OSC's TCP port; stopped in reverse."""
-    hub = FeedbackHub(node.osc_counters, playback=config.playback)
+    hub = FeedbackHub(node.osc_counters, playback=config.speakers)
     surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters)
     server = OscServer(surface, hub, config.osc_networks)
     node.controls.subscribe(hub.on_controls)
@@ -415,7 +393,9 @@ async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscSe
     try:
         if config.authorized_keys is not None:
             ssh = SshServer(*config.ssh_endpoint, config.authorized_keys, config.state_dir / "ssh_host_key",
-                            osc_host, server.port, node.ssh_counters)
+                            osc_host, server.port, node.ssh_counters,
+                            oscquery_port=oscquery.port if oscquery else None,
+                            oscquery_host=oscquery.host if oscquery else "127.0.0.1")
             await ssh.start()
         if config.reverse_tunnel is not None:
             tunnel = ReverseTunnel(config.reverse_tunnel, config.reverse_tunnel_key, config.known_hosts, server.port,

@@ -24,7 +24,7 @@ def _config(state: Path, ckpts: tuple[Path, Path], **controls: float) -> RunConf
     return RunConfig(
         state_dir=state, audio_checkpoint=ckpts[0], image_checkpoint=ckpts[1], controls=controls, max_sound_s=2.0,
         render_process=False,  # in-process: fast; the default child process has its own tests below
-        playback=False,  # no sound engine process to start and stop per test (tests/test_playback.py has it)
+        speakers=False,  # no sound engine process to start and stop per test (tests/test_playback.py has it)
     )
 
 
@@ -208,7 +208,7 @@ async def test_a_bad_state_file_is_one_warning_and_a_safe_fallback(tmp_path: Pat
     node = Node(_config(state, tiny_checkpoints, interval=3600))
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and str(state) in r.getMessage()]
     assert len(warnings) == 1 and name in warnings[0], warnings
-    assert node.walk == node._origin(0)
+    assert node.walk == node.walks.origin(0)
     if not render:  # the start was what failed; the rendering cases check the pieces after it too
         return
     async with running(node):

@@ -132,3 +132,20 @@ def test_audio_device_names_resolve() -> None:
     assert resolve("pulse", devices)["index"] == 0  # type: ignore[index]
     assert resolve("nothing like it", devices) is None
     assert resolve(None, []) is None
+
+
+def test_a_moved_home_pulls_the_live_sound_there_at_once() -> None:
+    live = _live(6)
+    _run(live, Controls(seed=6, drift=1.0), 0.2)
+    home = np.full(live.r.latent, 3.0)
+    live.move_home(home)
+    before = live.committed_z.copy()
+    points = []
+    for _ in range(int(1.5 * SR / live.block_samples)):  # three of the walk's time constants at drift 1
+        live.render(Controls(seed=6, drift=1.0))
+        points.append(live.committed_z.copy())
+    assert not np.allclose(points[0] - before, 0)  # moving from the next block on
+    tail = np.asarray(points[len(points) // 2 :]).mean(axis=0)
+    assert np.linalg.norm(tail - home) < 0.5 * np.linalg.norm(before - home)  # most of the way there
+    live.render(Controls(seed=7, drift=1.0))  # a new seed: its origin, around the same home
+    assert live.seed == 7 and np.array_equal(live.walk.home, home)

@@ -1,10 +1,17 @@
-"""Latent walks: seeded, bounded (stationary N(0, I)), frozen at drift 0."""
+"""Latent walks: seeded, bounded (stationary N(home, I)), frozen at drift 0, around a home that moves."""
 
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from ciel_node.generate import walk
+from ciel_node.generate.walk import WalkState, WalkStore
 
 
 def test_origin_depends_on_seed_only() -> None:
@@ -38,3 +45,89 @@ def test_more_drift_moves_faster() -> None:
     # Smooth inside the sound: no jumps between consecutive frames.
     assert np.abs(np.diff(fast, axis=0)).max() < 0.5
     assert fast.shape == (250, 16)
+
+
+# --- the home: the point drift reverts to ---------------------------------------------------------------
+def _old_ou_step(z: np.ndarray, rate: float, dt: float, rng: np.random.Generator, n: int = 1) -> np.ndarray:
+    """ou_step as it was before the walks had a home (the reference for byte-identical media)."""
+    a = math.exp(-rate * dt)
+    s = math.sqrt(max(0.0, 1.0 - a * a))
+    noise = rng.standard_normal((n, z.shape[-1]))
+    out, x = np.empty((n, z.shape[-1])), z
+    for i in range(n):
+        x = a * x + s * noise[i]
+        out[i] = x
+    return out
+
+
+def test_the_default_home_walks_bit_for_bit_as_before() -> None:
+    z0 = walk.origin(5, 16, 1)
+    old = _old_ou_step(z0, 0.7, 0.25, walk.piece_rng(5, 3, 1), n=200)
+    zeros = np.zeros(16)
+    for home in (None, zeros):
+        assert np.array_equal(walk.ou_step(z0, 0.7, 0.25, walk.piece_rng(5, 3, 1), n=200, home=home), old)
+    state = WalkState.origin(5, 16, 4)
+    assert state.audio_home == (0.0,) * 16 and state.home("audio") is None  # the prior's mean
+    live, reference = walk.LiveWalk(z0, 62.5, home=state.home("audio")), walk.LiveWalk(z0, 62.5)
+    assert np.array_equal(live.frames(300, 0.8, walk.piece_rng(1, 1, 1)),
+                          reference.frames(300, 0.8, walk.piece_rng(1, 1, 1)))
+
+
+def test_after_moving_the_home_drift_wanders_around_the_new_home() -> None:
+    state = WalkState.origin(9, 8, 16)
+    new = state.with_home(audio=[3.0] * 8, image=[-2.0] * 16)
+    assert new.audio_z == state.audio_z and new.step == state.step  # the walk is where it was; only its home moved
+    # The image walk, a step per piece.
+    z, image_path = np.asarray(new.image_z), []
+    for step in range(1, 400):
+        z = walk.image_step(z, 1.0, walk.piece_rng(9, step, walk.IMAGE_STREAM), home=new.home("image"))
+        image_path.append(z)
+    tail = np.asarray(image_path)[50:]
+    assert abs(tail.mean() + 2.0) < 0.2 and 0.7 < tail.var() < 1.3  # around -2, with the prior's spread
+    # The sound walk of a piece, and the live sound's frame by frame.
+    trajectory = walk.audio_trajectory(np.asarray(new.audio_z), 1.0, 60.0, 62.5, walk.piece_rng(9, 0, 1),
+                                       home=new.home("audio"))
+    live = walk.LiveWalk(np.asarray(new.audio_z), 62.5)
+    live.frames(10, 1.0, walk.piece_rng(9, 0, 1))
+    live.move_home(new.home("audio"))
+    frames = live.frames(3750, 1.0, walk.piece_rng(9, 0, 1))
+    for path in (trajectory, frames):
+        tail = path[len(path) // 10 :]
+        assert abs(tail.mean() - 3.0) < 0.4, tail.mean()
+        assert np.linalg.norm(tail.mean(axis=0) - 3.0) < 0.3 * np.linalg.norm(tail.mean(axis=0))
+    # Drift 0 still freezes the point, wherever the home is.
+    assert np.array_equal(walk.image_step(z, 0.0, walk.piece_rng(9, 1, 2), home=new.home("image")), z)
+
+
+def test_a_home_is_checked_and_an_old_walk_file_has_the_prior_mean(tmp_path: Path) -> None:
+    state = WalkState.origin(1, 8, 16)
+    for audio, image, says in (([1.0] * 7, None, "audio home has 7 numbers"), (None, [math.nan] * 16, "image home"),
+                               ([11.0] * 8, None, "within ±10"), ("abc", None, "audio home")):
+        with pytest.raises(ValueError, match=says):
+            state.with_home(audio, image)
+    old = {k: v for k, v in state.as_dict().items() if not k.endswith("_home")}  # walk.json before the homes
+    assert WalkState.from_dict(old) == state
+    moved = state.with_home(image=[0.5] * 16)
+    assert WalkState.from_dict(moved.as_dict()) == moved
+
+
+def test_the_walk_store_keeps_a_moved_home_across_pieces_and_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "walk.json"
+    store = WalkStore(path, 4, 8, 16)
+    heard: list[WalkState] = []
+    store.subscribe(heard.append)
+    before = store.state
+    store.move_home(audio=[1.5] * 8)
+    assert heard[-1].audio_home == (1.5,) * 8 and heard[-1].image_home == before.image_home
+    with pytest.raises(ValueError, match="audio home"):
+        store.move_home(audio=[1.0] * 3)
+    assert store.state.audio_home == (1.5,) * 8  # a bad home moves nothing
+    rendered = replace(before, step=1, audio_z=(0.2,) * 8)  # a piece rendered while the home moved
+    store.advance(rendered, seq=1)
+    assert store.state.step == 1 and store.state.audio_z == (0.2,) * 8 and store.state.audio_home == (1.5,) * 8
+    again = WalkStore(path, 4, 8, 16)
+    assert again.state == store.state
+    assert WalkStore(path, 5, 8, 16).state == again.state.reseeded(5)  # another seed: its origin, same home
+    assert WalkStore(path, 4, 9, 16).state == WalkState.origin(4, 9, 16)  # another model: afresh
+    path.write_text(json.dumps({k: v for k, v in again.state.as_dict().items() if not k.endswith("_home")}))
+    assert WalkStore(path, 4, 8, 16).state == replace(again.state, audio_home=(0.0,) * 8)  # an old walk.json

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import math
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import soundfile as sf
@@ -14,71 +12,10 @@ import soundfile as sf
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
 from ciel_node.generate.image import ImageRenderer
-from ciel_node.state import SEED_MAX, Controls
+from ciel_node.generate.walk import AUDIO_STREAM, IMAGE_STREAM, LivePoint, WalkState
+from ciel_node.state import Controls
 
-AUDIO_STREAM, IMAGE_STREAM = 1, 2
-STEP_MAX = 2**53  # a step per piece: more than any installation will ever make, and exact in JSON
-# The walks are Ornstein-Uhlenbeck around N(0, I): a coordinate beyond this never comes from a walk.
-LATENT_MAX = 100.0
-
-
-@dataclass(frozen=True)
-class WalkState:
-    """Where both walks are: a pure value, persisted after each published piece."""
-
-    seed: int
-    step: int
-    audio_z: tuple[float, ...]
-    image_z: tuple[float, ...]
-
-    @classmethod
-    def origin(cls, seed: int, audio_dim: int, image_dim: int) -> WalkState:
-        return cls(
-            seed, 0,
-            tuple(walk.origin(seed, audio_dim, AUDIO_STREAM)), tuple(walk.origin(seed, image_dim, IMAGE_STREAM)),
-        )
-
-    def as_dict(self) -> dict[str, object]:
-        return {"seed": self.seed, "step": self.step, "audio_z": list(self.audio_z), "image_z": list(self.image_z)}
-
-    @classmethod
-    def from_dict(cls, raw: Any) -> WalkState:
-        """A saved walk (walk.json), checked by type and range; ValueError says what is wrong.
-
-        A NaN here would give grey pictures and silence forever, and say nothing.
-        """
-        if not isinstance(raw, dict):
-            raise ValueError("not an object with seed, step, audio_z and image_z")
-        seed: Any = raw.get("seed")
-        step: Any = raw.get("step")
-        if not _whole(seed) or not 0 <= seed <= SEED_MAX:
-            raise ValueError(f"seed must be a whole number in 0..{SEED_MAX}")
-        if not _whole(step) or not 0 <= step <= STEP_MAX:
-            raise ValueError(f"step must be a whole number in 0..{STEP_MAX}")
-        state = cls(seed, step, _latent(raw.get("audio_z"), "audio_z"), _latent(raw.get("image_z"), "image_z"))
-        state.check()
-        return state
-
-    def check(self) -> None:
-        """Raise ValueError unless every coordinate is a finite number a walk can reach."""
-        for name, z in (("audio_z", self.audio_z), ("image_z", self.image_z)):
-            if not all(math.isfinite(x) and abs(x) <= LATENT_MAX for x in z):
-                raise ValueError(f"{name} must hold finite numbers within ±{LATENT_MAX:g}")
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _latent(value: Any, name: str) -> tuple[float, ...]:
-    if not isinstance(value, list) or not value:
-        raise ValueError(f"{name} must be a list of numbers")
-    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
-        raise ValueError(f"{name} must hold numbers only")
-    try:
-        return tuple(float(x) for x in value)
-    except OverflowError:  # an integer with hundreds of digits
-        raise ValueError(f"{name} must hold finite numbers within ±{LATENT_MAX:g}") from None
+__all__ = ["AUDIO_STREAM", "IMAGE_STREAM", "Composer", "RenderedPiece", "WalkState", "encode_mp3", "encode_wav"]
 
 
 @dataclass(frozen=True)
@@ -108,11 +45,11 @@ class Composer:
         """A piece rendered ahead, whole: its own sound (faded at both ends) and the next image."""
         t0 = time.perf_counter()
         if state.seed != controls.seed:  # a new seed is a new origin: same seed, same pieces
-            state = self.start(controls.seed)
+            state = state.reseeded(controls.seed)
         rng = walk.piece_rng(state.seed, state.step, AUDIO_STREAM)
         seconds = min(controls.interval, self.max_sound_s)
         trajectory = walk.audio_trajectory(
-            np.asarray(state.audio_z), controls.drift, seconds, self.audio.frame_rate, rng
+            np.asarray(state.audio_z), controls.drift, seconds, self.audio.frame_rate, rng, home=state.home("audio")
         )
         # Exactly `seconds` of sound, so pieces played back to back leave no gap and do not overlap.
         length = int(round(seconds * self.audio.sample_rate))
@@ -120,14 +57,15 @@ class Composer:
         return self._finish(state, controls, samples, tuple(trajectory[-1]), state.step + 1, t0)
 
     def assemble(
-        self, state: WalkState, controls: Controls, samples: np.ndarray, audio: tuple[int, np.ndarray]
+        self, state: WalkState, controls: Controls, samples: np.ndarray, played: LivePoint
     ) -> tuple[RenderedPiece, WalkState]:
-        """A piece around sound that already played (cut from the live sound): the next image, the files."""
+        """A piece around sound that already played (cut from the live sound, which `played` ended at): the next
+        image, the files."""
         t0 = time.perf_counter()
-        seed, audio_z = audio
-        if state.seed != seed:
-            state = self.start(seed)
-        return self._finish(state, controls, samples, tuple(np.asarray(audio_z, dtype=np.float64)), state.step + 1, t0)
+        if state.seed != played.seed:
+            state = state.reseeded(played.seed)
+        audio_z = tuple(np.asarray(played.audio_z, dtype=np.float64))
+        return self._finish(state, controls, samples, audio_z, state.step + 1, t0)
 
     def _finish(
         self, state: WalkState, controls: Controls, samples: np.ndarray, audio_z: tuple[float, ...], step: int,
@@ -135,7 +73,8 @@ class Composer:
     ) -> tuple[RenderedPiece, WalkState]:
         image_z = np.asarray(state.image_z)
         if state.step > 0:
-            image_z = walk.image_step(image_z, controls.drift, walk.piece_rng(state.seed, state.step, IMAGE_STREAM))
+            rng = walk.piece_rng(state.seed, state.step, IMAGE_STREAM)
+            image_z = walk.image_step(image_z, controls.drift, rng, home=state.home("image"))
         image_png, sky_png = self.image.render(image_z)
         sr = self.audio.sample_rate
         piece = RenderedPiece(
@@ -143,7 +82,7 @@ class Composer:
             wav=encode_wav(samples, sr), mp3=encode_mp3(samples, sr, controls.volume_ceiling),
             duration_s=len(samples) / sr, render_s=time.perf_counter() - t0, samples=samples,
         )
-        return piece, WalkState(state.seed, step, audio_z, tuple(image_z))
+        return piece, replace(state, step=step, audio_z=audio_z, image_z=tuple(image_z))
 
 
 def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:

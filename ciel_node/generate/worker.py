@@ -24,7 +24,8 @@ from ciel_node import lifeline
 from ciel_node.errors import CielError
 from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.image import ImageRenderer
-from ciel_node.generate.piece import Composer, RenderedPiece, WalkState
+from ciel_node.generate.piece import Composer, RenderedPiece
+from ciel_node.generate.walk import LivePoint, WalkState
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.image_gan import Generator
 from ciel_node.state import Controls
@@ -55,6 +56,7 @@ STALL_FACTOR = 10.0  # a render this many times slower than the last one of its 
 START_S = 180.0  # the child's start-up (import torch, load both models) before the watchdog counts
 CLOSE_S = 5.0  # at shutdown, how long a render under way may finish (it is never published: losing it costs nothing)
 _composer: Composer | None = None  # the child process's own, built once by _init
+Piece = tuple[RenderedPiece, WalkState]  # the piece, and the walk after it
 
 
 def _lower_priority() -> None:
@@ -84,19 +86,15 @@ def _init(spec: RenderSpec, parent_pid: int, kill_with_thread: bool) -> None:
     _composer = spec.composer()
 
 
-def _compose(walk: WalkState, controls: Controls) -> tuple[RenderedPiece, WalkState]:
+def _compose(walk: WalkState, controls: Controls) -> Piece:
     assert _composer is not None
     return _composer.compose(walk, controls)
 
 
-def _assemble(
-    walk: WalkState, controls: Controls, samples: np.ndarray, audio: tuple[int, np.ndarray]
-) -> tuple[RenderedPiece, WalkState]:
+def _assemble(walk: WalkState, controls: Controls, samples: np.ndarray, played: LivePoint) -> Piece:
     assert _composer is not None
-    return _composer.assemble(walk, controls, samples, audio)
+    return _composer.assemble(walk, controls, samples, played)
 
-
-Piece = tuple[RenderedPiece, WalkState]
 
 
 class RenderWorker:
@@ -150,19 +148,17 @@ class RenderWorker:
         """
         return max(self.spec.stall_s, STALL_FACTOR * self._last_s.get(kind, 0.0), 2.0 * sound_s)
 
-    async def compose(self, walk: WalkState, controls: Controls) -> tuple[RenderedPiece, WalkState]:
+    async def compose(self, walk: WalkState, controls: Controls) -> Piece:
         """A piece rendered ahead, sound and image."""
         if self._thread_composer is not None:
             return await self._in_thread(self._thread_composer.compose, walk, controls)
         return await self._run("compose", self._sound_s(controls), _compose, walk, controls)
 
-    async def assemble(
-        self, walk: WalkState, controls: Controls, samples: np.ndarray, audio: tuple[int, np.ndarray]
-    ) -> tuple[RenderedPiece, WalkState]:
-        """A piece around sound cut from the live sound: the image and the files."""
+    async def assemble(self, walk: WalkState, controls: Controls, samples: np.ndarray, played: LivePoint) -> Piece:
+        """A piece around sound cut from the live sound (which `played` ended at): the image and the files."""
         if self._thread_composer is not None:
-            return await self._in_thread(self._thread_composer.assemble, walk, controls, samples, audio)
-        return await self._run("assemble", self._sound_s(controls), _assemble, walk, controls, samples, audio)
+            return await self._in_thread(self._thread_composer.assemble, walk, controls, samples, played)
+        return await self._run("assemble", self._sound_s(controls), _assemble, walk, controls, samples, played)
 
     def _sound_s(self, controls: Controls) -> float:
         return min(float(controls.interval), self.spec.max_sound_s)

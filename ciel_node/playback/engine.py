@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ciel_node import lifeline
+from ciel_node.generate.walk import LivePoint, WalkState
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class EngineSpec:
     stall_s: float = STALL_S
 
 
-Cut = tuple[np.ndarray, tuple[int, np.ndarray]]  # samples, (seed, walk position at the cut)
+Cut = tuple[np.ndarray, LivePoint]  # the samples, and where the sound's walk was at the cut
 
 
 class _Window:
@@ -114,7 +115,7 @@ class _Engine:
         self.limiter = self.new_limiter()
         self.speaker = Speaker(spec.device, self.sr, spec.lead_s, self._say)
         self.controls = Controls()
-        self.walk: tuple[int, int, np.ndarray] | None = None  # where to begin sounding from
+        self.walk: WalkState | None = None  # the node's walk: where to begin sounding from, around which home
         self.pacing = False
         self.window = _Window(int(spec.max_sound_s * self.sr))
         self.clock = (time.monotonic(), 0)  # wall-clock pacing while no device plays: (t, samples) anchor
@@ -171,8 +172,7 @@ class _Engine:
     def _begin(self) -> None:
         assert self.walk is not None
         self._say(logging.DEBUG, f"sounding from rendered {self.rendered / self.sr:.3f} s")
-        seed, step, z = self.walk
-        self.sound.begin(seed, step, z)
+        self.sound.resume(self.walk)
         self.limiter = self.new_limiter()
         self.pacing = True
         self.clock = (time.monotonic(), self.rendered)
@@ -201,7 +201,10 @@ class _Engine:
             self.controls = msg[1]
             self.speaker.ceiling = self.db_to_gain(min(0.0, self.controls.volume_ceiling))
         elif kind == "walk":
-            self.walk = (msg[1], msg[2], np.asarray(msg[3]))
+            walk = WalkState.from_dict(msg[1])
+            if self.pacing and (self.walk is None or walk.audio_home != self.walk.audio_home):
+                self.sound.move_home(walk.home("audio"))  # heard now; the position is the sound's own while it plays
+            self.walk = walk
         elif kind == "cut":
             self._cut(msg[1])
         elif kind == "stop":
@@ -214,7 +217,7 @@ class _Engine:
         samples = self.window.take(self.sr)
         self._say(logging.DEBUG, f"cut {rid}: {len(samples) / self.sr:.3f} s, rendered {self.rendered / self.sr:.3f} s")
         seed, _, z = self.sound.cut()
-        self._send(("cut", rid, (samples, (seed, z))))
+        self._send(("cut", rid, (samples, LivePoint(seed, tuple(z)))))
         if not (self.controls.playback and self.speaker.state in ("open", "lost")):
             self.pacing = False  # from the next piece on, the node renders ahead again
 
@@ -309,8 +312,9 @@ class SoundEngine:
         self._controls = controls  # only the latest matters: a knob sweep is coalesced
         self._wake.set()
 
-    def set_walk(self, seed: int, step: int, z: tuple[float, ...]) -> None:
-        self._walk = ("walk", seed, step, list(z))
+    def set_walk(self, walk: WalkState) -> None:
+        """Where the speakers begin when they next begin; a moved sound home is heard at the next block."""
+        self._walk = ("walk", walk.as_dict())
         self._wake.set()
 
     async def cut(self, timeout: float = 5.0) -> Cut | None:
