@@ -58,3 +58,17 @@ def is_loopback(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 def loopback_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """LOOPBACK_HOSTS as networks, for allow lists that must let this machine's forwards in."""
     return [ipaddress.ip_network(h) for h in LOOPBACK_HOSTS]
+
+
+def source_key(source: str) -> str:
+    """What limits per address count by: an IPv4 address (v4-mapped ones too), or an IPv6 /64, which one host
+    usually owns whole."""
+    try:
+        addr = ipaddress.ip_address(source)
+    except ValueError:
+        return source
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))  # one host usually owns a whole /64
+    return str(addr)

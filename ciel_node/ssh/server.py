@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
 import socket
 import threading
@@ -18,7 +17,8 @@ import paramiko
 
 from ciel_node.errors import CielError
 from ciel_node.ssh.keys import AuthorizedKey, AuthorizedKeys, load_or_create_host_key
-from ciel_node.ssh.net import bare, family, local_names, plain, reach
+from ciel_node.ssh.limits import MAX_SOURCES, SourceLimiter
+from ciel_node.ssh.net import bare, family, local_names, plain, reach, source_key
 from ciel_node.ssh.policy import KEY_ALGORITHMS, SERVER_DISABLED, WIRE_LOG, printable
 from ciel_node.ssh.pump import Pumps, close_channel
 
@@ -36,56 +36,7 @@ KEX_TIMEOUT_S = 6.0  # keys exchanged
 LOGIN_GRACE_S = 10.0  # an authenticated session
 EVICT_MIN_AGE_S = 1.0  # a login this young is never made room from: a burst of newcomers cannot cut off a fresh one
 EVICTED_WAIT_S = LOGIN_GRACE_S  # an address just made room from may not make room itself: no chain of evictions
-BUCKET_BURST = 10.0  # per source: new connections and failed logins each spend one token
-BUCKET_RATE = 4.0  # tokens back per second
-MAX_SOURCES = 4096  # buckets remembered (LRU): a spray of addresses cannot grow memory
 BUSY_LOG_EVERY_S = 60.0  # "every login slot is taken" once a minute at most: an attack must not flood the log
-
-# --- rate limiting ---------------------------------------------------------------------------------
-class SourceLimiter:
-    """A token bucket per source (an IPv4 address or an IPv6 /64): new connections and failed logins spend tokens.
-
-    Failed logins drain the bucket, so a source that keeps failing is delayed: its next connections
-    are refused before any key exchange until tokens come back. Never blocks; bounded memory (LRU).
-    """
-
-    def __init__(self, burst: float = BUCKET_BURST, rate: float = BUCKET_RATE, max_sources: int = MAX_SOURCES) -> None:
-        self.burst, self.rate, self.max_sources = burst, rate, max_sources
-        self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # source -> [tokens, stamp, warned]
-        self._lock = threading.Lock()
-
-    def take(self, source: str, cost: float = 1.0) -> bool:
-        key = _source_key(source)
-        now = time.monotonic()
-        with self._lock:
-            bucket = self._buckets.pop(key, None) or [self.burst, now, 0.0]
-            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
-            bucket[1] = now
-            ok = bucket[0] >= cost
-            if ok:
-                bucket[0] -= cost
-            elif not bucket[2]:
-                bucket[2] = 1.0
-                log.warning("SSH: %s makes too many attempts; throttling it (ssh_rate_limited)", key)
-            if bucket[0] >= self.burst / 2:
-                bucket[2] = 0.0  # recovered: warn again next time
-            self._buckets[key] = bucket
-            while len(self._buckets) > self.max_sources:
-                self._buckets.popitem(last=False)
-        return ok
-
-
-def _source_key(source: str) -> str:
-    try:
-        addr = ipaddress.ip_address(source)
-    except ValueError:
-        return source
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{addr}/64", strict=False))  # one host usually owns a whole /64
-    return str(addr)
-
 
 class _Gate(paramiko.ServerInterface):
     """paramiko's callbacks for one connection: answers at once (no I/O, no waiting), refuses all but the forward."""
@@ -200,7 +151,7 @@ class _Gate(paramiko.ServerInterface):
 class _Session:
     def __init__(self, conn: socket.socket, source: str) -> None:
         self.conn, self.source = conn, source
-        self.key = _source_key(source)  # what the per-address limit counts by (an IPv6 /64 is one)
+        self.key = source_key(source)  # what the per-address limit counts by (an IPv6 /64 is one)
         self.started = time.monotonic()
         self.transport: paramiko.Transport | None = None
         self.authenticated = False
