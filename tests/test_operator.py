@@ -119,7 +119,8 @@ async def test_bridge_through_a_stock_sshd(node: RunningNode, keys: Keys, tmp_pa
 
 
 @pytest.mark.parametrize("case", ["unknown host key", "changed host key", "auth failed", "no key", "local port busy",
-                                  "oscquery port busy", "host unreachable", "forward refused", "bad target"])
+                                  "oscquery port busy", "host unreachable", "forward refused", "bad target",
+                                  "bad oscquery"])
 async def test_errors_are_one_line_and_exit_2(node: RunningNode, keys: Keys, tmp_path: Path, case: str) -> None:
     bridge = free_port(socket.SOCK_DGRAM)
     key, target = keys.op, None
@@ -147,6 +148,8 @@ async def test_errors_are_one_line_and_exit_2(node: RunningNode, keys: Keys, tmp
     args = operator_args(node, keys, bridge, key=key, target=target)
     if case == "oscquery port busy":
         args += ["--oscquery", f"127.0.0.1:{oscquery}"]
+    if case == "bad oscquery":
+        args += ["--oscquery", "5678"]
     if case == "forward refused":
         args[args.index("--osc-port") + 1] = "8080"
     env = None
@@ -162,6 +165,7 @@ async def test_errors_are_one_line_and_exit_2(node: RunningNode, keys: Keys, tmp
         "no key": "no key to log in to op@127.0.0.1",
         "local port busy": f"local UDP port 127.0.0.1:{bridge} is busy", "host unreachable": "cannot reach",
         "oscquery port busy": f"local OSCQuery port 127.0.0.1:{oscquery} is busy",
+        "bad oscquery": "--oscquery '5678' must be HOST:PORT or off",
         "forward refused": "refused the forward to 127.0.0.1:8080", "bad target": "must be user@host[:port]",
     }[case]
     assert rc == 2 and len(op.lines) == 1 and says in op.lines[0], (rc, op.lines)

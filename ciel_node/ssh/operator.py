@@ -301,7 +301,8 @@ class OperatorBridge:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ciel-node operator",
-        description="Bridge a local UDP port (your Pd/Max patch) to a remote node's OSC through SSH.",
+        description="Bridge a local UDP port (your Pd/Max patch) to a remote node's OSC through SSH, and forward a "
+                    "local TCP port to its OSCQuery server.",
     )
     p.add_argument("--ssh", required=True, metavar="USER@HOST[:PORT]", help="the node's SSH server (or a relay)")
     p.add_argument("--key", type=Path, metavar="FILE",
@@ -324,6 +325,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _oscquery(value: str | None) -> tuple[str, int] | None:
+    """--oscquery: None for `off`, the default address when not given."""
+    if value is not None and value.strip().lower() == "off":
+        return None
+    try:
+        return parse_endpoint("--oscquery", value or DEFAULT_OSCQUERY)
+    except CielError:
+        raise CielError(f"--oscquery {value!r} must be HOST:PORT or off, e.g. --oscquery {DEFAULT_OSCQUERY}") from None
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if not logging.getLogger().handlers:
@@ -336,7 +347,7 @@ def main(argv: list[str]) -> int:
                 raise CielError(f"{name} {value} must be a port in 1..65535")
         target = parse_target(args.ssh)
         udp = parse_endpoint("--udp", args.udp)
-        oscquery = None if args.oscquery == "off" else parse_endpoint("--oscquery", args.oscquery or DEFAULT_OSCQUERY)
+        oscquery = _oscquery(args.oscquery)
         key = load_key(args.key, prompt=True)
         bridge = OperatorBridge(target, key, args.known_hosts or default_known_hosts(), args.trust_on_first_use,
                                 udp, args.osc_port, args.feedback, oscquery, args.remote_oscquery,
