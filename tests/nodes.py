@@ -21,27 +21,44 @@ from ciel_node.ssh.server import SshServer
 POLL_S = 0.01  # how often `until` looks again: short next to any deadline, long enough not to starve the loop
 
 
+def free_ports(n: int, kind: int = socket.SOCK_STREAM) -> list[int]:
+    """`n` distinct ports on 127.0.0.1 nobody holds right now (held together while choosing, so they differ);
+    TCP by default, socket.SOCK_DGRAM for UDP."""
+    socks = [socket.socket(socket.AF_INET, kind) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     """A port on 127.0.0.1 nobody holds right now (TCP by default, socket.SOCK_DGRAM for UDP)."""
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1, kind)[0]
 
 
-async def until(cond: Callable[[], Any], deadline_s: float = 10.0, what: str = "condition") -> float:
-    """Poll `cond` (without blocking the loop) until true; the seconds it took. Fails with `what` at the deadline."""
+def _failure(what: str, deadline_s: float, detail: Callable[[], str] | None) -> str:
+    return f"{what} not met within {deadline_s} s" + (f"; {detail()}" if detail else "")
+
+
+async def until(cond: Callable[[], Any], deadline_s: float = 10.0, what: str = "condition",
+                detail: Callable[[], str] | None = None) -> float:
+    """Poll `cond` (without blocking the loop) until true; the seconds it took. Fails at the deadline, naming
+    `what` and adding `detail()` (a peer's log, say)."""
     start = time.monotonic()
     while not cond():
-        assert time.monotonic() - start < deadline_s, f"{what} not met within {deadline_s} s"
+        assert time.monotonic() - start < deadline_s, _failure(what, deadline_s, detail)
         await asyncio.sleep(POLL_S)
     return time.monotonic() - start
 
 
-def until_sync(cond: Callable[[], Any], deadline_s: float, what: str) -> Any:
+def until_sync(cond: Callable[[], Any], deadline_s: float, what: str, detail: Callable[[], str] | None = None) -> Any:
     """`until` for tests that drive processes without an event loop; returns `cond`'s first truthy value."""
     end = time.monotonic() + deadline_s
     while not (value := cond()):
-        assert time.monotonic() < end, f"{what}: not within {deadline_s} s"
+        assert time.monotonic() < end, _failure(what, deadline_s, detail)
         time.sleep(0.02)
     return value
 

@@ -21,10 +21,10 @@ import aiohttp
 import pytest
 from audiopeers import PulseAudio
 from conftest import require_tool
-from nodes import until
+from nodes import node_config, running_node, until
 from PIL import Image, ImageStat
 
-from ciel_node.app import Node, audience_surface
+from ciel_node.app import Node
 from ciel_node.config import RunConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,25 +45,10 @@ def require_web_modules() -> None:
 
 
 # --- a real node ---------------------------------------------------------------------------------
-@contextlib.asynccontextmanager
-async def running_node(state_dir: Path, interval: float, port: int = 0, max_sound_s: float = 8.0,
-                       checkpoints: tuple[Path, Path] = SHIPPED) -> AsyncIterator[tuple[Node, int]]:
-    """A node with its web surface on 127.0.0.1 (a free port, or `port` to come back on the same one)."""
-    cfg = RunConfig(state_dir=state_dir, audio_checkpoint=checkpoints[0], image_checkpoint=checkpoints[1],
-                    controls={"interval": interval}, osc="127.0.0.1:0", web=f"127.0.0.1:{port}",
-                    render_process=False, max_sound_s=max_sound_s,
-                    playback=False)  # no speakers here: the engine would only cost seconds at each stop
-    node = Node(cfg)
-    stop = asyncio.Event()
-    first = node.media.last_seq + 1
-    async with audience_surface(node, cfg) as bound:
-        task = asyncio.create_task(node.run(stop))
-        try:
-            await until(lambda: node.media.last_seq >= first, 30, "the node's first piece")
-            yield node, bound
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+def _config(state_dir: Path, interval: float, port: int = 0, max_sound_s: float = 8.0) -> RunConfig:
+    """The shipped models and the web surface on 127.0.0.1 (a free port, or `port` to come back on the same one);
+    no speakers here: the engine would only cost seconds at each stop."""
+    return node_config(state_dir, SHIPPED, interval, web=f"127.0.0.1:{port}", max_sound_s=max_sound_s)
 
 
 async def get_json(url: str) -> Any:
@@ -293,8 +278,8 @@ def _box(img: Image.Image, cx: float, cy: float, w: float, h: float) -> Image.Im
 
 # --- the tests -----------------------------------------------------------------------------------
 async def test_page_is_offline_shows_the_sky_crossfades_and_opens_the_note(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "state", interval=3600) as (node, port), chromium(tmp_path) as page:
-        origin = f"http://127.0.0.1:{port}"
+    async with running_node(_config(tmp_path / "state", 3600), osc=False) as r, chromium(tmp_path) as page:
+        origin = f"http://127.0.0.1:{r.web_port}"
         await page.open_page(origin + "/")
         latest = await get_json(origin + "/api/latest")
         assert await page.eval("ciel.seq") == latest["seq"]
@@ -312,7 +297,7 @@ async def test_page_is_offline_shows_the_sky_crossfades_and_opens_the_note(tmp_p
 
         # A new piece: a new texture URL crossfades in, and the old texture is let go.
         before = await page.eval("({seq: ciel.seq, sky: ciel.sky, made: ciel.texturesMade})")
-        node.request_next()
+        r.node.request_next()
         await page.wait(f"ciel.seq === {before['seq'] + 1}", 15)
         new_sky = await page.wait(f"ciel.sky !== {json.dumps(before['sky'])} && ciel.sky")
         assert new_sky == (await get_json(origin + "/api/latest"))["sky"]
@@ -335,8 +320,8 @@ async def test_page_is_offline_shows_the_sky_crossfades_and_opens_the_note(tmp_p
 
 async def test_listen_plays_each_piece_through_webaudio(tmp_path: Path) -> None:
     # Short pieces, so the sound joins several of them back to back within the test.
-    async with running_node(tmp_path / "state", interval=3) as (node, port), chromium(tmp_path, 640, 360) as page:
-        origin = f"http://127.0.0.1:{port}"
+    async with running_node(_config(tmp_path / "state", 3), osc=False) as r, chromium(tmp_path, 640, 360) as page:
+        origin = f"http://127.0.0.1:{r.web_port}"
         await page.open_page(origin + "/")
         assert await page.eval("ciel.audioState") == "none"  # nothing plays before the gesture
         await page.call("click", selector="#listen")  # a real click: the browser's user gesture
@@ -375,7 +360,8 @@ async def test_listen_plays_each_piece_through_webaudio(tmp_path: Path) -> None:
 async def test_waiting_state_while_the_node_is_away_then_resumes(tmp_path: Path) -> None:
     state = tmp_path / "state"
     async with chromium(tmp_path, 640, 360) as page:
-        async with running_node(state, interval=3600) as (_, port):
+        async with running_node(_config(state, 3600), osc=False) as r:
+            port = r.web_port
             origin = f"http://127.0.0.1:{port}"
             await page.open_page(origin + "/")
             seq = await page.eval("ciel.seq")
@@ -387,7 +373,7 @@ async def test_waiting_state_while_the_node_is_away_then_resumes(tmp_path: Path)
         shot = await page.screenshot(tmp_path / "waiting.png")
         assert max(ImageStat.Stat(_box(shot, 0.5, 0.45, 0.3, 0.3)).mean) > 8, "the last sky stays, dimmed"
         # Back on the same port (seq continues): the page finds it by itself and shows the new piece.
-        async with running_node(state, interval=3600, port=port):
+        async with running_node(_config(state, 3600, port=port), osc=False):
             await page.wait(f"ciel.state === 'live' && ciel.seq > {seq}", 25)
             await page.wait("document.querySelector('#waiting').hidden")
             await page.wait("ciel.transport === 'events'", 10)
@@ -395,9 +381,9 @@ async def test_waiting_state_while_the_node_is_away_then_resumes(tmp_path: Path)
 
 
 async def test_polling_fallback_revalidates_with_etags(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "state", interval=3600) as (node, port), \
+    async with running_node(_config(tmp_path / "state", 3600), osc=False) as r, \
             chromium(tmp_path, 640, 360) as page:
-        origin = f"http://127.0.0.1:{port}"
+        origin = f"http://127.0.0.1:{r.web_port}"
         await page.open_page(origin + "/?transport=poll")
         assert await page.eval("ciel.transport") == "polling"
         # Nothing new: the polls (every ~2 s) revalidate with the ETag they were given and get 304s.
@@ -406,7 +392,7 @@ async def test_polling_fallback_revalidates_with_etags(tmp_path: Path) -> None:
             assert time.monotonic() < end, "no poll was answered 304 Not Modified"
             await asyncio.sleep(0.2)
         seq = await page.eval("ciel.seq")
-        node.request_next()
+        r.node.request_next()
         await page.wait(f"ciel.seq === {seq + 1}", 10)
         await page.wait(f"ciel.sky === {json.dumps((await get_json(origin + '/api/latest'))['sky'])}", 10)
         requests = await page.assert_same_origin(origin)
@@ -415,16 +401,16 @@ async def test_polling_fallback_revalidates_with_etags(tmp_path: Path) -> None:
 
 async def test_two_hundred_pieces_keep_memory_bounded(tmp_path: Path) -> None:
     """200 pieces at a 0.5 s interval, listening: heap and textures after ~50 and after ~200 pieces."""
-    async with running_node(tmp_path / "state", interval=0.5, max_sound_s=1.0) as (node, port), \
+    async with running_node(_config(tmp_path / "state", 0.5, max_sound_s=1.0), osc=False) as r, \
             chromium(tmp_path, 640, 360) as page:
-        origin = f"http://127.0.0.1:{port}"
+        origin = f"http://127.0.0.1:{r.web_port}"
         await page.open_page(origin + "/")
         await page.call("click", selector="#listen")
         await page.wait("ciel.audioState === 'running'")
-        first = node.media.last_seq
+        first = r.node.media.last_seq
 
         async def sample_after(pieces: int) -> dict[str, Any]:
-            await until(lambda: node.media.last_seq >= first + pieces, pieces * 0.5 + 60, f"{pieces} pieces")
+            await until(lambda: r.node.media.last_seq >= first + pieces, pieces * 0.5 + 60, f"{pieces} pieces")
             await page.wait(f"ciel.seq >= {first + pieces}", 10)
             heap = await page.call("heap")
             view = await page.eval(
@@ -468,9 +454,9 @@ def assert_oval_drawn(shot: Image.Image) -> None:
 
 async def test_without_webgl_the_sky_is_a_picture_that_crossfades_and_sounds(tmp_path: Path) -> None:
     """Chromium with no 3D APIs at all: the <img> sky, its crossfade and the sound; no uncaught errors."""
-    async with running_node(tmp_path / "state", interval=3600) as (node, port), \
+    async with running_node(_config(tmp_path / "state", 3600), osc=False) as r, \
             chromium(tmp_path, webgl=False) as page:
-        origin = f"http://127.0.0.1:{port}"
+        origin = f"http://127.0.0.1:{r.web_port}"
         await page.call("open", url=origin + "/")
         await page.wait("ciel.state === 'live'", 15)
         assert await page.eval("!!document.createElement('canvas').getContext('webgl2')") is False
@@ -487,7 +473,7 @@ async def test_without_webgl_the_sky_is_a_picture_that_crossfades_and_sounds(tmp
 
         # A new piece crossfades in: both pictures while it fades, then only the new one.
         before = await page.eval("ciel.texturesMade")
-        node.request_next()
+        r.node.request_next()
         fading = await page.wait("ciel.fading && [...document.querySelectorAll('#flat img')].length === 2 && ciel.sky")
         assert fading == (await get_json(origin + "/api/latest"))["sky"] != latest["sky"]
         await page.wait(SHOWN + f" && ciel.sky === {json.dumps(fading)}", 15)
@@ -504,9 +490,9 @@ async def test_without_webgl_the_sky_is_a_picture_that_crossfades_and_sounds(tmp
 async def test_firefox_headless_has_no_webgl_and_shows_the_picture(tmp_path: Path) -> None:
     """Firefox ESR headless (no WebGL here): the <img> sky, its crossfade and the sound; no uncaught errors."""
     with PulseAudio(tmp_path / "pulse") as pulse:   # an output for Firefox's audio: a private null sink
-        async with running_node(tmp_path / "state", interval=3600) as (node, port), \
+        async with running_node(_config(tmp_path / "state", 3600), osc=False) as r, \
                 firefox(tmp_path, env=pulse.client_env) as page:
-            await _firefox_shows_the_picture(node, port, page, tmp_path)
+            await _firefox_shows_the_picture(r.node, r.web_port, page, tmp_path)
 
 
 async def _firefox_shows_the_picture(node: Node, port: int, page: Firefox, tmp_path: Path) -> None:
@@ -539,9 +525,9 @@ CONTRAST = (Path(__file__).resolve().parent / "browser" / "contrast.js").read_te
 
 async def test_small_screen_note_clears_the_footer_and_text_has_aa_contrast(tmp_path: Path) -> None:
     """390x844 (a phone): the open note ends above the footer and below the title; every word ≥ 4.5:1."""
-    async with running_node(tmp_path / "state", interval=3600) as (_, port), \
+    async with running_node(_config(tmp_path / "state", 3600), osc=False) as r, \
             chromium(tmp_path, 390, 844) as page:
-        await page.open_page(f"http://127.0.0.1:{port}/")
+        await page.open_page(f"http://127.0.0.1:{r.web_port}/")
 
         async def low_contrast(*selectors: str) -> list[str]:
             low = []
@@ -571,13 +557,13 @@ async def test_virtual_time_screenshot_with_polling(tmp_path: Path) -> None:
     """`chromium --virtual-time-budget --screenshot` of /?transport=poll finishes, with the sky drawn."""
     exe = require_tool("chromium")
     require_web_modules()
-    async with running_node(tmp_path / "state", interval=3600) as (_, port):
+    async with running_node(_config(tmp_path / "state", 3600), osc=False) as r:
         shot = tmp_path / "virtual.png"
         proc = await asyncio.create_subprocess_exec(
             exe, "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
             f"--user-data-dir={tmp_path / 'virtual-profile'}", "--window-size=1280,720",
-            "--virtual-time-budget=15000", f"--screenshot={shot}", f"http://127.0.0.1:{port}/?transport=poll",
+            "--virtual-time-budget=15000", f"--screenshot={shot}", f"http://127.0.0.1:{r.web_port}/?transport=poll",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         try:
             _, err = await asyncio.wait_for(proc.communicate(), 60)

@@ -15,22 +15,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nodes import until_sync
 
 DEADLINE_S = 60.0  # for anything that waits on a child starting (import torch) on a loaded 2-core machine
-
-
-def until(cond: Callable[[], Any], deadline_s: float, what: str) -> Any:
-    end = time.monotonic() + deadline_s
-    while not (value := cond()):
-        assert time.monotonic() < end, f"{what}: not within {deadline_s} s"
-        time.sleep(0.02)
-    return value
 
 
 # --- /proc -------------------------------------------------------------------------------------------------------
@@ -112,8 +105,9 @@ class NodeProcess:
     @property
     def web_port(self) -> int:
         if self._web is None:
-            found = until(lambda: self._alive_or_fail() and re.search(r"web page on http://[^:]+:(\d+)/", self.log()),
-                          DEADLINE_S, "the node's web port in its log")
+            said = r"web page on http://[^:]+:(\d+)/"
+            found = until_sync(lambda: self._alive_or_fail() and re.search(said, self.log()), DEADLINE_S,
+                               "the node's web port in its log")
             self._web = int(found.group(1))
         return self._web
 
@@ -133,7 +127,7 @@ class NodeProcess:
         return int(latest["seq"]) if latest else 0
 
     def wait_seq(self, seq: int, what: str) -> None:
-        until(lambda: self._alive_or_fail() and self.seq() >= seq, DEADLINE_S, what)
+        until_sync(lambda: self._alive_or_fail() and self.seq() >= seq, DEADLINE_S, what)
 
     def stop(self) -> None:
         """SIGTERM the node if it still runs; then SIGCONT and SIGKILL any child of it still there."""
@@ -179,8 +173,8 @@ def test_kill_9_of_the_node_ends_its_render_process_and_resource_tracker(tmp_pat
         node.proc.kill()  # kill -9: no handler runs, no clean-up, nothing said to the children
         node.proc.wait(10)
         t0 = time.monotonic()
-        until(lambda: not any(alive(p) for p in render + tracker), 10,
-              f"render process {render} and resource tracker {tracker} gone after the node's kill -9")
+        until_sync(lambda: not any(alive(p) for p in render + tracker), 10,
+                   f"render process {render} and resource tracker {tracker} gone after the node's kill -9")
         print(f"children gone {time.monotonic() - t0:.2f} s after the kill")
 
 
@@ -191,11 +185,11 @@ def test_a_stopped_render_process_is_noticed_killed_and_replaced(tmp_path: Path)
         (old,) = spawned(node.proc.pid)
         node.kids()
         os.kill(old, signal.SIGSTOP)
-        said = until(lambda: node._alive_or_fail() and re.search(
+        said = until_sync(lambda: node._alive_or_fail() and re.search(
             rf"the render process \(pid {old}\) made no progress on its compose for .*"
             r"killing it and starting a new one", node.log()), 20, "the watchdog's log line")
         seq = node.seq()  # the piece being rendered when it stopped was never published: what comes next is new
-        until(lambda: not alive(old), 10, "the stopped render process killed")
+        until_sync(lambda: not alive(old), 10, "the stopped render process killed")
         node.wait_seq(seq + 1, "a piece from the new render process")
         (new,) = spawned(node.proc.pid)
         node.kids()
@@ -224,18 +218,18 @@ def test_a_stopped_sound_engine_is_replaced_and_every_child_ends_with_the_node(t
     settings = {"engine_stall_s": 2}
     with node_process(tmp_path, settings, playback=True, env=no_audio_server(tmp_path)) as node:
         node.wait_seq(1, "a first piece")
-        status = until(lambda: ((node.get("/api/health") or {}).get("playback") or {}).get("pid"), DEADLINE_S,
-                       "the engine's status")
+        status = until_sync(lambda: ((node.get("/api/health") or {}).get("playback") or {}).get("pid"), DEADLINE_S,
+                            "the engine's status")
         engine = int(status)
         assert engine in spawned(node.proc.pid)
         node.kids()
         os.kill(engine, signal.SIGSTOP)
-        until(lambda: node._alive_or_fail() and re.search(
+        until_sync(lambda: node._alive_or_fail() and re.search(
             rf"the sound engine \(pid {engine}\) said nothing for 2 s \(stopped or hung\); killing it", node.log()),
             20, "the engine's stall noticed")
-        until(lambda: not alive(engine), 10, "the stopped engine killed")
-        playback = until(lambda: (p := (node.get("/api/health") or {}).get("playback") or {}).get("pid")
-                         not in (None, engine) and p, DEADLINE_S, "a new engine reporting")
+        until_sync(lambda: not alive(engine), 10, "the stopped engine killed")
+        playback = until_sync(lambda: (p := (node.get("/api/health") or {}).get("playback") or {}).get("pid")
+                              not in (None, engine) and p, DEADLINE_S, "a new engine reporting")
         assert playback["restarts"] >= 1 and playback["state"] != "restarting"
         seq = node.seq()
         node.wait_seq(seq + 1, "pieces published on after the engine's replacement")
@@ -244,7 +238,8 @@ def test_a_stopped_sound_engine_is_replaced_and_every_child_ends_with_the_node(t
         assert len(spawned(node.proc.pid)) == 2 and trackers(node.proc.pid), [cmdline(c) for c in kids]
         node.proc.kill()
         node.proc.wait(10)
-        until(lambda: not any(alive(p) for p in kids), 10, f"every child of the node ({kids}) gone after its kill -9")
+        until_sync(lambda: not any(alive(p) for p in kids), 10,
+                   f"every child of the node ({kids}) gone after its kill -9")
 
 
 LIFELINE_CHILD = """\
@@ -286,10 +281,10 @@ def test_lifeline_ends_a_child_when_its_parent_is_killed(tmp_path: Path, tie: st
         child = int(pid)
         if tie == "signal":
             os.kill(child, signal.SIGSTOP)
-            until(lambda: stopped(child), 10, "the child stopped")
+            until_sync(lambda: stopped(child), 10, "the child stopped")
         parent.kill()
         parent.wait(10)
-        until(lambda: not alive(child), 10, f"the child ({tie}) gone after its parent's kill -9")
+        until_sync(lambda: not alive(child), 10, f"the child ({tie}) gone after its parent's kill -9")
     finally:
         if parent.poll() is None:
             parent.kill()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from nodes import free_port
 
 from ciel_node.models.checkpoint import FORMAT
 
@@ -121,10 +122,7 @@ def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkp
 
 
 def test_operator_subcommand_is_dispatched_with_its_own_flags(tmp_path: Path) -> None:
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
-    port = closed.getsockname()[1]
-    closed.close()  # nothing listens there now
+    port = free_port()  # nothing listens there
     proc = cli("operator", "--ssh", f"op@127.0.0.1:{port}", "--known-hosts", str(tmp_path / "kh"),
                "--udp", "127.0.0.1:0")
     assert proc.returncode == 2

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import require_tool
+from nodes import free_ports, until_sync
 
 CONTROLLERS = Path(__file__).resolve().parent.parent / "controllers"
 PD_PATCH = CONTROLLERS / "ciel.pd"
@@ -37,18 +38,6 @@ CONTROL_ADDRESSES = tuple(f"/ciel/{name}" for name in (*STATE_NAMES, "next"))
 PD_TROUBLE = ("couldn't create", "connection failed", "stack overflow", "no method for", "bad arguments", "expected")
 
 
-def free_udp_ports(n: int) -> list[int]:
-    """n distinct free UDP ports on loopback (held together while choosing, so they differ)."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def osc_packet(address: str) -> bytes:
     """An OSC message without arguments."""
 
@@ -56,18 +45,6 @@ def osc_packet(address: str) -> bytes:
         return b + b"\0" * (4 - len(b) % 4)
 
     return padded(address.encode()) + padded(b",")
-
-
-def wait_until(what: str, check: Callable[[], Any], log: Callable[[], str], timeout: float = 5.0) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` and the log when the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}; log so far:\n{log()}")
-        time.sleep(0.02)
 
 
 class Proc:
@@ -80,6 +57,10 @@ class Proc:
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def log_so_far(self) -> str:
+        """For a wait's failure message."""
+        return f"log so far:\n{self.text()}"
 
     def stop(self) -> None:
         if self.popen.poll() is None:
@@ -117,7 +98,7 @@ class Node:
                     return i + 1  # +1 so that index 0 is truthy; undone below
             return None
 
-        return wait_until(f"{address} {types} {' '.join(args)}", find, self.proc.text, timeout) - 1
+        return until_sync(find, timeout, f"{address} {types} {' '.join(args)}", self.proc.log_so_far) - 1
 
 
 @pytest.fixture
@@ -131,7 +112,7 @@ def procs() -> Iterator[list[Proc]]:
 @pytest.fixture
 def node(tmp_path: Path, procs: list[Proc]) -> Node:
     oscdump = require_tool("oscdump")
-    (port,) = free_udp_ports(1)
+    (port,) = free_ports(1, socket.SOCK_DGRAM)
     proc = Proc([oscdump, "-L", str(port)], tmp_path / "oscdump.txt")
     procs.append(proc)
     n = Node(proc, port)
@@ -179,8 +160,8 @@ class Pd:
             s.sendto(f"{text};\n".encode(), ("127.0.0.1", self.ctrl))
 
     def wait_printed(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
-        return wait_until(f"Pd to print {pattern!r}", lambda: re.search(pattern, self.proc.text(), re.M),
-                          self.proc.text, timeout)
+        return until_sync(lambda: re.search(pattern, self.proc.text(), re.M), timeout, f"Pd to print {pattern!r}",
+                          self.proc.log_so_far)
 
     def assert_healthy(self) -> None:
         text = self.proc.text()
@@ -195,7 +176,7 @@ def start_pd(tmp_path: Path, procs: list[Proc], node: Node) -> Callable[[list[st
     pd = require_tool("pd")
 
     def start(sends: list[str]) -> Pd:
-        listen, ctrl = free_udp_ports(2)
+        listen, ctrl = free_ports(2, socket.SOCK_DGRAM)
         harness = tmp_path / "harness.pd"
         harness.write_text(harness_patch(ctrl))
         argv = [pd, "-nogui", "-noaudio", "-nomidi", "-nrt", "-noprefs", "-stderr",
@@ -323,7 +304,7 @@ def test_pd_shows_and_prints_feedback_without_sending_it_back(
 def test_pd_patch_loads_with_defaults_and_no_errors(tmp_path: Path, procs: list[Proc]) -> None:
     """On its own, the patch creates every object, connects every line, and shows the contract defaults."""
     pd = require_tool("pd")
-    (ctrl,) = free_udp_ports(1)
+    (ctrl,) = free_ports(1, socket.SOCK_DGRAM)
     harness = tmp_path / "harness.pd"
     harness.write_text(harness_patch(ctrl))
     proc = Proc([pd, "-nogui", "-noaudio", "-nomidi", "-nrt", "-noprefs", "-stderr", "-verbose",

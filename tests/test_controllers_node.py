@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from conftest import require_tool
-from nodes import node_config, running_node
+from nodes import free_port, node_config, running_node, until
 from oscpeers import oscsend
-from test_controllers import PD_PATCH, Proc, free_udp_ports
+from test_controllers import PD_PATCH, Proc
 
 from ciel_node.app import Node
 
@@ -24,17 +23,15 @@ async def running(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncI
 
 
 async def _until(what: str, cond, proc: Proc, deadline_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + deadline_s
-    while not cond():
-        assert time.monotonic() < end, f"{what} did not happen; Pd said:\n{proc.text()[-3000:]}"
-        await asyncio.sleep(0.02)
+    """`until`, failing with what Pd said last."""
+    await until(cond, deadline_s, what, lambda: f"Pd said:\n{proc.text()[-3000:]}")
 
 
 async def test_shipped_pd_patch_drives_the_node_and_shows_its_state(running: tuple[Node, int], tmp_path: Path
                                                                     ) -> None:
     node, port = running
     pd = require_tool("pd")
-    (listen,) = free_udp_ports(1)
+    listen = free_port(socket.SOCK_DGRAM)
     argv = [pd, "-nogui", "-noaudio", "-nomidi", "-nrt", "-noprefs", "-stderr", "-open", str(PD_PATCH),
             "-send", f"ciel-connect 127.0.0.1 {port}", "-send", f"ciel-listen {listen}",
             "-send", "ciel-drift 0.4", "-send", "ciel-seed 99", "-send", "ciel-volume_ceiling -80"]

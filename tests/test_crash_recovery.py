@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nodes import free_port, until_sync
+
 KINDS = ("image", "sky", "audio", "wav")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -35,16 +30,14 @@ class NodeProcess:
 
 
 def _poll(cond: Callable[[], Any], deadline_s: float, what: str, node: NodeProcess) -> Any:
-    end = time.monotonic() + deadline_s
-    while True:
-        got = cond()
-        if got:
-            return got
-        if node.proc.poll() is not None:
+    """`until_sync`, failing at once if the node exits meanwhile."""
+    def got() -> Any:
+        value = cond()
+        if not value and node.proc.poll() is not None:
             log = node.log.read_text()[-2000:]
             raise AssertionError(f"the node exited ({node.proc.returncode}) before {what}: {log}")
-        assert time.monotonic() < end, f"{what} not within {deadline_s} s"
-        time.sleep(0.05)
+        return value
+    return until_sync(got, deadline_s, what)
 
 
 def _lines(state: Path) -> list[dict[str, Any]]:
@@ -104,7 +97,7 @@ def test_sigkill_and_a_manifest_cut_short_lose_no_piece_and_reuse_no_seq(tmp_pat
     # In-process rendering: no render child to outlive the SIGKILL; the store and the schedule are the same.
     config.write_text(f'audio_checkpoint = "{tiny_checkpoints[0]}"\nimage_checkpoint = "{tiny_checkpoints[1]}"\n'
                       "render_process = false\nmax_sound_s = 1.0\n")
-    port = _free_port()
+    port = free_port()
     first = _start(state, config, port)
     try:
         _poll(lambda: len(_lines(state)) >= 4, 90, "four pieces", first)
@@ -121,7 +114,7 @@ def test_sigkill_and_a_manifest_cut_short_lose_no_piece_and_reuse_no_seq(tmp_pat
 
     seqs_seen: list[int] = []
     for run in range(2):  # a start on the damaged manifest, then a restart after another SIGKILL
-        port = _free_port()
+        port = free_port()
         node = _start(state, config, port)
         try:
             before_max = max([e["seq"] for e in _lines(state)] + [torn])

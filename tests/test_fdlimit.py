@@ -16,17 +16,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from nodes import free_port
 
 from ciel_node.fdlimit import MAX_CONNECTIONS, ConnectionCaps, raise_nofile_limit
 
 LOW = 256  # the node's soft = hard RLIMIT_NOFILE in these tests
 TIMEOUT = aiohttp.ClientTimeout(total=10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _low_limit() -> None:  # in the child, before exec

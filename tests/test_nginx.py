@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,19 +18,13 @@ from typing import Any
 import aiohttp
 import pytest
 from conftest import require_tool
+from nodes import free_port, node_config, running_node
 
-from ciel_node.app import Node, audience_surface
-from ciel_node.config import RunConfig
+from ciel_node.app import Node
 from ciel_node.publish.web import IMMUTABLE
 
 NGINX_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def render_conf(prefix: Path, node_port: int, listen_port: int) -> Path:
@@ -105,23 +98,10 @@ class Stack:
 @pytest.fixture
 async def stack(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIterator[Stack]:
     require_tool("nginx")
-    cfg = RunConfig(state_dir=tmp_path / "state", audio_checkpoint=tiny_checkpoints[0],
-                    image_checkpoint=tiny_checkpoints[1], controls={"interval": 3600}, osc="127.0.0.1:0",
-                    web="127.0.0.1:0", render_process=False, max_sound_s=2.0)
-    node = Node(cfg)
-    stop = asyncio.Event()
-    async with audience_surface(node, cfg) as node_port:
-        task = asyncio.create_task(node.run(stop))
-        try:
-            end = time.monotonic() + 30
-            while node.media.last_seq < 1:
-                assert time.monotonic() < end, "no first piece"
-                await asyncio.sleep(0.02)
-            async with running_nginx(tmp_path / "nginx", node_port) as port, aiohttp.ClientSession() as http:
-                yield Stack(node, node_port, port, http)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+    cfg = node_config(tmp_path / "state", tiny_checkpoints, max_sound_s=2.0, speakers=True)
+    async with running_node(cfg, osc=False) as r, running_nginx(tmp_path / "nginx", r.web_port) as port, \
+            aiohttp.ClientSession() as http:
+        yield Stack(r.node, r.web_port, port, http)
 
 
 async def test_media_is_cached_as_immutable(stack: Stack) -> None:
