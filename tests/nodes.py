@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
@@ -54,10 +55,15 @@ async def until(cond: Callable[[], Any], deadline_s: float = 10.0, what: str = "
     return time.monotonic() - start
 
 
-def until_sync(cond: Callable[[], Any], deadline_s: float, what: str, detail: Callable[[], str] | None = None) -> Any:
-    """`until` for tests that drive processes without an event loop; returns `cond`'s first truthy value."""
+def until_sync(cond: Callable[[], Any], deadline_s: float, what: str, detail: Callable[[], str] | None = None,
+               proc: subprocess.Popen[Any] | None = None) -> Any:
+    """`until` for tests that drive processes without an event loop; returns `cond`'s first truthy value.
+    With `proc`, fails at once when that process has exited (nothing it was to do can come any more)."""
     end = time.monotonic() + deadline_s
     while not (value := cond()):
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: the process exited ({proc.returncode}) first"
+                                 + (f"; {detail()}" if detail else ""))
         assert time.monotonic() < end, _failure(what, deadline_s, detail)
         time.sleep(0.02)
     return value

@@ -12,6 +12,7 @@ import audiopeers
 import numpy as np
 import pytest
 from audiopeers import RATE, PulseAudio, Recorder
+from nodes import until_sync
 
 pulse, recorder = audiopeers.pulse, audiopeers.recorder  # the fixtures (until conftest provides them)
 
@@ -119,10 +120,7 @@ def test_restart_brings_up_a_fresh_daemon_that_plays(pulse: PulseAudio, recorder
     pulse.restart()
     assert pulse.pid != old and pulse.answers()
     assert "nullsink" in pulse.pactl("list", "short", "sinks")
-    end = time.monotonic() + 5
-    while recorder.alive:  # parec dies with the daemon it recorded from
-        assert time.monotonic() < end, "parec outlived the daemon"
-        time.sleep(0.01)
+    until_sync(lambda: not recorder.alive, 5, "parec outlived the daemon")  # parec dies with the daemon it recorded
 
     with Recorder(pulse) as fresh:
         tone = sine(440.0, 0.25, 0.3)

@@ -7,12 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from nodes import free_port
+from nodes import free_port, until_sync
 
 from ciel_node.models.checkpoint import FORMAT
 
@@ -105,11 +104,8 @@ def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkp
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         manifest = state / "manifest.jsonl"
-        end = time.monotonic() + 60
-        while not (manifest.exists() and len(manifest.read_text().splitlines()) >= 2):
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < end, "no pieces published"
-            time.sleep(0.05)
+        until_sync(lambda: manifest.exists() and len(manifest.read_text().splitlines()) >= 2, 60,
+                   "no pieces published", lambda: proc.communicate()[1], proc)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
@@ -192,11 +188,8 @@ def test_a_second_node_on_the_same_state_dir_is_refused(tmp_path: Path, tiny_che
     first = subprocess.Popen([sys.executable, "-m", "ciel_node", *args], stderr=subprocess.PIPE, text=True)
     try:
         manifest = state / "manifest.jsonl"
-        end = time.monotonic() + 60
-        while not (manifest.exists() and manifest.read_bytes().endswith(b"\n")):
-            assert first.poll() is None, first.communicate()[1]
-            assert time.monotonic() < end, "no piece published"
-            time.sleep(0.05)
+        until_sync(lambda: manifest.exists() and manifest.read_bytes().endswith(b"\n"), 60, "no piece published",
+                   lambda: first.communicate()[1], first)
         published = manifest.read_bytes()
         line = _one_error_line(cli(*args, timeout=60))
         assert f"the state dir {state} is in use by another ciel-node (pid {first.pid})" in line
@@ -206,11 +199,8 @@ def test_a_second_node_on_the_same_state_dir_is_refused(tmp_path: Path, tiny_che
         first.communicate(timeout=30)
     second = subprocess.Popen([sys.executable, "-m", "ciel_node", *args], stderr=subprocess.PIPE, text=True)
     try:
-        end = time.monotonic() + 60
-        while len(manifest.read_bytes().splitlines()) < 2:
-            assert second.poll() is None, second.communicate()[1]
-            assert time.monotonic() < end, "the node after a kill -9 published nothing"
-            time.sleep(0.05)
+        until_sync(lambda: len(manifest.read_bytes().splitlines()) >= 2, 60,
+                   "the node after a kill -9 published nothing", lambda: second.communicate()[1], second)
     finally:
         second.send_signal(signal.SIGTERM)
         second.communicate(timeout=30)

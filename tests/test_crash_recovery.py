@@ -30,14 +30,8 @@ class NodeProcess:
 
 
 def _poll(cond: Callable[[], Any], deadline_s: float, what: str, node: NodeProcess) -> Any:
-    """`until_sync`, failing at once if the node exits meanwhile."""
-    def got() -> Any:
-        value = cond()
-        if not value and node.proc.poll() is not None:
-            log = node.log.read_text()[-2000:]
-            raise AssertionError(f"the node exited ({node.proc.returncode}) before {what}: {log}")
-        return value
-    return until_sync(got, deadline_s, what)
+    """`until_sync`, failing at once if the node exits meanwhile (with the end of its log)."""
+    return until_sync(cond, deadline_s, what, lambda: node.log.read_text()[-2000:], node.proc)
 
 
 def _lines(state: Path) -> list[dict[str, Any]]:

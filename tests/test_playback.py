@@ -21,7 +21,7 @@ import soundfile as sf
 import soxr
 from audiopeers import PulseAudio, Recorder, pulse, recorder  # noqa: F401 - fixtures
 from conftest import require_tool
-from nodes import RunningNode, node_config, running_node, until
+from nodes import RunningNode, node_config, running_node, until, until_sync
 from pythonosc.udp_client import SimpleUDPClient
 
 from ciel_node.config import PACKAGE_ROOT
@@ -235,10 +235,8 @@ def test_without_any_audio_device_the_node_runs_headless_and_says_so_once(tmp_pa
     )
     try:
         manifest = state / "manifest.jsonl"
-        end = time.monotonic() + 60
-        while not (manifest.exists() and len(manifest.read_text().splitlines()) >= 4):
-            assert time.monotonic() < end and proc.poll() is None, "the node published no pieces"
-            time.sleep(0.1)
+        until_sync(lambda: manifest.exists() and len(manifest.read_text().splitlines()) >= 4, 60,
+                   "the node published no pieces", proc=proc)
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
