@@ -327,7 +327,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     authorized = tmp / "authorized_keys"
     authorized.write_text(Path(f"{key}.pub").read_text())
     known_hosts = tmp / "known_hosts"
-    cfg = RunConfig(state_dir=tmp / "state", controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=2.0)
+    cfg = RunConfig(state_dir=tmp / "state", controls={"interval": 3600}, osc="127.0.0.1:0", max_sound_s=2.0,
+                    oscquery="off")
     node = Node(cfg)
     stop = asyncio.Event()
     out: dict[str, object] = {}
