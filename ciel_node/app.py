@@ -393,9 +393,7 @@ async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscSe
     try:
         if config.authorized_keys is not None:
             ssh = SshServer(*config.ssh_endpoint, config.authorized_keys, config.state_dir / "ssh_host_key",
-                            osc_host, server.port, node.ssh_counters,
-                            oscquery_port=oscquery.port if oscquery else None,
-                            oscquery_host=oscquery.host if oscquery else "127.0.0.1")
+                            osc_host, server.port, node.ssh_counters)
             await ssh.start()
         if config.reverse_tunnel is not None:
             tunnel = ReverseTunnel(config.reverse_tunnel, config.reverse_tunnel_key, config.known_hosts, server.port,
