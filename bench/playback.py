@@ -36,7 +36,7 @@ from pythonosc.udp_client import SimpleUDPClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from audiopeers import PulseAudio, Recorder  # noqa: E402
-from oscpeers import free_port  # noqa: E402
+from nodes import free_port  # noqa: E402
 from test_playback import _settled, spectral_change  # noqa: E402
 
 from ciel_node.generate.audio import db_to_gain  # noqa: E402
@@ -184,7 +184,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ciel-bench-playback-"))
     result: dict[str, Any] = {}
     with PulseAudio(tmp / "pulse") as pulse, Recorder(pulse) as rec:
-        osc_port, web_port = free_port(), free_port(__import__("socket").SOCK_STREAM)
+        osc_port, web_port = free_port(__import__("socket").SOCK_DGRAM), free_port()
         node = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmp / "state"), "--interval", "30",
              "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--seed", "0"],

@@ -36,7 +36,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from oscpeers import free_port  # noqa: E402
+from nodes import free_port  # noqa: E402
 
 
 def get_json(url: str) -> Any:
@@ -85,7 +85,7 @@ class Node:
 
     def __init__(self, name: str, tree: Path, state: Path) -> None:
         self.name, self.tree = name, tree
-        self.web_port, self.osc_port = free_port(socket.SOCK_STREAM), free_port()
+        self.web_port, self.osc_port = free_port(), free_port(socket.SOCK_DGRAM)
         self.web = f"http://127.0.0.1:{self.web_port}"
         env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
         self.log = open(state.parent / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop)
