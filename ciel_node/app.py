@@ -21,6 +21,7 @@ from ciel_node.config import RunConfig
 from ciel_node.controls.feedback import FeedbackHub
 from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
+from ciel_node.controls.oscquery import OscQueryServer
 from ciel_node.errors import CielError
 from ciel_node.generate.piece import RenderedPiece
 from ciel_node.generate.walk import WalkState, WalkStore
@@ -388,12 +389,18 @@ async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscSe
     node.piece_listeners.append(hub.on_piece)
     osc_host = config.osc_endpoint[0]
     await server.start(*config.osc_endpoint)
+    oscquery: OscQueryServer | None = None
     ssh: SshServer | None = None
     tunnel: ReverseTunnel | None = None
     try:
+        if config.oscquery_endpoint is not None:  # after OSC: its HOST_INFO names the OSC port
+            oscquery = OscQueryServer(node.controls, osc_host, server.port, hub.reported)
+            await oscquery.start(*config.oscquery_endpoint)
         if config.authorized_keys is not None:
             ssh = SshServer(*config.ssh_endpoint, config.authorized_keys, config.state_dir / "ssh_host_key",
-                            osc_host, server.port, node.ssh_counters)
+                            osc_host, server.port, node.ssh_counters,
+                            oscquery_port=oscquery.port if oscquery else None,
+                            oscquery_host=oscquery.host if oscquery else "127.0.0.1")
             await ssh.start()
         if config.reverse_tunnel is not None:
             tunnel = ReverseTunnel(config.reverse_tunnel, config.reverse_tunnel_key, config.known_hosts, server.port,
@@ -406,6 +413,8 @@ async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscSe
             await tunnel.stop()
         if ssh is not None:
             await ssh.stop()
+        if oscquery is not None:
+            await oscquery.stop()
         await server.stop()
         hub.close()
 

@@ -73,8 +73,8 @@ def node_config(state: Path, checkpoints: tuple[Path, Path], interval: float = 3
     """Tiny-model defaults for tests: free ports, in-process rendering, short sounds, a first piece at once,
     no speakers (tests/test_playback.py turns them on)."""
     controls = {"interval": interval, **settings.pop("controls", {})}
-    defaults: dict[str, Any] = {"osc": "127.0.0.1:0", "web": "127.0.0.1:0", "render_process": False,
-                                "max_sound_s": 1.0, "speakers": False}
+    defaults: dict[str, Any] = {"osc": "127.0.0.1:0", "web": "127.0.0.1:0", "oscquery": "127.0.0.1:0",
+                                "render_process": False, "max_sound_s": 1.0, "speakers": False}
     return RunConfig(state_dir=state, audio_checkpoint=checkpoints[0], image_checkpoint=checkpoints[1],
                      controls=controls, **{**defaults, **settings})
 

@@ -86,7 +86,7 @@ class NodeProcess:
                  "image_checkpoint": str(checkpoints[1]), "interval": 1, "max_sound_s": 1, **settings}
         config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in lines.items()))
         argv = [sys.executable, "-m", "ciel_node", "run", "--config", str(config), "--osc", "127.0.0.1:0",
-                "--web", "127.0.0.1:0"] + ([] if playback else ["--no-playback"])
+                "--web", "127.0.0.1:0", "--oscquery", "127.0.0.1:0"] + ([] if playback else ["--no-playback"])
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          env={**os.environ, **(env or {})})

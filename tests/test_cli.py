@@ -62,7 +62,8 @@ def test_tampered_checkpoint_exit_2_nothing_executed(tmp_path: Path, tiny_checkp
 def test_bad_settings_one_line_exit_2(tmp_path: Path, tiny_checkpoints, args: list[str], needle: str) -> None:
     args = [str(tiny_checkpoints[0]) if a == "AUDIO" else a for a in args]
     base = ["run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
-            "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0"]
+            "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0",
+            "--oscquery", "127.0.0.1:0"]
     assert needle in _one_error_line(cli(*base, *args))
 
 
@@ -80,7 +81,7 @@ def test_busy_osc_port(tmp_path: Path, tiny_checkpoints) -> None:
         port = taken.getsockname()[1]
         proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
                    "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", f"127.0.0.1:{port}",
-                   "--web", "127.0.0.1:0")
+                   "--web", "127.0.0.1:0", "--oscquery", "127.0.0.1:0")
     assert f"OSC port 127.0.0.1:{port} is busy; pick another with --osc HOST:PORT" in _one_error_line(proc)
 
 
@@ -100,7 +101,7 @@ def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkp
         f'image_checkpoint = "{tiny_checkpoints[1]}"\ninterval = 0.5\nseed = 3\n'
     )
     proc = subprocess.Popen([sys.executable, "-m", "ciel_node", "run", "--config", str(cfg), "--drift", "0.5",
-                             "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0"],
+                             "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0", "--oscquery", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         manifest = state / "manifest.jsonl"
@@ -128,7 +129,7 @@ def test_operator_subcommand_is_dispatched_with_its_own_flags(tmp_path: Path) ->
 def test_missing_authorized_keys_is_one_clear_line(tmp_path: Path, tiny_checkpoints) -> None:
     proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(tiny_checkpoints[0]),
                "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0",
-               "--ssh", "127.0.0.1:0", "--authorized-keys", str(tmp_path / "nope"))
+               "--oscquery", "127.0.0.1:0", "--ssh", "127.0.0.1:0", "--authorized-keys", str(tmp_path / "nope"))
     assert "authorized keys file" in _one_error_line(proc)
 
 
@@ -139,7 +140,8 @@ def test_an_mp3_passed_as_a_checkpoint_is_named_as_such(tmp_path: Path, tiny_che
     subprocess.run([require_tool("ffmpeg"), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
                     "sine=frequency=440:duration=0.5", str(song)], check=True)
     proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(song),
-               "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0")
+               "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0",
+               "--oscquery", "127.0.0.1:0")
     assert _one_error_line(proc) == (
         f"ciel-node: error: {song} is not a ciel-node checkpoint (an MP3 sound); pass a .pt made by `ciel-node crack`"
     )
@@ -173,7 +175,8 @@ def test_a_damaged_checkpoint_exits_2_not_1(tmp_path: Path, tiny_checkpoints, ho
     # Exit 1 would be a crash loop under systemd's Restart=always; 2 is the user's error, said once.
     bad = _damaged(tiny_checkpoints[0], tmp_path / "bad.pt", how)
     proc = cli("run", "--state-dir", str(tmp_path / "s"), "--audio-checkpoint", str(bad),
-               "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0")
+               "--image-checkpoint", str(tiny_checkpoints[1]), "--osc", "127.0.0.1:0", "--web", "127.0.0.1:0",
+               "--oscquery", "127.0.0.1:0")
     line = _one_error_line(proc)
     assert needle in line and str(bad) in line, line
 
@@ -184,7 +187,7 @@ def test_a_second_node_on_the_same_state_dir_is_refused(tmp_path: Path, tiny_che
     state = tmp_path / "state"
     args = ["run", "--no-playback", "--state-dir", str(state), "--audio-checkpoint", str(tiny_checkpoints[0]),
             "--image-checkpoint", str(tiny_checkpoints[1]), "--interval", "3600", "--osc", "127.0.0.1:0",
-            "--web", "127.0.0.1:0"]
+            "--web", "127.0.0.1:0", "--oscquery", "127.0.0.1:0"]
     first = subprocess.Popen([sys.executable, "-m", "ciel_node", *args], stderr=subprocess.PIPE, text=True)
     try:
         manifest = state / "manifest.jsonl"

@@ -55,7 +55,8 @@ def _start(state: Path, config: Path, web_port: int) -> NodeProcess:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--config", str(config), "--state-dir", str(state),
-             "--interval", "0.5", "--no-playback", "--osc", "127.0.0.1:0", "--web", f"127.0.0.1:{web_port}"],
+             "--interval", "0.5", "--no-playback", "--osc", "127.0.0.1:0", "--web", f"127.0.0.1:{web_port}",
+             "--oscquery", "127.0.0.1:0"],
             stdout=subprocess.DEVNULL, stderr=out,
         )
     return NodeProcess(proc, log)

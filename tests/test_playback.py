@@ -230,7 +230,7 @@ def test_without_any_audio_device_the_node_runs_headless_and_says_so_once(tmp_pa
     state = tmp_path / "state"
     proc = subprocess.Popen(
         [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(state), "--web", "127.0.0.1:0",
-         "--osc", "127.0.0.1:0", "--interval", "1", "--max-sound-s", "1"],
+         "--oscquery", "127.0.0.1:0", "--osc", "127.0.0.1:0", "--interval", "1", "--max-sound-s", "1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

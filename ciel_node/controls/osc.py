@@ -161,6 +161,8 @@ class OscSurface:
         return refuse
 
     def _next(self, args: list[Any], peer: Peer) -> None:
+        if args in ([None], [float("inf")]):  # an impulse as OSCQuery declares it (TYPE "I"; ossia sends ,I or ,N)
+            args = []
         _arity(args, 0, 0, "next takes no arguments")
         self.request_next()
 
