@@ -69,7 +69,7 @@ async def test_a_crowd_past_the_descriptor_limit(tmp_path: Path, tiny_checkpoint
              "--audio-checkpoint", str(tiny_checkpoints[0]), "--image-checkpoint", str(tiny_checkpoints[1]),
              "--no-playback", "--interval", "1", "--max-sound-s", "1",
              "--osc", f"127.0.0.1:{free_port()}", "--web", f"127.0.0.1:{port}",
-             "--oscquery", "off"],  # only the web's descriptors in play,
+             "--oscquery", "off"],  # only the web's descriptors in play
             stdout=log, stderr=subprocess.STDOUT, preexec_fn=_low_limit)
     writers: list[asyncio.StreamWriter] = []
     try:
