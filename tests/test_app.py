@@ -104,7 +104,7 @@ async def test_same_seed_same_pieces_on_two_nodes(tmp_path: Path, tiny_checkpoin
 async def test_disk_full_keeps_latest_waits_between_tries_and_logs_once(tiny_disk: Path, tiny_checkpoints,
                                                                        caplog) -> None:
     """A full disk was retried every ~50 ms (19 error lines a second): RETRY_S never applied."""
-    from ciel_node.app import RETRY_S
+    from ciel_node.schedule import RETRY_S
 
     node = Node(_config(tiny_disk / "state", tiny_checkpoints, interval=0.5))
     async with running(node):
@@ -133,9 +133,9 @@ async def test_disk_full_keeps_latest_waits_between_tries_and_logs_once(tiny_dis
 async def test_any_exception_in_a_render_is_logged_once_and_survived(tmp_path: Path, tiny_checkpoints, caplog,
                                                                      monkeypatch) -> None:
     """Only OSError was caught: any other exception (a bug, a hung render process) ended the node."""
-    import ciel_node.app
+    import ciel_node.schedule
 
-    monkeypatch.setattr(ciel_node.app, "RETRY_S", 0.05)
+    monkeypatch.setattr(ciel_node.schedule, "RETRY_S", 0.05)
     node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=0.5))
     compose, failures = node.renderer.compose, []
 
@@ -289,3 +289,21 @@ def test_the_renderer_runs_below_the_sound(tiny_checkpoints: tuple[Path, Path]) 
             worker._pool.shutdown()
         assert nice == min(19, mine + RENDER_NICE), (process, nice)
     assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # the node's own threads keep theirs
+
+
+async def test_health_gathers_each_components_own_numbers(tmp_path: Path, tiny_checkpoints) -> None:
+    """/api/health's shape, assembled from the media store's, the schedule's and the engine's stats()."""
+    node = Node(_config(tmp_path / "s", tiny_checkpoints, interval=0.5))
+    async with running(node):
+        await until(lambda: node.media.last_seq >= 1, 20)
+    health = node.health()
+    assert set(health) == {"uptime_s", "models", "last_seq", "last_piece_age_s", "next_at", "counters", "osc", "ssh",
+                           "tunnel", "media_bytes", "audio_underruns", "playback"}
+    assert health["last_seq"] == node.media.last_seq >= 1 and health["media_bytes"] == node.media.total_bytes > 0
+    assert 0 <= health["last_piece_age_s"] < 60
+    assert health["counters"] == node.schedule.stats()["counters"] and health["counters"]["published"] >= 1
+    assert health["next_at"] == node.schedule.next_at
+    assert health["playback"] == {"state": "disabled"} and health["audio_underruns"] is None  # no speakers
+    assert health["models"]["image"]["sha256"] == node.checkpoints["image"]["sha256"]
+    health["counters"]["published"] = -1  # a copy: a reader cannot write into a component's numbers
+    assert node.schedule.counters["published"] >= 1

@@ -294,6 +294,15 @@ class SoundEngine:
     def sounding(self) -> bool:
         return bool(self.status.get("sounding"))
 
+    def stats(self) -> dict[str, Any]:
+        """The engine's numbers for /api/health: its status as it last said it, underruns over all its lives."""
+        return {"audio_underruns": self.status.get("underruns"), "playback": dict(self.status)}
+
+    @staticmethod
+    def disabled_stats() -> dict[str, Any]:
+        """stats() of a node without speakers (--no-playback)."""
+        return {"audio_underruns": None, "playback": {"state": "disabled"}}
+
     def start(self) -> None:
         threading.Thread(target=self._supervise, name="ciel-engine-watch", daemon=True).start()
         threading.Thread(target=self._sender, name="ciel-engine-send", daemon=True).start()

@@ -114,6 +114,12 @@ class MediaStore:
     def total_bytes(self) -> int:
         return self._total
 
+    def stats(self) -> dict[str, Any]:
+        """The store's numbers for /api/health: the last seq, how old the latest piece is, the bytes kept."""
+        latest = self.latest()
+        age = None if not latest or "created_at" not in latest else round(time.time() - latest["created_at"], 3)
+        return {"last_seq": self.last_seq, "last_piece_age_s": age, "media_bytes": self.total_bytes}
+
     # --- commit and retention ------------------------------------------------------------------
     def _commit(self, entry: dict[str, Any]) -> None:
         """Make the manifest say: the kept pieces, less what retention drops, plus `entry`; then show it.
