@@ -22,7 +22,8 @@ from pythonosc.osc_packet import OscPacket
 from ciel_node.controls.framing import length_prefix_encode, slip_encode
 from ciel_node.controls.osc_server import MAX_TCP_CONNECTIONS, SourceLimits
 from ciel_node.controls.wire import MAX_DEPTH, MAX_MESSAGES, MalformedPacket, osc_message, parse_packet
-from ciel_node.state import RANGES, Controls
+from ciel_node.params import PARAMS
+from ciel_node.state import Controls
 
 VALID = [
     osc_message("/ciel/interval", 12.5, types="f"), osc_message("/ciel/seed", 123, types="i"),
@@ -141,10 +142,11 @@ def test_the_parser_agrees_with_python_osc_and_is_stricter() -> None:
 
 
 def _valid_state(c: Controls) -> bool:
-    for name, r in RANGES.items():
-        v = getattr(c, name)
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and r.lo <= v <= r.hi):
-            return False
+    for spec in PARAMS.controls:
+        values = getattr(c, spec.name)
+        for k, v in enumerate(values if isinstance(values, tuple) else (values,)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and spec.lo[k] <= v <= spec.hi[k]):
+                return False
     return True
 
 

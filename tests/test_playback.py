@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 
 
 def _config(tmp_path: Path, **controls: float) -> Any:
-    return node_config(tmp_path / "state", SHIPPED, max_sound_s=30.0, playback=True,
+    return node_config(tmp_path / "state", SHIPPED, max_sound_s=30.0, speakers=True,
                        controls={"interval": 2.0, "volume_ceiling": -6.0, **controls})
 
 
