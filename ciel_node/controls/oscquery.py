@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import socket
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -147,8 +148,21 @@ class _Client:
         self._ready = asyncio.Event()
 
     def push(self, frame: bytes | str) -> bool:
-        """Queue a frame (bytes: a binary OSC message; str: a JSON text frame); False if that makes it too slow."""
-        if self.dropped or self._bytes + len(frame) > QUEUE_BYTES:
+        """Send a frame (bytes: a binary OSC message; str: a JSON text frame) or queue it; False if that makes the
+        client too slow.
+
+        While nothing waits and the socket keeps up, the frame goes straight to the transport, whole (no task
+        wake-up per listener per change: a hundred listeners cost a hundred writes). Otherwise it queues
+        behind what waits, for the writer task, in order.
+        """
+        if self.dropped:
+            return False
+        transport = self.transport
+        if (not self._queue and transport is not None and not transport.is_closing() and not self.ws.closed
+                and transport.get_write_buffer_size() < SEND_BUFFER):
+            transport.write(_ws_frame(frame))
+            return True
+        if self._bytes + len(frame) > QUEUE_BYTES:
             return False
         self._queue.append(frame)
         self._bytes += len(frame)
@@ -473,6 +487,19 @@ class OscQueryServer:
 
 
 # --- helpers --------------------------------------------------------------------------------------
+def _ws_frame(frame: bytes | str) -> bytes:
+    """One unmasked, unfragmented WebSocket frame (RFC 6455 5.2), as a server sends it: binary, or text for a str."""
+    payload, opcode = (frame, 0x2) if isinstance(frame, bytes) else (frame.encode(), 0x1)
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return head + payload
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None, close: bool = False) -> web.Response:
     response = web.Response(status=status, text=json.dumps({"error": message}), content_type="application/json",
                             headers={**JSON_HEADERS, **(headers or {})})
