@@ -161,6 +161,10 @@ async def test_single_attributes_and_status_codes(tmp_path: Path) -> None:
             assert (info["OSC_IP"], info["OSC_PORT"], info["OSC_TRANSPORT"]) == ("127.0.0.1", 9000, "UDP")
             assert (info["WS_IP"], info["WS_PORT"]) == ("127.0.0.1", server.port)
             assert info["NAME"].startswith("ciel-node")
+            # Through an SSH forward (ciel-node operator) the client reached another port: WS_* say the one it used.
+            async with http.get(base + "/?HOST_INFO", headers={"Host": "127.0.0.1:15678"}) as resp:
+                info = await resp.json()
+            assert (info["WS_IP"], info["WS_PORT"], info["OSC_PORT"]) == ("127.0.0.1", 15678, 9000)
     finally:
         await server.stop()
 
@@ -353,17 +357,17 @@ async def test_mdns_advertises_beyond_loopback_only(tmp_path: Path) -> None:
     try:
         await local.start("127.0.0.1", 0)
         await remote.start(lan, 0)
-        await until(lambda: len(remote.advertised) == 2, 15, "the LAN server's services registered")
-        assert local.advertised == [] and local._mdns is None  # loopback: no mDNS at all
+        await until(lambda: len(remote.mdns.names) == 2, 15, "the LAN server's services registered")
+        assert local.mdns.names == [] and not local.mdns.active  # loopback: no mDNS at all
         await until(lambda: any("ciel-test-lan" in n for n in seen), 15, "the browser sees the LAN server")
-        info = AsyncServiceInfo("_oscjson._tcp.local.", remote.advertised[0])
+        info = AsyncServiceInfo("_oscjson._tcp.local.", remote.mdns.names[0])
         assert await info.async_request(browser_zc.zeroconf, 3000)
         assert info.port == remote.port and info.parsed_addresses() == [lan]
-        osc = AsyncServiceInfo("_osc._udp.local.", remote.advertised[1])
+        osc = AsyncServiceInfo("_osc._udp.local.", remote.mdns.names[1])
         assert await osc.async_request(browser_zc.zeroconf, 3000) and osc.port == 9100
         assert not any("loopback" in n for n in seen)
         await remote.stop()
-        assert remote.advertised == []
+        assert remote.mdns.names == []
         await until(lambda: seen.get(info.name) == "Removed", 10, "the service withdrawn at stop")
     finally:
         await browser.async_cancel()

@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from ciel_node.controls.mdns import Advertisement, is_unspecified
 from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
 from ciel_node.fdlimit import CappedListener, ConnectionCaps
@@ -212,7 +213,7 @@ class OscQueryServer:
         self.clients: set[_Client] = set()
         self.port = 0
         self.host = ""
-        self.advertised: list[str] = []  # mDNS service names, once registered
+        self.mdns = Advertisement(self.name)
         self._listeners: dict[str, set[_Client]] = {}  # address -> clients listening to it
         self._last: dict[str, Any] = {}  # address -> the last frame's values (a repeat is not pushed)
         self._cache: dict[tuple[str, str], tuple[int, bytes]] = {}
@@ -222,7 +223,6 @@ class OscQueryServer:
         self._runner: web.AppRunner | None = None
         self._listener: CappedListener | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._mdns: Any = None  # zeroconf's AsyncZeroconf, while advertising
         store.watch(self._changed)
 
     # --- start / stop --------------------------------------------------------------------------
@@ -252,15 +252,14 @@ class OscQueryServer:
         self.host, self.port = host, listener.port
         log.info("OSCQuery on http://%s:%d/ (WebSocket on the same port, at most %d listeners)", host, self.port,
                  self.max_clients)
-        if not _loopback(host):
-            self._spawn(self._advertise())
+        self._spawn(self.mdns.start(host, self.port, self.osc_host, self.osc_port))  # nothing on loopback
 
     async def stop(self) -> None:
         self._loop = None  # the store keeps calling its watchers: from now on they cost nothing here
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._unadvertise()
+        await self.mdns.stop()
         if self._listener is not None:
             self._listener.close()
         for client in list(self.clients):
@@ -324,7 +323,7 @@ class OscQueryServer:
             reached_ip, reached_port = host, request.url.port or reached_port
         except ValueError:
             pass
-        osc_ip = reached_ip if _unspecified(self.osc_host) else self.osc_host
+        osc_ip = reached_ip if is_unspecified(self.osc_host) else self.osc_host
         return {"NAME": self.name, "OSC_IP": osc_ip, "OSC_PORT": self.osc_port, "OSC_TRANSPORT": "UDP",
                 "WS_IP": reached_ip, "WS_PORT": reached_port, "EXTENSIONS": EXTENSIONS}
 
@@ -442,49 +441,6 @@ class OscQueryServer:
             if self._deliver(client, frame):
                 self.counters["pushes"] += 1
 
-    # --- mDNS ------------------------------------------------------------------------------------
-    async def _advertise(self) -> None:
-        """`_oscjson._tcp` for this port and, when OSC is reachable beyond loopback too, `_osc._udp` for OSC."""
-        # Imported here: a node on loopback (the default) never loads zeroconf.
-        from zeroconf import IPVersion, NonUniqueNameException, ServiceInfo
-        from zeroconf.asyncio import AsyncZeroconf
-
-        here = _addresses(self.host)
-        if not here:
-            log.warning("OSCQuery: no network address to advertise on %s; not advertised over mDNS (clients can "
-                        "still open http://IP:%d/)", self.host, self.port)
-            return
-        server = f"{socket.gethostname()}.local."
-        services = [ServiceInfo("_oscjson._tcp.local.", f"{self.name}._oscjson._tcp.local.", port=self.port,
-                                parsed_addresses=here, server=server)]
-        if not _loopback(self.osc_host):
-            osc = _addresses(self.osc_host)
-            services.append(ServiceInfo("_osc._udp.local.", f"{self.name}._osc._udp.local.", port=self.osc_port,
-                                        parsed_addresses=osc, server=server))
-        v6 = ":" in self.host
-        try:
-            # Bound to one address: advertise on its interface only; on a wildcard, on every interface.
-            self._mdns = AsyncZeroconf(interfaces=_all_interfaces() if _unspecified(self.host) else [self.host],
-                                       ip_version=IPVersion.All if v6 else IPVersion.V4Only)
-            for info in services:
-                await (await self._mdns.async_register_service(info, allow_name_change=True))
-                self.advertised.append(info.name)
-        except (OSError, NonUniqueNameException, ValueError) as e:
-            log.warning("OSCQuery: cannot advertise over mDNS on %s (%s); clients can still open http://%s:%d/",
-                        self.host, e, here[0], self.port)
-            await self._unadvertise()
-            return
-        log.info("OSCQuery advertised over mDNS as %s", ", ".join(self.advertised))
-
-    async def _unadvertise(self) -> None:
-        zc, self._mdns = self._mdns, None
-        if zc is not None:
-            with contextlib.suppress(Exception):  # going away: a dead interface must not hold up the stop
-                await asyncio.wait_for(zc.async_unregister_all_services(), 2.0)
-            with contextlib.suppress(Exception):
-                await zc.async_close()
-        self.advertised.clear()
-
 
 # --- helpers --------------------------------------------------------------------------------------
 def _ws_frame(frame: bytes | str) -> bytes:
@@ -520,45 +476,3 @@ def _short(value: Any) -> str:
 
 def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return None
-
-
-def _loopback(host: str) -> bool:
-    ip = _ip(host)
-    return ip is not None and ip.is_loopback
-
-
-def _unspecified(host: str) -> bool:
-    ip = _ip(host)
-    return ip is None or ip.is_unspecified
-
-
-def _addresses(host: str) -> list[str]:
-    """The addresses a service bound to `host` is reached at: itself, or every non-loopback one for a wildcard."""
-    if not _unspecified(host):
-        return [host]
-    import ifaddr  # zeroconf's own dependency
-
-    v6 = ":" in host
-    found = []
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            address = ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip
-            parsed = _ip(address)
-            if parsed is None or parsed.is_loopback or parsed.is_link_local:
-                continue  # link-local needs a scope that an mDNS answer does not carry
-            if v6 or parsed.version == 4:
-                found.append(str(parsed))
-    return found
-
-
-def _all_interfaces() -> Any:
-    from zeroconf import InterfaceChoice
-
-    return InterfaceChoice.All
