@@ -225,6 +225,7 @@ async def test_bad_websocket_input_gets_clear_errors_and_nobody_else_notices(tmp
         await good.send(json.dumps({"COMMAND": "LISTEN", "DATA": "/ciel/drift"}))
         for text, needle in [
             ("{not json", "not JSON"),
+            ("[" * 60_000, "not JSON (nested too deeply)"),
             ("[1, 2]", "a command is a JSON object"),
             (json.dumps({"DATA": "/ciel/drift"}), "COMMAND null is not served"),
             (json.dumps({"COMMAND": "SHOUT", "DATA": "/ciel/drift"}), "COMMAND 'SHOUT' is not served"),

@@ -53,6 +53,7 @@ IMPULSE = "I"  # a command's TYPE: OSC 1.1's impulse ("bang"), as ossia publishe
 CONTAINERS = {"/": "ciel-node: the declared parameter space (set values over OSC: see ?HOST_INFO)",
               "/ciel": "controls (read/write) and commands (write-only)",
               "/ciel/status": "readouts the node sets (read-only)"}
+EXAMPLE = '{"COMMAND": "LISTEN", "DATA": "/ciel/drift"}'  # what a client's command looks like, for its errors
 JSON_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 _CAST = {"i": int, "h": int, "f": float, "d": float, "s": str}
 
@@ -102,7 +103,7 @@ class Namespace:
     def __contains__(self, path: str) -> bool:
         return path in self.specs or path in self.children
 
-    def value(self, spec: ParamSpec) -> list[Any] | None:
+    def value(self, spec: ParamSpec) -> list[Any]:
         """VALUE: the live value as a list (one item per type tag); [null] for a command (the JSON of an impulse)."""
         if spec.command:
             return [None]
@@ -133,10 +134,11 @@ class Namespace:
 
 
 class _Client:
-    """One WebSocket peer: what it listens to, and its outgoing frames, sent by its own task.
+    """One WebSocket peer: what it listens to, and its outgoing frames.
 
-    A push only appends to this client's queue: a client that stops reading fills its own queue, never the
-    loop's time or anyone else's; past QUEUE_BYTES it is dropped.
+    A push is one write to its transport, or, while the socket is backed up, an entry in its own queue (sent by
+    its own task): a client that stops reading fills its own buffers, never the loop's time or anyone else's;
+    past QUEUE_BYTES queued it is dropped.
     """
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
@@ -340,12 +342,12 @@ class OscQueryServer:
         if sock is not None:  # a fixed kernel buffer: a stalled listener holds 64 KiB there, not autotuning's 4 MiB
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-        await ws.prepare(request)
         client = _Client(ws, request)
-        self.clients.add(client)
+        self.clients.add(client)  # before the handshake's await: handshakes at once cannot overshoot the cap
         self.counters["clients"] = len(self.clients)
-        client.writer = asyncio.ensure_future(client.write())
         try:
+            await ws.prepare(request)
+            client.writer = asyncio.ensure_future(client.write())
             handled = 0
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -360,19 +362,19 @@ class OscQueryServer:
                 self.counters["ws_errors"] += 1
         finally:
             self._forget(client)
-            client.writer.cancel()
+            if client.writer is not None:
+                client.writer.cancel()
         return ws
 
     def _command(self, client: _Client, text: str) -> None:
         """A client's JSON command: LISTEN or IGNORE a method's address; anything else gets an ERROR frame."""
         try:
             message = json.loads(text)
-        except json.JSONDecodeError as e:
-            return self._refuse(client, f"not JSON ({e.msg} at character {e.pos}): send "
-                                        '{"COMMAND": "LISTEN", "DATA": "/ciel/drift"}', text)
+        except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: "[[[[…" nested past Python's stack
+            what = f"{e.msg} at character {e.pos}" if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+            return self._refuse(client, f"not JSON ({what}): send {EXAMPLE}", text)
         if not isinstance(message, dict):
-            return self._refuse(client, 'a command is a JSON object: {"COMMAND": "LISTEN", "DATA": "/ciel/drift"}',
-                                text)
+            return self._refuse(client, f"a command is a JSON object: {EXAMPLE}", text)
         command, data = message.get("COMMAND"), message.get("DATA")
         if command not in ("LISTEN", "IGNORE"):
             return self._refuse(client, f"COMMAND {_short(command)} is not served; LISTEN and IGNORE are", text)
