@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ciel_node.errors import ConfigError
+from ciel_node.net import loopback_networks
 from ciel_node.params import PARAMS, ParamError, number
-from ciel_node.ssh.net import loopback_networks
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import time
 from enum import Enum
 from typing import Any
 
+from ciel_node import net
 from ciel_node.controls.wire import osc_message
 from ciel_node.params import PARAMS
-from ciel_node.ssh import net
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)

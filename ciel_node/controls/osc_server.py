@@ -13,12 +13,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ciel_node import net
 from ciel_node.controls.feedback import MAX_HOSTS, Channel, FeedbackHub, HostBuckets
 from ciel_node.controls.framing import FramingError, LengthPrefixDecoder, SlipDecoder, detect, length_prefix_encode
 from ciel_node.controls.framing import slip_encode as _slip
 from ciel_node.controls.osc import OscSurface, Peer
 from ciel_node.errors import CielError
-from ciel_node.ssh import net
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import paramiko
 
-from ciel_node.ssh.net import family
+from ciel_node.net import family
 from ciel_node.ssh.policy import printable
 from ciel_node.ssh.pump import Pumps
 

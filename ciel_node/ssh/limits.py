@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from ciel_node.ssh.net import source_key
+from ciel_node.net import source_key
 
 log = logging.getLogger(__name__)
 

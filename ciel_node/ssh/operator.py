@@ -21,8 +21,8 @@ from ciel_node.config import parse_endpoint
 from ciel_node.controls.framing import SlipDecoder, slip_encode
 from ciel_node.controls.wire import osc_message
 from ciel_node.errors import CielError
+from ciel_node.net import family, reach
 from ciel_node.ssh.forward import LocalForward
-from ciel_node.ssh.net import family, reach
 from ciel_node.ssh.policy import printable
 from ciel_node.ssh.pump import close_channel
 from ciel_node.ssh.tunnel import (

@@ -16,9 +16,9 @@ from pathlib import Path
 import paramiko
 
 from ciel_node.errors import CielError
+from ciel_node.net import bare, family, local_names, plain, reach, source_key
 from ciel_node.ssh.keys import AuthorizedKey, AuthorizedKeys, load_or_create_host_key
 from ciel_node.ssh.limits import MAX_SOURCES, SourceLimiter
-from ciel_node.ssh.net import bare, family, local_names, plain, reach, source_key
 from ciel_node.ssh.policy import KEY_ALGORITHMS, SERVER_DISABLED, WIRE_LOG, printable
 from ciel_node.ssh.pump import Pumps, close_channel
 

@@ -18,7 +18,7 @@ from typing import Any
 import paramiko
 
 from ciel_node.errors import CielError
-from ciel_node.ssh.net import reach
+from ciel_node.net import reach
 from ciel_node.ssh.policy import WIRE_LOG, disabled_algorithms, printable
 from ciel_node.ssh.pump import Pumps, close_channel
 
