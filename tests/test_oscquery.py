@@ -197,15 +197,17 @@ async def test_listen_gets_changes_from_oscsend_as_binary_osc_and_ignore_stops_t
         assert await next_frame(ws) == ("/ciel/drift", [0.25])  # typed as declared: f
         await oscsend(r.osc_port, "/ciel/seed", "f", 7.6)  # a float to an int control: rounded, pushed as i
         assert await next_frame(ws) == ("/ciel/seed", [8])
+        await oscsend(f"osc.tcp://127.0.0.1:{r.osc_port}", "/ciel/drift", "f", 0.5)  # TCP: the SSH operator's way in
+        assert await next_frame(ws) == ("/ciel/drift", [0.5])
         # A readout the node reports from another thread (the engine's status arrives on one).
         await asyncio.to_thread(r.node.controls.report, speakers="open")
         assert await next_frame(ws) == ("/ciel/status/speakers", ["open"])
         await ws.send(json.dumps({"COMMAND": "IGNORE", "DATA": "/ciel/drift"}))
         await in_order(ws)
-        await oscsend(r.osc_port, "/ciel/drift", "f", 0.5)
+        await oscsend(r.osc_port, "/ciel/drift", "f", 0.625)
         await oscsend(r.osc_port, "/ciel/seed", "i", 9)
         assert await next_frame(ws) == ("/ciel/seed", [9])  # and no drift before it
-        assert r.node.controls.value("drift") == 0.5
+        assert r.node.controls.value("drift") == 0.625
 
 
 async def in_order(ws: Any) -> None:
