@@ -119,7 +119,7 @@ def main() -> int:
         manifest = Path(tmp) / "manifest.jsonl"
         node = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--state-dir", tmp, "--osc", f"127.0.0.1:{port}",
-             "--web", f"127.0.0.1:{web}",
+             "--web", f"127.0.0.1:{web}", "--oscquery", "off",
              "--interval", "3600", "--max-sound-s", str(args.sound_s), "--log-level", "warning",
              *([] if args.playback else ["--no-playback"])],
         )

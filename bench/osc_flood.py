@@ -71,7 +71,8 @@ class Node:
         self.state = tmp
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmp), "--osc", f"0.0.0.0:{self.osc}",
-             "--web", f"127.0.0.1:{self.web}", "--interval", str(interval), "--no-playback", "--log-level", "error"],
+             "--web", f"127.0.0.1:{self.web}", "--oscquery", "off", "--interval", str(interval), "--no-playback",
+             "--log-level", "error"],
             cwd=ROOT,
         )
         end = time.monotonic() + 180

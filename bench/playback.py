@@ -187,7 +187,7 @@ def main() -> int:
         osc_port, web_port = free_port(__import__("socket").SOCK_DGRAM), free_port()
         node = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmp / "state"), "--interval", "30",
-             "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--seed", "0"],
+             "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--oscquery", "off", "--seed", "0"],
             env=pulse.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / "node.log", "w"),  # noqa: SIM115
         )
         web = f"http://127.0.0.1:{web_port}"

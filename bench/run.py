@@ -34,7 +34,8 @@ from ciel_node.models.image_gan import Generator  # noqa: E402
 AUDIO_CKPT, IMAGE_CKPT = ROOT / "checkpoints" / "audio.pt", ROOT / "checkpoints" / "images.pt"
 ARCHIVE = ROOT / "build" / "found-archive"
 CLI = [sys.executable, "-m", "ciel_node"]
-QUIET_PORTS = ["--osc", "127.0.0.1:0", "--web", "127.0.0.1:0"]  # free ports: never clash with a running node
+# Free ports and no OSCQuery (its default port is fixed): never clash with a running node.
+QUIET_PORTS = ["--osc", "127.0.0.1:0", "--web", "127.0.0.1:0", "--oscquery", "off"]
 
 
 def median_time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]

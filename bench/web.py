@@ -266,7 +266,7 @@ def main() -> int:
         node_log = (tmpdir / "node.log").open("wb")
         node = subprocess.Popen(
             [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmpdir / "state"),
-             "--web", f"127.0.0.1:{web_port}", "--osc", f"127.0.0.1:{osc_port}",
+             "--web", f"127.0.0.1:{web_port}", "--osc", f"127.0.0.1:{osc_port}", "--oscquery", "off",
              "--interval", str(DEFAULT_INTERVAL), "--log-level", "warning"],
             cwd=ROOT, stdout=node_log, stderr=subprocess.STDOUT,
         )
