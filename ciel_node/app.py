@@ -102,7 +102,7 @@ class Node:
             self.engine.set_controls(self.controls.controls)
             self.engine.set_walk(self.walks.state)
             self.engine.start()
-        saver = asyncio.create_task(_save_now_and_then(self.controls, stop))
+        saver = asyncio.create_task(_now_and_then(self, stop))
         try:
             await self.schedule.run(stop)
         finally:
@@ -111,6 +111,12 @@ class Node:
             if self.engine is not None:
                 await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
             self.controls.flush()
+
+    def report_speakers(self) -> None:
+        """/ciel/status/speakers from the engine's last word (`disabled` without one)."""
+        state = "disabled" if self.engine is None else str(self.engine.status.get("state"))
+        if state in self.controls.registry["speakers"].choices:
+            self.controls.report(speakers=state)
 
     def health(self) -> dict[str, Any]:
         """/api/health: each component's own numbers, side by side (the web surface adds its own)."""
@@ -156,12 +162,14 @@ class Node:
             log.warning("could not tell the sound engine where the walk is (%s)", e)
 
 
-async def _save_now_and_then(controls: ControlStore, stop: asyncio.Event, every_s: float = 0.5) -> None:
-    """controls.json every `every_s`, off the loop: a power cut loses half a second of knob moves at most."""
+async def _now_and_then(node: Node, stop: asyncio.Event, every_s: float = 0.5) -> None:
+    """controls.json every `every_s`, off the loop (a power cut loses half a second of knob moves at most), and
+    the speakers' state as the readout /ciel/status/speakers."""
     loop = asyncio.get_running_loop()
     while not stop.is_set():
+        node.report_speakers()
         await asyncio.sleep(every_s)
-        await loop.run_in_executor(None, controls.flush)
+        await loop.run_in_executor(None, node.controls.flush)
 
 
 @asynccontextmanager

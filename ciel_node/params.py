@@ -129,6 +129,8 @@ class ParamSpec:
             if tag == "s":
                 if not isinstance(item, str):
                     raise ParamError(f"{self.name} must be a string, got {_short.repr(item)}")
+                if self.choices and item not in self.choices:
+                    raise ParamError(f"{self.name} must be one of {', '.join(self.choices)}, got {_short.repr(item)}")
                 out.append(item)
                 continue
             if isinstance(item, bool) or not isinstance(item, (int, float)):

@@ -78,7 +78,8 @@ class Schedule:
         self.checkpoints = checkpoints  # kind -> {file, sha256}: each piece's manifest line names them
         self.counters = {"published": 0, "publish_errors": 0, "late": 0}
         self.piece_listeners: list[Callable[[dict[str, Any]], None]] = []  # called in the loop
-        self.next_at: float | None = None  # wall-clock time the next piece is due
+        self._next_at: float | None = None  # wall-clock time the next piece is due
+        controls.report(last_seq=media.last_seq)
         self.last_published_at: float | None = None
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-io")  # file writes
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,6 +91,16 @@ class Schedule:
         self._slow_logged = 0.0
         self._listener_errors: set[str] = set()
         controls.subscribe(self._on_controls)
+
+    @property
+    def next_at(self) -> float | None:
+        return self._next_at
+
+    @next_at.setter
+    def next_at(self, value: float | None) -> None:
+        """Also the readout /ciel/status/next_at: OSCQuery listeners see the schedule move."""
+        self._next_at = value
+        self.controls.report(next_at=0.0 if value is None else value)
 
     def stats(self) -> dict[str, Any]:
         """The schedule's numbers for /api/health."""
@@ -230,6 +241,7 @@ class Schedule:
         self._failures.succeeded(entry["seq"])
         self._retry_at = None
         self.walks.advance(walk, entry["seq"])  # saved, and the speakers begin there when they next begin
+        self.controls.report(last_seq=entry["seq"])
         self.counters["published"] += 1
         if scheduled and published - max(due, earliest) > ON_TIME_S:
             self.counters["late"] += 1  # out later than its time: a stalled loop, a slow disk, a slow render
@@ -262,7 +274,8 @@ class Schedule:
             "created_at": time.time(),
             "duration_s": round(piece.duration_s, 6),
             "step": piece.step,
-            "params": {"seed": c.seed, "drift": c.drift, "interval": c.interval, "volume_ceiling": c.volume_ceiling},
+            # Every declared parameter that shapes the media (params.py): same checkpoints + seed + these ⇒ same bytes.
+            "params": self.controls.registry.manifest_params(c.as_dict()),
             "checkpoints": {k: v["sha256"] for k, v in self.checkpoints.items()},
             "render_s": round(piece.render_s, 4),
             "played": self._kind == "cut",  # its sound is what the speakers played (else rendered ahead)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from nodes import node_config, running_node, until
 
 from ciel_node.config import CONTROL_NAMES, load_run_config
 from ciel_node.controls.feedback import STATE_TYPES, state_message
@@ -97,6 +98,22 @@ def test_readouts_and_commands_cannot_be_set(tmp_path: Path) -> None:
     assert seen == [("last_seq", 12), ("next_at", 1.5e9), ("drift", 0.25)]
     assert store.value("last_seq") == 12 and store.value("drift") == 0.25
     assert "last_seq" not in (tmp_path / "c.json").read_text()  # readouts are never saved
+
+
+async def test_a_running_node_reports_its_readouts(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> None:
+    async with running_node(node_config(tmp_path / "state", tiny_checkpoints, oscquery="off")) as r:
+        store, seen = r.node.controls, []
+        store.watch(lambda name, value: seen.append(name))
+        await until(lambda: store.value("speakers") == "disabled", 5, "the speakers' state")  # --no-playback
+        assert store.value("last_seq") == r.node.media.last_seq >= 1
+        assert store.value("next_at") == r.node.next_at > r.node.media.latest()["created_at"]
+        r.node.request_next()
+        await until(lambda: store.value("last_seq") == 2, 30, "the second piece")
+        assert "last_seq" in seen and "next_at" in seen
+        entry = r.node.media.latest()
+        assert entry["params"] == PARAMS.manifest_params(store.controls.as_dict())
+    with pytest.raises(ParamError, match="speakers must be one of"):
+        store.report(speakers="exploded")
 
 
 def test_everything_derives_from_the_registry(tmp_path: Path) -> None:
