@@ -175,7 +175,7 @@ async def _now_and_then(node: Node, stop: asyncio.Event, every_s: float = 0.5) -
 @asynccontextmanager
 async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscServer]:
     """OSC in and feedback out, then SSH (server, reverse tunnel) onto OSC's TCP port; stopped in reverse."""
-    hub = FeedbackHub(node.osc_counters, playback=config.speakers)
+    hub = FeedbackHub(node.osc_counters, playback=config.speakers, registry=node.controls.registry)
     surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters)
     server = OscServer(surface, hub, config.osc_networks)
     node.controls.subscribe(hub.on_controls)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import subprocess
@@ -12,7 +13,9 @@ import pytest
 from nodes import node_config, running_node, until
 
 from ciel_node.config import CONTROL_NAMES, load_run_config
-from ciel_node.controls.feedback import STATE_TYPES, state_message
+from ciel_node.controls.feedback import FeedbackHub, state_message, state_messages
+from ciel_node.controls.osc import OscSurface, Peer
+from ciel_node.controls.oscquery import Namespace
 from ciel_node.errors import ConfigError
 from ciel_node.params import PARAMS, READ, WRITE, ParamError, ParamSpec, Registry
 from ciel_node.state import Controls, ControlStore
@@ -118,7 +121,7 @@ async def test_a_running_node_reports_its_readouts(tmp_path: Path, tiny_checkpoi
 
 def test_everything_derives_from_the_registry(tmp_path: Path) -> None:
     controls = [s.name for s in PARAMS.controls]
-    assert list(STATE_TYPES) == controls  # /ciel/state/* for every control, typed as declared
+    assert [m.split(b"\0")[0].decode() for m in state_messages(Controls())] == [f"/ciel/state/{n}" for n in controls]
     assert state_message("seed", 3.0)[-8:] == b",i\0\0\0\0\0\3"
     assert list(CONTROL_NAMES) == [s.name for s in PARAMS.persisted]  # config keys / flags: the saved controls
     assert {s.name for s in PARAMS if s.access == READ} == {"last_seq", "next_at", "speakers"}
@@ -134,6 +137,32 @@ def test_everything_derives_from_the_registry(tmp_path: Path) -> None:
     toml.write_text("playback = false\n")  # the old spelling of `speakers`
     config = load_run_config(toml, {})
     assert config.speakers is False and config.controls == {}
+
+
+def test_one_declaration_reaches_every_surface(tmp_path: Path) -> None:
+    """A parameter declared once (here an x/y pair, as the 2-D map will be) is on OSC with its clamp echoed and
+    its patterns, in /ciel/get and the pushes, in OSCQuery, saved, in the manifest and in the README table."""
+    reg = Registry(list(PARAMS))
+    reg.declare(ParamSpec("xy", "ff", "where the walk's home is on the map", (0.0, 0.0), (1.0, 1.0), (0.5, 0.5)))
+    store = ControlStore(tmp_path / "controls.json", registry=reg)
+    counters: dict[str, int] = {}
+    hub = FeedbackHub(counters, registry=reg)
+    surface = OscSurface(store, lambda: None, hub, counters)
+    sent: list[bytes] = []
+    hub.send = lambda channels, packets: sent.extend(packets)  # type: ignore[method-assign]
+    peer = Peer("127.0.0.1", 9, hub)
+    assert surface.message("/ciel/xy", [0.25, 1.5], peer) is None
+    assert store.value("xy") == (0.25, 1.0) and sent[-1].startswith(b"/ciel/state/xy\0\0,ff\0")  # clamped: echoed
+    assert surface.message("/ciel/x?", [0.5, 0.5], peer) is None and store.value("xy") == (0.5, 0.5)
+    assert "xy takes 2 numbers" in (surface.message("/ciel/xy", [0.5], peer) or "")
+    assert any(m.startswith(b"/ciel/state/xy\0") for m in hub.state_messages(store.controls))
+    ns = Namespace(store, hub.reported).node("/ciel/xy")
+    assert (ns["TYPE"], ns["VALUE"], ns["RANGE"]) == ("ff", [0.5, 0.5], [{"MIN": 0.0, "MAX": 1.0}] * 2)
+    store.flush()
+    assert json.loads((tmp_path / "controls.json").read_text())["xy"] == [0.5, 0.5]
+    assert ControlStore(tmp_path / "controls.json", registry=reg).value("xy") == (0.5, 0.5)  # restored as a pair
+    assert reg.manifest_params(store.controls.as_dict())["xy"] == [0.5, 0.5]
+    assert "| `/ciel/xy` | `ff` | 0..1 0..1 | 0.5 0.5 | read/write |" in reg.markdown()
 
 
 def test_cli_flags_are_derived() -> None:

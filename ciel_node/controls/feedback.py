@@ -10,14 +10,12 @@ from typing import Any
 
 from ciel_node import net
 from ciel_node.controls.wire import osc_message
-from ciel_node.params import PARAMS
+from ciel_node.params import PARAMS, Registry
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIBERS = 32
-# /ciel/state/<name> for every control, with its declared type tags (params.py).
-STATE_TYPES = {s.name: s.types for s in PARAMS.controls}
 MAX_HOSTS = 4096  # hosts remembered by the byte credit and the rate limits (the oldest is forgotten)
 CREDIT_CAP = 65536  # bytes of unspent credit a host can hold: old traffic does not buy a later burst
 CREDIT_TTL_S = 2.0  # ... nor credit it left unspent this long ago
@@ -89,16 +87,19 @@ class ByteCredit:
         return True
 
 
-def state_message(name: str, value: Any) -> bytes:
-    """`/ciel/state/<name> value...`, typed as declared (an int a control rounded stays an `i`)."""
-    tags = STATE_TYPES[name]
+def state_message(name: str, value: Any, registry: Registry = PARAMS) -> bytes:
+    """`/ciel/state/<name> value...` for a control, typed as declared (an int a control rounded stays an `i`).
+
+    The types are looked up when the message is made: parameters declared at start-up are in it too."""
+    tags = registry[name].types
     values = value if isinstance(value, (tuple, list)) else (value,)
     cast = {"i": int, "h": int, "f": float, "d": float, "s": str}
     return osc_message(f"/ciel/state/{name}", *(cast[t](v) for t, v in zip(tags, values)), types=tags)
 
 
-def state_messages(controls: Controls) -> list[bytes]:
-    return [state_message(name, getattr(controls, name)) for name in STATE_TYPES]
+def state_messages(controls: Controls, registry: Registry = PARAMS) -> list[bytes]:
+    """`/ciel/state/*` for every control."""
+    return [state_message(s.name, getattr(controls, s.name), registry) for s in registry.controls]
 
 
 class Channel:
@@ -148,7 +149,9 @@ class FeedbackHub:
     `playback`: whether this node has speakers at all (False with --no-playback: playback reads 0).
     """
 
-    def __init__(self, counters: dict[str, int], limit: int = MAX_SUBSCRIBERS, playback: bool = True) -> None:
+    def __init__(self, counters: dict[str, int], limit: int = MAX_SUBSCRIBERS, playback: bool = True,
+                 registry: Registry = PARAMS) -> None:
+        self.registry = registry
         self.counters = counters
         for name in ("feedback_sent", "feedback_dropped", "feedback_limited"):
             counters.setdefault(name, 0)
@@ -172,10 +175,10 @@ class FeedbackHub:
         return 0 if name == "playback" and not self.playback else value
 
     def state_message(self, name: str, value: Any) -> bytes:
-        return state_message(name, self.reported(name, value))
+        return state_message(name, self.reported(name, value), self.registry)
 
     def state_messages(self, controls: Controls) -> list[bytes]:
-        return [self.state_message(name, getattr(controls, name)) for name in STATE_TYPES]
+        return [self.state_message(s.name, getattr(controls, s.name)) for s in self.registry.controls]
 
     def udp(self, host: str, port: int) -> UdpChannel:
         """A reusable UDP channel (one socket per destination, bounded)."""
@@ -234,8 +237,8 @@ class FeedbackHub:
 
     def on_controls(self, controls: Controls, changed: dict[str, Any]) -> None:
         # Without speakers a playback switch changes nothing anyone can hear: nothing to report.
-        packets = [state_message(name, value) for name, value in changed.items()
-                   if name in STATE_TYPES and (name != "playback" or self.playback)]
+        packets = [state_message(name, value, self.registry) for name, value in changed.items()
+                   if name != "playback" or self.playback]
         if packets:
             self.broadcast(packets)
 
