@@ -64,6 +64,7 @@ checkpoints: archive
 bench: $(STAMP) system-test
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/osc.py
+	$(BIN)/python bench/osc_apply.py
 	$(BIN)/python bench/osc.py --address '/ciel/dri?t'
 	$(BIN)/python bench/oscquery.py
 	$(BIN)/python bench/ssh.py

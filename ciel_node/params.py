@@ -164,6 +164,7 @@ class Registry:
     def __post_init__(self) -> None:
         self._by_name: dict[str, ParamSpec] = {}
         self._by_address: dict[str, ParamSpec] = {}
+        self._matched: dict[str, tuple[ParamSpec, ...]] = {}  # pattern -> what it matches (a knob repeats one)
         for spec in list(self.specs):
             self._index(spec)
 
@@ -171,7 +172,7 @@ class Registry:
         for spec in specs:
             self._index(spec)
             self.specs.append(spec)
-        _match.cache_clear()
+        self._matched.clear()
 
     def _index(self, spec: ParamSpec) -> None:
         if spec.name in self._by_name or spec.address in self._by_address:
@@ -220,8 +221,14 @@ class Registry:
         spec = self._by_address.get(pattern)
         if spec is not None:
             return [spec]
-        rx = _match(pattern)
-        return [s for s in self.specs if rx.fullmatch(s.address)]
+        matched = self._matched.get(pattern)
+        if matched is None:
+            rx = _match(pattern)
+            matched = tuple(s for s in self.specs if rx.fullmatch(s.address))
+            if len(self._matched) >= 1024:  # bounded: a fuzzer sends a new pattern every packet
+                self._matched.clear()
+            self._matched[pattern] = matched
+        return list(matched)
 
     def manifest_params(self, values: dict[str, Value]) -> dict[str, Any]:
         """A piece's `params`: every declared parameter that shapes the media (lists for several values)."""
