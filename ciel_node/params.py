@@ -73,7 +73,12 @@ class ParamSpec:
     manifest: bool = True
     choices: tuple[str, ...] = ()  # the values a string readout can take (OSCQuery RANGE VALS)
     address: str = ""  # default: /ciel/<name>; readouts live under /ciel/status/
-    label: str = ""  # a short human name for the README table's "args" column (e.g. "seconds")
+    label: str = ""  # a short human name for the CLI flag's value (e.g. "seconds")
+    # Derived in __post_init__ for coerce()'s short path (one number: every knob move takes it).
+    _one: bool = field(init=False, repr=False, compare=False, default=False)
+    _int: bool = field(init=False, repr=False, compare=False, default=False)
+    _low: float | None = field(init=False, repr=False, compare=False, default=None)
+    _high: float | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         for attr in ("lo", "hi", "default"):
@@ -88,6 +93,11 @@ class ParamSpec:
             raise ValueError(f"{self.name}: default {self.default!r} does not match types {self.types!r}")
         if self.lo and not (len(self.lo) == len(self.hi) == len(self.types)):
             raise ValueError(f"{self.name}: lo/hi must give one bound per value ({self.types!r})")
+        bounded = bool(self.lo)
+        object.__setattr__(self, "_one", len(self.types) == 1 and self.types in _NUMERIC)
+        object.__setattr__(self, "_int", self.types in ("i", "h"))
+        object.__setattr__(self, "_low", self.lo[0] if bounded and self.clip in ("both", "low") else None)
+        object.__setattr__(self, "_high", self.hi[0] if bounded and self.clip in ("both", "high") else None)
 
     @property
     def command(self) -> bool:
@@ -115,6 +125,14 @@ class ParamSpec:
 
         One value comes bare; several come as a list or tuple. Raises ParamError.
         """
+        if self._one and type(value) in (int, float) and math.isfinite(value):
+            v = value
+            low, high = self._low, self._high
+            if low is not None and v < low:
+                v = low
+            elif high is not None and v > high:
+                v = high
+            return (int(round(v)) if self._int else float(v)), v != value
         if self.command:
             raise ParamError(f"{self.name} holds no value")
         several = len(self.types) > 1

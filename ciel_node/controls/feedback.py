@@ -87,14 +87,16 @@ class ByteCredit:
         return True
 
 
+_CAST = {"i": int, "h": int, "f": float, "d": float, "s": str}
+
+
 def state_message(name: str, value: Any, registry: Registry = PARAMS) -> bytes:
     """`/ciel/state/<name> value...` for a control, typed as declared (an int a control rounded stays an `i`).
 
     The types are looked up when the message is made: parameters declared at start-up are in it too."""
     tags = registry[name].types
     values = value if isinstance(value, (tuple, list)) else (value,)
-    cast = {"i": int, "h": int, "f": float, "d": float, "s": str}
-    return osc_message(f"/ciel/state/{name}", *(cast[t](v) for t, v in zip(tags, values)), types=tags)
+    return osc_message(f"/ciel/state/{name}", *(_CAST[t](v) for t, v in zip(tags, values)), types=tags)
 
 
 def state_messages(controls: Controls, registry: Registry = PARAMS) -> list[bytes]:
