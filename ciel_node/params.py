@@ -16,7 +16,7 @@ import math
 import re
 import reprlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -344,10 +344,6 @@ def _declared() -> list[ParamSpec]:
 
 
 PARAMS = Registry(_declared())
-
-
-def names(specs: Iterable[ParamSpec]) -> list[str]:
-    return [s.name for s in specs]
 
 
 def update_readme(path: Path) -> bool:

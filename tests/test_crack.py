@@ -75,9 +75,12 @@ def test_resume_continues_steps_and_minutes(archive: Path, tmp_path: Path) -> No
 
 def test_ctrl_c_saves(archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "i.pt"
+    # Started with SIGINT ignored, as a script's `crack ... &` (or this suite run in the background) starts it:
+    # Ctrl-C must save all the same (a fresh-clone run in the background waited out the 120 s here).
     proc = subprocess.Popen(
         [sys.executable, "-m", "ciel_node", "crack", "images", str(archive), "--minutes", "30", "--out", str(out),
          "--batch", "4"], stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509 - before exec, no threads
     )
     assert proc.stderr is not None
     lines = [proc.stderr.readline(), proc.stderr.readline()]

@@ -118,8 +118,11 @@ def crack(args: argparse.Namespace) -> int:
     clock = Clock(args.minutes, args.save_every)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    # SIGTERM (systemd, a closed laptop lid script) saves like Ctrl-C does.
+    # SIGTERM (systemd, a closed laptop lid script) saves like Ctrl-C does. SIGINT is set too: started in the
+    # background by a script (`crack ... &`), a process inherits SIGINT ignored, and Ctrl-C (or a kill -INT
+    # from whoever started it) would do nothing for the whole training time.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     if args.model == "audio":
         return _crack_audio(args, clock)
     return _crack_images(args, clock)
