@@ -72,7 +72,7 @@ class Node:
         # The live sound for the speakers, in its own process; none at all with --no-playback.
         self.engine = (
             SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
-                                   config.audio_device, stall_s=config.engine_stall_s))
+                                   config.audio_device, lead_s=config.engine_lead_s, stall_s=config.engine_stall_s))
             if config.speakers else None
         )
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)

@@ -46,6 +46,9 @@ class RunConfig:
     # an engine silent this long is a stalled sound engine. Either is killed and replaced.
     render_stall_s: float = 60.0
     engine_stall_s: float = 10.0
+    # Sound the engine keeps queued ahead of the device. 30 ms keeps knobs quick; a busy machine whose
+    # /api/health shows underruns trades a little latency for none with more (e.g. 0.1).
+    engine_lead_s: float = 0.03
     log_level: str = "info"
     # Speakers at all (`--no-playback`, `speakers = false`: none, not even the sound engine). Not to be confused
     # with the `playback` control (/ciel/playback), which switches existing speakers on and off.
@@ -78,6 +81,7 @@ class RunConfig:
         _check(isinstance(self.speakers, bool), f"speakers={self.speakers!r} must be true or false")
         _check(1.0 <= self.render_stall_s <= 3600.0, f"render_stall_s={self.render_stall_s:g} must be in 1..3600")
         _check(1.0 <= self.engine_stall_s <= 600.0, f"engine_stall_s={self.engine_stall_s:g} must be in 1..600")
+        _check(0.01 <= self.engine_lead_s <= 0.5, f"engine_lead_s={self.engine_lead_s:g} must be in 0.01..0.5 s")
         if self.audio_device is not None:
             object.__setattr__(self, "audio_device", str(self.audio_device))  # TOML may give an index as a number
         self.osc_endpoint  # noqa: B018 - validates

@@ -89,3 +89,5 @@ def test_integer_ranges_are_printed_whole() -> None:
         RunConfig(controls={"interval": 0.1})
     with pytest.raises(ConfigError, match=r"seed=3\.5 must be a whole number in 0\.\.2147483647$"):
         RunConfig(controls={"seed": 3.5})
+    with pytest.raises(ConfigError, match=r"engine_lead_s=5 must be in 0\.01\.\.0\.5 s$"):
+        RunConfig(engine_lead_s=5)
