@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import shutil
 import socket
 import statistics
@@ -38,6 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ciel_node.controls.wire import osc_message, parse_packet  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from web import wrk  # noqa: E402  (bench/web.py's wrk runner, the same measure)
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -62,20 +64,6 @@ def wait_until(cond, what: str, deadline_s: float, node: subprocess.Popen[bytes]
         if time.monotonic() > end:
             raise SystemExit(f"bench: {what}: not within {deadline_s} s")
         time.sleep(0.1)
-
-
-def wrk(url: str, seconds: float, connections: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
-                         capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    errors = 0
-    if m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
-        errors += int(m.group(1))
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
-        errors += sum(int(x) for x in m.groups())
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    return {"rps": rps, "errors": errors, "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")}
 
 
 def pct(values: list[float], q: float) -> float:
