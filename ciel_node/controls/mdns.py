@@ -13,6 +13,8 @@ import logging
 import socket
 from typing import Any
 
+from ciel_node import net
+
 log = logging.getLogger(__name__)
 
 OSCQUERY = "_oscjson._tcp.local."  # the OSCQueryProposal's service type
@@ -20,8 +22,9 @@ OSC = "_osc._udp.local."
 
 
 def is_loopback(host: str) -> bool:
+    """net.is_loopback for a host string (v4-mapped loopback included); False for a name."""
     ip = _ip(host)
-    return ip is not None and ip.is_loopback
+    return ip is not None and net.is_loopback(ip)
 
 
 def is_unspecified(host: str) -> bool:
