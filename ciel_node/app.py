@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ciel_node import bends
 from ciel_node.atomic import write_atomic
 from ciel_node.config import RunConfig
 from ciel_node.controls.feedback import FeedbackHub
@@ -22,11 +23,13 @@ from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
 from ciel_node.controls.oscquery import OscQueryServer
 from ciel_node.errors import CielError
+from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters
 from ciel_node.generate.walk import WalkState, WalkStore
 from ciel_node.generate.worker import RenderSpec, RenderWorker
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
+from ciel_node.params import PARAMS
 from ciel_node.playback.engine import EngineSpec, SoundEngine
 from ciel_node.publish.media import MediaStore
 from ciel_node.publish.web import WebSurface, serve
@@ -66,16 +69,26 @@ class Node:
             kind: {**self.checkpoints[kind], "steps": prov.get("steps"), "minutes": prov.get("minutes")}
             for kind, prov in (("audio", audio_provenance), ("image", image_provenance))
         }
+        # The nets' bendable layers and feature clusters (once per checkpoint, cached in the state dir): declared as
+        # parameters, and handed to every process that renders, so each bends exactly what was declared.
+        sound = SoundInstrument(vae, cached_clusters("audio", config.audio_checkpoint, state_dir,
+                                                     lambda: SoundInstrument(vae).clusters()))
+        image = ImageInstrument(gan, cached_clusters("image", config.image_checkpoint, state_dir,
+                                                     lambda: ImageInstrument(gan).clusters()))
+        self.layouts = [image.layout, sound.layout]
+        registry = PARAMS.extended(bends.declare(self.layouts))
         spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
-                          config.max_sound_s, config.threads, config.render_stall_s)
+                          config.max_sound_s, config.threads, config.render_stall_s,
+                          audio_clusters=sound.layout.clusters, image_clusters=image.layout.clusters)
         self.renderer = RenderWorker(spec, process=config.render_process)
         # The live sound for the speakers, in its own process; none at all with --no-playback.
         self.engine = (
             SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
-                                   config.audio_device, lead_s=config.engine_lead_s, stall_s=config.engine_stall_s))
+                                   config.audio_device, lead_s=config.engine_lead_s, stall_s=config.engine_stall_s,
+                                   clusters=sound.layout.clusters))
             if config.speakers else None
         )
-        self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls)
+        self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls, registry=registry)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self.walks = WalkStore(state_dir / "walk.json", self.controls.controls.seed, vae.config.latent,
                                gan.config.latent)

@@ -16,7 +16,7 @@ import math
 import re
 import reprlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +58,10 @@ class ParamSpec:
     `access`: READ (a readout the node sets: seq, next_at, the speakers' state), WRITE (a command: next),
     READ_WRITE (a control). `persist`: saved in controls.json and a config key / CLI flag. `manifest`: recorded in
     each piece's `params` (everything that shapes the media must be: same checkpoints + seed + params ⇒ same bytes).
+    Declared at start-up (bends.py): `optional` trailing values may be left out (the default's fill in), `check`
+    validates the whole value after clamping (returns it canonical, raises ParamError), `group` records the
+    parameter in a piece's `params[group]` only when it is not at its default (a hundred neutral bends are implied,
+    not listed), and a command with `resets` puts every control whose name starts with it back to its default.
     """
 
     name: str
@@ -74,6 +78,10 @@ class ParamSpec:
     choices: tuple[str, ...] = ()  # the values a string readout can take (OSCQuery RANGE VALS)
     address: str = ""  # default: /ciel/<name>; readouts live under /ciel/status/
     label: str = ""  # a short human name for the CLI flag's value (e.g. "seconds")
+    optional: int = 0
+    check: Callable[[Any], Any] | None = field(default=None, compare=False)
+    group: str = ""
+    resets: str = ""
     # Derived in __post_init__ for coerce()'s short path (one number: every knob move takes it).
     _one: bool = field(init=False, repr=False, compare=False, default=False)
     _int: bool = field(init=False, repr=False, compare=False, default=False)
@@ -94,7 +102,7 @@ class ParamSpec:
         if self.lo and not (len(self.lo) == len(self.hi) == len(self.types)):
             raise ValueError(f"{self.name}: lo/hi must give one bound per value ({self.types!r})")
         bounded = bool(self.lo)
-        object.__setattr__(self, "_one", len(self.types) == 1 and self.types in _NUMERIC)
+        object.__setattr__(self, "_one", len(self.types) == 1 and self.types in _NUMERIC and self.check is None)
         object.__setattr__(self, "_int", self.types in ("i", "h"))
         object.__setattr__(self, "_low", self.lo[0] if bounded and self.clip in ("both", "low") else None)
         object.__setattr__(self, "_high", self.hi[0] if bounded and self.clip in ("both", "high") else None)
@@ -116,8 +124,11 @@ class ParamSpec:
 
     def range_text(self) -> str:
         """`0.5..3600`, `0..1 0..1` for a pair, `a|b` for choices: as a person would type the bounds."""
-        if self.choices:
+        if self.choices and not self.lo:
             return ", ".join(self.choices)
+        if self.choices:
+            return " ".join("|".join(self.choices) if t == "s" else f"{number(lo)}..{number(hi)}"
+                            for t, lo, hi in zip(self.types, self.lo, self.hi))
         return " ".join(f"{number(lo)}..{number(hi)}" for lo, hi in zip(self.lo, self.hi))
 
     def coerce(self, value: Any) -> tuple[Value, bool]:
@@ -136,9 +147,13 @@ class ParamSpec:
         if self.command:
             raise ParamError(f"{self.name} holds no value")
         several = len(self.types) > 1
+        if several and not isinstance(value, (list, tuple)) and self.optional >= len(self.types) - 1:
+            value = (value,)
         if several != isinstance(value, (list, tuple)):
             raise ParamError(f"{self.name} takes {self.count_text()}, got {_short.repr(value)}")
         items = list(value) if several else [value]
+        if len(self.types) - self.optional <= len(items) < len(self.types):
+            items += list(self.default[len(items):])
         if len(items) != len(self.types):
             raise ParamError(f"{self.name} takes {self.count_text()}, got {_short.repr(value)}")
         out: list[Any] = []
@@ -162,11 +177,22 @@ class ParamSpec:
                 v = min(v, self.hi[k])
             clamped |= v != item
             out.append(int(round(v)) if _NUMERIC[tag] is int else float(v))
-        return (out[0] if len(out) == 1 else tuple(out)), clamped
+        result = out[0] if len(out) == 1 else tuple(out)
+        if self.check is not None:
+            checked = self.check(result)
+            clamped |= checked != result
+            result = checked
+        return result, clamped
 
     def count_text(self) -> str:
         n = len(self.types)
+        if self.optional:
+            return f"{n - self.optional} to {n} values ({self.types})"
         return "one number" if n == 1 and self.types != "s" else "one string" if n == 1 else f"{n} numbers"
+
+    def arity(self) -> tuple[int, int]:
+        """How many OSC arguments a message to it may carry: (fewest, most)."""
+        return len(self.types) - self.optional, len(self.types)
 
 
 @dataclass
@@ -185,6 +211,10 @@ class Registry:
         self._matched: dict[str, tuple[ParamSpec, ...]] = {}  # pattern -> what it matches (a knob repeats one)
         for spec in list(self.specs):
             self._index(spec)
+
+    def extended(self, specs: list[ParamSpec]) -> Registry:
+        """A new registry: these parameters and `specs` (a node's own, once its checkpoints say what they are)."""
+        return Registry([*self.specs, *specs])
 
     def declare(self, *specs: ParamSpec) -> None:
         for spec in specs:
@@ -249,8 +279,18 @@ class Registry:
         return list(matched)
 
     def manifest_params(self, values: dict[str, Value]) -> dict[str, Any]:
-        """A piece's `params`: every declared parameter that shapes the media (lists for several values)."""
-        return {s.name: _json(values[s.name]) for s in self.in_manifest}
+        """A piece's `params`: every declared parameter that shapes the media (lists for several values); a grouped
+        one (the bends) under `params[group]`, keyed by its address below `/ciel/<group>/`, only when it is not at its
+        default (so `{}` is "all neutral")."""
+        out: dict[str, Any] = {}
+        for s in self.in_manifest:
+            if not s.group:
+                out[s.name] = _json(values[s.name])
+                continue
+            grouped = out.setdefault(s.group, {})
+            if _json(values[s.name]) != _json(s.initial):
+                grouped[s.address.removeprefix(f"{PREFIX}{s.group}/")] = _json(values[s.name])
+        return out
 
     def markdown(self) -> str:
         """The README's address table, generated: what a developer declares is what a performer reads."""

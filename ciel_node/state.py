@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ciel_node.atomic import read_json, write_atomic
+from ciel_node.bends import Bends
 from ciel_node.params import PARAMS, READ, READ_WRITE, SEED_MAX, ParamError, Registry, Value, _short, number
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class Controls:
     to the render and sound processes) and comparable; `replace()` makes a changed copy.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_values", "_bends")
 
     def __init__(self, registry: Registry = PARAMS, **values: Value) -> None:
         base = {s.name: s.initial for s in registry.controls}
@@ -39,7 +40,7 @@ class Controls:
         object.__setattr__(self, "_values", {**base, **values})
 
     def __getattr__(self, name: str) -> Any:
-        if name == "_values":  # not set yet (an unpickling copy): no recursion
+        if name in ("_values", "_bends"):  # not set yet (an unpickling copy, bends not parsed): no recursion
             raise AttributeError(name)
         try:
             return self._values[name]
@@ -63,6 +64,15 @@ class Controls:
 
     def __repr__(self) -> str:
         return "Controls(" + ", ".join(f"{k}={v!r}" for k, v in self._values.items()) + ")"
+
+    @property
+    def bends(self) -> Bends:
+        """The network bends in force (the `bend_*` controls), parsed once per snapshot: the engine asks per block."""
+        try:
+            return self._bends
+        except AttributeError:
+            object.__setattr__(self, "_bends", Bends.parse(self._values))
+            return self._bends
 
     def replace(self, **changes: Value) -> Controls:
         new = object.__new__(Controls)
@@ -150,6 +160,10 @@ class ControlStore:
                 listener(snapshot, changed)
             self._tell(changed)
         return snapshot, clean
+
+    def reset(self, prefix: str) -> tuple[Controls, dict[str, Any]]:
+        """Every control whose name starts with `prefix` back to its default (a `resets` command: /ciel/bend/clear)."""
+        return self.update(**{s.name: s.initial for s in self.registry.controls if s.name.startswith(prefix)})
 
     def report(self, **values: Value) -> None:
         """Set readouts (the node's own news: the last seq, when the next piece is due, the speakers' state)."""

@@ -60,7 +60,9 @@ async def test_namespace_as_python_oscquery_reads_it_matches_the_registry(tmp_pa
         raw = client.last_json
         host = await asyncio.to_thread(client.get_host_info)
         assert root is not None and root.full_path == "/" and root.is_container
-        for spec in PARAMS:
+        registry = r.node.controls.registry  # the node's own: PARAMS and the bends its checkpoints declare
+        assert len(registry.specs) > len(PARAMS.specs)
+        for spec in registry:
             node = root.find_subnode(spec.address)
             assert node is not None, spec.address
             assert node.access == spec.access, spec.address
@@ -71,9 +73,11 @@ async def test_namespace_as_python_oscquery_reads_it_matches_the_registry(tmp_pa
             expected = r.node.controls.value(spec.name)
             if spec.name == "playback":
                 expected = 0  # no speakers in tests: reads 0, as /ciel/state/playback does
-            assert node.value == [expected], spec.address
+            assert node.value == list(_listed(expected)), spec.address
             assert [type(v) for v in node.value] == [{"i": int, "f": float, "d": float, "s": str}[t]
                                                      for t in spec.types], spec.address
+            if spec.group:
+                assert node.value == list(_listed(spec.initial)), spec.address  # every bend at its neutral value
         assert root.find_subnode("/ciel/drift").value == [pytest.approx(0.37)]
         # What python-oscquery does not model (TYPE strings, RANGE, UNIT, CLIPMODE), checked on the same JSON.
         methods = {}
@@ -84,12 +88,16 @@ async def test_namespace_as_python_oscquery_reads_it_matches_the_registry(tmp_pa
             stack.extend(node.get("CONTENTS", {}).values())
             if "CONTENTS" not in node:
                 methods[node["FULL_PATH"]] = node
-        assert set(methods) == {s.address for s in PARAMS}
-        assert {k for k, v in raw["CONTENTS"]["ciel"]["CONTENTS"].items() if "CONTENTS" in v} == {"status"}
-        for spec in PARAMS:
+        assert set(methods) == {s.address for s in registry}
+        assert {k for k, v in raw["CONTENTS"]["ciel"]["CONTENTS"].items() if "CONTENTS" in v} == {"status", "bend"}
+        assert methods["/ciel/bend/image/1/rotate"]["RANGE"] == [{"MIN": -180.0, "MAX": 180.0}]
+        assert methods["/ciel/bend/image/1/translate"]["TYPE"] == "ff"
+        for spec in registry:
             m = methods[spec.address]
             assert m["TYPE"] == (spec.types or "I")
-            if spec.choices:
+            if spec.choices and spec.lo:  # features: a mode, then its amount
+                assert m["RANGE"] == [{"VALS": list(spec.choices)}, {"MIN": 0.0, "MAX": spec.hi[1]}]
+            elif spec.choices:
                 assert m["RANGE"] == [{"VALS": list(spec.choices)}] and "CLIPMODE" not in m
             elif spec.lo:
                 assert m["RANGE"] == [{"MIN": lo, "MAX": hi} for lo, hi in zip(spec.lo, spec.hi)]
@@ -435,3 +443,7 @@ async def test_next_takes_the_impulse_oscquery_declares(tmp_path: Path, tiny_che
         await oscsend(r.osc_port, "/ciel/next", "N")
         await until(lambda: r.node.media.last_seq > seq + 1, 30, "a piece after /ciel/next N")
         assert dump.count("/ciel/error") == 0, dump.lines
+
+
+def _listed(value: object) -> tuple[object, ...]:
+    return value if isinstance(value, tuple) else (value,)

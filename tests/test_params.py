@@ -114,7 +114,8 @@ async def test_a_running_node_reports_its_readouts(tmp_path: Path, tiny_checkpoi
         await until(lambda: store.value("last_seq") == 2, 30, "the second piece")
         assert "last_seq" in seen and "next_at" in seen
         entry = r.node.media.latest()
-        assert entry["params"] == PARAMS.manifest_params(store.controls.as_dict())
+        assert entry["params"] == store.registry.manifest_params(store.controls.as_dict())
+        assert entry["params"]["bend"] == {}  # every bend neutral: none listed
     with pytest.raises(ParamError, match="speakers must be one of"):
         store.report(speakers="exploded")
 

@@ -56,7 +56,8 @@ class OscSurface:
         self._handlers: dict[str, Handler] = dict(self._protocol)
         for spec in self.registry:
             self._handlers[spec.address] = (
-                commands[spec.name] if spec.command else self._control(spec) if spec.access == READ_WRITE
+                (self._reset(spec) if spec.resets else commands[spec.name]) if spec.command
+                else self._control(spec) if spec.access == READ_WRITE
                 else self._read_only(spec)
             )
         self._logged_at = -1e9
@@ -139,10 +140,11 @@ class OscSurface:
     # --- handlers -----------------------------------------------------------------------------
     def _control(self, spec: ParamSpec) -> Handler:
         name, count = spec.name, len(spec.types)
+        fewest, most = spec.arity()
 
         def apply(args: list[Any], peer: Peer) -> None:
             if len(args) != count:
-                _arity(args, count, count, f"{name} takes {spec.count_text()}")
+                _arity(args, fewest, most, f"{name} takes {spec.count_text()}")
             value = args[0] if count == 1 else tuple(args)
             before = self.hub.reported(name, getattr(self.store.controls, name))
             _, applied = self.store.update(**{name: value})
@@ -159,6 +161,15 @@ class OscSurface:
             raise ControlError(f"{spec.address} is read-only (the node sets it); read it with OSCQuery or /ciel/get")
 
         return refuse
+
+    def _reset(self, spec: ParamSpec) -> Handler:
+        def reset(args: list[Any], peer: Peer) -> None:
+            if args in ([None], [float("inf")]):  # an impulse, as for /ciel/next
+                args = []
+            _arity(args, 0, 0, f"{spec.address} takes no arguments")
+            self.store.reset(spec.resets)
+
+        return reset
 
     def _next(self, args: list[Any], peer: Peer) -> None:
         if args in ([None], [float("inf")]):  # an impulse as OSCQuery declares it (TYPE "I"; ossia sends ,I or ,N)

@@ -73,7 +73,10 @@ def _static(spec: ParamSpec) -> dict[str, Any]:
     """A method's attributes that never change (everything but VALUE)."""
     node: dict[str, Any] = {"FULL_PATH": spec.address, "DESCRIPTION": spec.description, "ACCESS": spec.access,
                             "TYPE": spec.types or IMPULSE}
-    if spec.choices:
+    if spec.choices and spec.lo:  # several values, some strings: a range for each (features: mode, amount)
+        node["RANGE"] = [{"VALS": list(spec.choices)} if t == "s" else {"MIN": _CAST[t](lo), "MAX": _CAST[t](hi)}
+                         for t, lo, hi in zip(spec.types, spec.lo, spec.hi)]
+    elif spec.choices:
         node["RANGE"] = [{"VALS": list(spec.choices)}]
     elif spec.lo:
         node["RANGE"] = [{"MIN": _CAST[t](lo), "MAX": _CAST[t](hi)} for t, lo, hi in zip(spec.types, spec.lo, spec.hi)]

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from ciel_node.bends import Bends
+from ciel_node.generate.instrument import SoundInstrument
 from ciel_node.generate.phase import Framing, StreamingGriffinLim
 from ciel_node.models.audio_vae import LOG_FLOOR, SpectralVAE
 
@@ -80,8 +82,10 @@ def _soft_knee(x: np.ndarray, knee: float = 0.9) -> np.ndarray:
 class AudioRenderer:
     """Renders a latent trajectory into sound, block by block (each <= 0.5 s)."""
 
-    def __init__(self, model: SpectralVAE, iterations: int = 16, momentum: float = 0.99) -> None:
+    def __init__(self, model: SpectralVAE, iterations: int = 16, momentum: float = 0.99,
+                 clusters: tuple[tuple[int, ...], ...] | None = None) -> None:
         self.model = model
+        self.instrument = SoundInstrument(model, clusters)
         cfg = model.config
         self.sample_rate, self.hop, self.latent = cfg.sample_rate, cfg.hop, cfg.latent
         self.frame_rate = cfg.sample_rate / cfg.hop
@@ -89,10 +93,11 @@ class AudioRenderer:
         block = max(1, int(0.5 * self.frame_rate) - 1)  # frames, so a block is under 0.5 s
         self.phase = StreamingGriffinLim(self.framing, iterations, momentum, block=block)
 
-    def magnitudes(self, trajectory: np.ndarray) -> torch.Tensor:
-        """(T, L) latents -> (T, F) linear magnitudes, with NaN/inf/blow-ups made harmless."""
+    def magnitudes(self, trajectory: np.ndarray, bends: Bends | None = None) -> torch.Tensor:
+        """(T, L) latents -> (T, F) linear magnitudes through the bends in force, with NaN/inf/blow-ups made
+        harmless."""
         with torch.inference_mode():
-            log_mag = self.model.decode(torch.from_numpy(trajectory.astype(np.float32)))
+            log_mag = self.instrument.decode(torch.from_numpy(trajectory.astype(np.float32)), bends)
         log_mag = torch.nan_to_num(log_mag, nan=LOG_FLOOR, posinf=LOG_CEIL, neginf=LOG_FLOOR)
         return torch.exp(log_mag.clamp(LOG_FLOOR, LOG_CEIL))
 
@@ -102,6 +107,7 @@ class AudioRenderer:
         ceiling_db: float | Callable[[], float],
         rng: np.random.Generator,
         length: int | None = None,
+        bends: Bends | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield float32 blocks, `length` samples in all (default: every frame's hop).
 
@@ -109,7 +115,7 @@ class AudioRenderer:
         last of the `length` samples, so a sound cut to an exact duration still ends without a click.
         """
         ceiling = ceiling_db if callable(ceiling_db) else (lambda: float(ceiling_db))  # type: ignore[arg-type]
-        mags = self.magnitudes(trajectory)
+        mags = self.magnitudes(trajectory, bends)
         total = mags.shape[0] * self.hop if length is None else min(length, mags.shape[0] * self.hop)
         leveller = Leveller(self.sample_rate, total)
         left = total
@@ -120,6 +126,7 @@ class AudioRenderer:
             left -= len(block)
 
     def render(
-        self, trajectory: np.ndarray, ceiling_db: float, rng: np.random.Generator, length: int | None = None
+        self, trajectory: np.ndarray, ceiling_db: float, rng: np.random.Generator, length: int | None = None,
+        bends: Bends | None = None,
     ) -> np.ndarray:
-        return np.concatenate(list(self.stream(trajectory, ceiling_db, rng, length)))
+        return np.concatenate(list(self.stream(trajectory, ceiling_db, rng, length, bends)))

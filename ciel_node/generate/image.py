@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ciel_node.bends import Bends
+from ciel_node.generate.instrument import ImageInstrument
 from ciel_node.models.image_gan import Generator
 
 PNG_LEVEL = 3  # zlib level: most of the size of level 9 at a fraction of the time
@@ -61,23 +63,25 @@ def encode_png(pixels: np.ndarray) -> bytes:
 class ImageRenderer:
     """Decodes one latent point through the generator; publishes at `size`, warps the sky once set up."""
 
-    def __init__(self, generator: Generator, size: int = 256, sky_height: int = 256) -> None:
+    def __init__(self, generator: Generator, size: int = 256, sky_height: int = 256,
+                 clusters: tuple[tuple[int, ...], ...] | None = None) -> None:
         self.generator = generator
+        self.instrument = ImageInstrument(generator, clusters)
         self.latent = generator.config.latent
         self.size = size
         self.warp = MollweideWarp(size, sky_height)
 
-    def pixels(self, z: np.ndarray) -> np.ndarray:
-        """(L,) latent -> (size, size, 3) uint8."""
+    def pixels(self, z: np.ndarray, bends: Bends | None = None) -> np.ndarray:
+        """(L,) latent -> (size, size, 3) uint8, through the bends in force."""
         with torch.inference_mode():
-            img = self.generator(torch.from_numpy(z.astype(np.float32))[None])[0]  # (3, n, n) in [-1, 1]
+            img = self.instrument(torch.from_numpy(z.astype(np.float32))[None], bends)[0]  # (3, n, n) in [-1, 1]
         img = torch.nan_to_num(img, nan=0.0).clamp(-1.0, 1.0)
         arr = ((img.permute(1, 2, 0).numpy() + 1.0) * 127.5 + 0.5).astype(np.uint8)
         if arr.shape[0] != self.size:
             arr = np.asarray(Image.fromarray(arr).resize((self.size, self.size), Image.Resampling.BICUBIC))
         return arr
 
-    def render(self, z: np.ndarray) -> tuple[bytes, bytes]:
+    def render(self, z: np.ndarray, bends: Bends | None = None) -> tuple[bytes, bytes]:
         """(image PNG, sky PNG) for one latent point."""
-        pixels = self.pixels(z)
+        pixels = self.pixels(z, bends)
         return encode_png(pixels), encode_png(self.warp(pixels))

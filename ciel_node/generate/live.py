@@ -79,7 +79,7 @@ class LiveSound:
         need = self.block + self.lookahead - len(self.pending)
         if need > 0:
             self.pending = np.vstack([self.pending, self.walk.frames(need, controls.drift, self.rng)])
-        mags = self.r.magnitudes(self.pending)
+        mags = self.r.magnitudes(self.pending, controls.bends)
         samples = self.phase.push(mags[: self.block], mags[self.block :], self.rng)
         self.committed_z = self.pending[self.block - 1].copy()
         self.pending = self.pending[self.block :]

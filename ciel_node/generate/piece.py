@@ -53,7 +53,7 @@ class Composer:
         )
         # Exactly `seconds` of sound, so pieces played back to back leave no gap and do not overlap.
         length = int(round(seconds * self.audio.sample_rate))
-        samples = self.audio.render(trajectory, controls.volume_ceiling, rng, length)
+        samples = self.audio.render(trajectory, controls.volume_ceiling, rng, length, controls.bends)
         return self._finish(state, controls, samples, tuple(trajectory[-1]), state.step + 1, t0)
 
     def assemble(
@@ -75,7 +75,7 @@ class Composer:
         if state.step > 0:
             rng = walk.piece_rng(state.seed, state.step, IMAGE_STREAM)
             image_z = walk.image_step(image_z, controls.drift, rng, home=state.home("image"))
-        image_png, sky_png = self.image.render(image_z)
+        image_png, sky_png = self.image.render(image_z, controls.bends)
         sr = self.audio.sample_rate
         piece = RenderedPiece(
             controls=controls, step=state.step, image_png=image_png, sky_png=sky_png,

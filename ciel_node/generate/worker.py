@@ -43,12 +43,15 @@ class RenderSpec:
     max_sound_s: float
     threads: int
     stall_s: float = 60.0  # the watchdog's floor (RenderWorker.stall_bound)
+    audio_clusters: tuple[tuple[int, ...], ...] | None = None  # the nets' feature clusters, as the node declared them
+    image_clusters: tuple[tuple[int, ...], ...] | None = None
 
     def composer(self) -> Composer:
         torch.set_num_threads(self.threads)
         vae, _ = SpectralVAE.from_checkpoint(self.audio_checkpoint)
         gan, _ = Generator.from_checkpoint(self.image_checkpoint)
-        return Composer(AudioRenderer(vae, iterations=self.gl_iterations), ImageRenderer(gan), self.max_sound_s)
+        return Composer(AudioRenderer(vae, iterations=self.gl_iterations, clusters=self.audio_clusters),
+                        ImageRenderer(gan, clusters=self.image_clusters), self.max_sound_s)
 
 
 RENDER_NICE = 10  # added to the renderer's nice value: below the sound engine and the node's loop

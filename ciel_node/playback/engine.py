@@ -58,6 +58,7 @@ class EngineSpec:
     lead_s: float = LEAD_S
     block_frames: int = 2
     stall_s: float = STALL_S
+    clusters: tuple[tuple[int, ...], ...] | None = None  # the sound net's feature clusters, as the node declared them
 
 
 Cut = tuple[np.ndarray, LivePoint]  # the samples, and where the sound's walk was at the cut
@@ -109,7 +110,8 @@ class _Engine:
         self._pumping.start()
         self.db_to_gain = db_to_gain
         vae, _ = SpectralVAE.from_checkpoint(spec.audio_checkpoint)
-        self.sound = LiveSound(AudioRenderer(vae, iterations=spec.gl_iterations), block=spec.block_frames)
+        renderer = AudioRenderer(vae, iterations=spec.gl_iterations, clusters=spec.clusters)
+        self.sound = LiveSound(renderer, block=spec.block_frames)
         self.sr = self.sound.sample_rate
         self.new_limiter = lambda: TruePeakLimiter(self.sr)
         self.limiter = self.new_limiter()
