@@ -127,8 +127,10 @@ def node(tmp_path: Path, procs: list[Proc]) -> Node:
     return n
 
 
+BEND_DISPLAYS = ("bend-net", "bend-layer", "bend-transform", "bend-value", "bend-y", "bend-random", "bend-cluster")
 HARNESS_DISPLAYS = (
     *STATE_NAMES, "piece-seq", "piece-image", "piece-audio", "error-address", "error-reason", "connected",
+    *BEND_DISPLAYS,
 )
 
 
@@ -319,7 +321,120 @@ def test_pd_patch_loads_with_defaults_and_no_errors(tmp_path: Path, procs: list[
     p.wait_printed(r"connecting to 127\.0\.0\.1 9000")
     # (9001 may be taken on a busy machine; the attempt is what the load sequence owes.)
     p.wait_printed(r"listening on 9001|netreceive: listen failed: Address already in use")
+    # The bending section starts on image, layer 1, rotate at its neutral 0 (selecting sends nothing).
+    for name, value in (("bend-net", "0"), ("bend-layer", "1"), ("bend-transform", "2"), ("bend-value", "0"),
+                        ("bend-random", "0.5"), ("bend-cluster", "1")):
+        p.wait_printed(f"^shown-{name}: set {value}$")
     p.assert_healthy()
+
+
+# --- Pd bending section -> node ---------------------------------------------------------------------------------
+def bend_messages_sent(node: Node, pd: Pd) -> list[tuple[str, str, list[str]]]:
+    """The /ciel/bend messages Pd sent for its start-up -send list: all precede a hello sent afterwards."""
+    listen = str(pd.listen)
+    start = node.wait_for("/ciel/get", "i", [listen]) + 1
+    pd.command("hello")
+    end = node.wait_for("/ciel/get", "i", [listen], after=start)
+    return [m for m in node.messages()[start:end] if m[0].startswith("/ciel/bend")]
+
+
+def test_pd_bend_sends_each_transform_with_its_type_tags(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    """Net, layer and transform select (nothing sent); the value sends, typed and clipped per transform."""
+    pd = start_pd([
+        "ciel-bend-layer 3", "ciel-bend-transform rotate", "ciel-bend-value 45",
+        "ciel-bend-value 400",  # clipped to 180
+        "ciel-bend-transform translate", "ciel-bend-value 0.5", "ciel-bend-y -0.25", "ciel-bend-y 9",
+        "ciel-bend-transform 3", "ciel-bend-value 2.4", "ciel-bend-value 99",  # erode (by index): rounded, clipped
+        "ciel-bend-y 0.5",  # y belongs to translate: nothing sent
+        "ciel-bend-transform flip_h", "ciel-bend-value 1", "ciel-bend-value 0.3",
+        "ciel-bend-transform scale", "ciel-bend-value 0", "ciel-bend-transform multiply", "ciel-bend-value -9",
+        "ciel-bend-transform threshold", "ciel-bend-value 0.75", "ciel-bend-transform ablate", "ciel-bend-value 2",
+        "ciel-bend-transform dilate", "ciel-bend-value 3", "ciel-bend-transform flip_v", "ciel-bend-value 1",
+        "ciel-bend-transform invert", "ciel-bend-value 1",
+        # the sound net has 3 layers: layer 5 becomes 3; its translate is one float (along frequency)
+        "ciel-bend-net sound", "ciel-bend-layer 5", "ciel-bend-transform translate", "ciel-bend-value 0.2",
+        "ciel-bend-y 0.3", "ciel-bend-transform multiply", "ciel-bend-value 2",
+        "ciel-bend-net 0", "ciel-bend-layer 6", "ciel-bend-transform 2", "ciel-bend-value -30",
+    ])
+    i3, s3, i6 = "/ciel/bend/image/3/", "/ciel/bend/sound/3/", "/ciel/bend/image/6/"
+    assert bend_messages_sent(node, pd) == [
+        (i3 + "rotate", "f", ["45.000000"]),
+        (i3 + "rotate", "f", ["180.000000"]),
+        (i3 + "translate", "ff", ["0.500000", "0.000000"]),  # y back at its neutral 0 on selecting translate
+        (i3 + "translate", "ff", ["0.500000", "-0.250000"]),
+        (i3 + "translate", "ff", ["0.500000", "1.000000"]),
+        (i3 + "erode", "i", ["2"]),
+        (i3 + "erode", "i", ["8"]),
+        (i3 + "flip_h", "i", ["1"]),
+        (i3 + "flip_h", "i", ["0"]),
+        (i3 + "scale", "f", ["0.250000"]),
+        (i3 + "multiply", "f", ["-4.000000"]),
+        (i3 + "threshold", "f", ["0.750000"]),
+        (i3 + "ablate", "f", ["1.000000"]),
+        (i3 + "dilate", "i", ["3"]),
+        (i3 + "flip_v", "i", ["1"]),
+        (i3 + "invert", "i", ["1"]),
+        (s3 + "translate", "f", ["0.200000"]),
+        (s3 + "multiply", "f", ["2.000000"]),
+        (i6 + "rotate", "f", ["-30.000000"]),
+    ]
+    # Clipped values are shown as sent; the layer shows 3 once the sound net is selected.
+    for name, value in (("bend-value", "180"), ("bend-value", "8"), ("bend-y", "1"), ("bend-layer", "3"),
+                        ("bend-layer", "6"), ("bend-net", "1"), ("bend-transform", "3")):
+        pd.wait_printed(f"^shown-{name}: set {value}$")
+    pd.assert_healthy()
+
+
+def test_pd_bend_features_and_clears(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    pd = start_pd([
+        "ciel-bend-layer 2", "ciel-bend-features random 0.5", "ciel-bend-features random 7",
+        "ciel-bend-features cluster 2", "ciel-bend-features cluster 0", "ciel-bend-features cluster 2.6",
+        "ciel-bend-features all",
+        # the widgets' own names
+        "ciel-bend-all bang", "ciel-bend-random 0.25", "ciel-bend-cluster 3",
+        "ciel-bend-net sound", "ciel-bend-features cluster 1",
+        "ciel-bend-clear bang", "ciel-bend-clear-image bang", "ciel-bend-clear-sound bang",
+        "ciel-bend-clear all", "ciel-bend-clear image", "ciel-bend-clear sound",
+    ])
+    f2, s2 = "/ciel/bend/image/2/features", "/ciel/bend/sound/2/features"
+    assert bend_messages_sent(node, pd) == [
+        (f2, "sf", ['"random"', "0.500000"]),
+        (f2, "sf", ['"random"', "1.000000"]),
+        (f2, "si", ['"cluster"', "2"]),  # a cluster id goes as an int
+        (f2, "si", ['"cluster"', "1"]),  # ids start at 1
+        (f2, "si", ['"cluster"', "3"]),  # rounded
+        (f2, "s", ['"all"']),
+        (f2, "s", ['"all"']),
+        (f2, "sf", ['"random"', "0.250000"]),
+        (f2, "si", ['"cluster"', "3"]),
+        (s2, "si", ['"cluster"', "1"]),
+        ("/ciel/bend/clear", "", []),
+        ("/ciel/bend/image/clear", "", []),
+        ("/ciel/bend/sound/clear", "", []),
+        ("/ciel/bend/clear", "", []),
+        ("/ciel/bend/image/clear", "", []),
+        ("/ciel/bend/sound/clear", "", []),
+    ]
+    for name, value in (("bend-random", "1"), ("bend-cluster", "1"), ("bend-cluster", "3")):
+        pd.wait_printed(f"^shown-{name}: set {value}$")
+    pd.assert_healthy()
+
+
+def test_pd_bend_widgets_are_wired(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    """A float to each bend widget's receive name makes it output, as a click or a drag would."""
+    pd = start_pd([
+        "ciel-bend-net-set 1", "ciel-bend-layer-set 2", "ciel-bend-transform-set 6",  # radio, number box, radio
+        "ciel-bend-value-set 0.4",  # slider, number box, toggle
+        "ciel-bend-net-set 0", "ciel-bend-transform-set 0", "ciel-bend-y-set -0.5",  # slider, number box
+        "ciel-bend-random-set 0.25",  # slider, number box
+        "ciel-bend-cluster-set 2",  # number box
+    ])
+    t = ("/ciel/bend/sound/2/threshold", "f", ["0.400000"])
+    y = ("/ciel/bend/image/2/translate", "ff", ["0.000000", "-0.500000"])
+    r = ("/ciel/bend/image/2/features", "sf", ['"random"', "0.250000"])
+    assert bend_messages_sent(node, pd) == [t, t, t, y, y, r, r,
+                                            ("/ciel/bend/image/2/features", "si", ['"cluster"', "2"])]
+    pd.assert_healthy()
 
 
 # --- Max ------------------------------------------------------------------------------------------------------
