@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ciel_node.params import PREFIX, WRITE, ParamError, ParamSpec, Value, _short
+from ciel_node.params import PREFIX, WRITE, ParamError, ParamSpec, Value, number
 
 GROUP = "bend"  # /ciel/bend/...; a piece's params["bend"]
 NETS = ("image", "sound")
@@ -137,7 +137,7 @@ def _check_features(clusters: int, value: Any) -> tuple[str, float]:
     if mode == "random":
         return ("random", min(1.0, max(0.0, x)))
     if not float(x).is_integer() or not 1 <= x <= clusters:
-        raise ParamError(f"cluster {_short.repr(x)} does not exist: this layer has clusters 1..{clusters}")
+        raise ParamError(f"cluster {number(x)} does not exist: this layer has clusters 1..{clusters}")
     return ("cluster", float(x))
 
 
@@ -179,7 +179,7 @@ class Bends:
         return cls(tuple(per["image"]), tuple(per["sound"]))
 
 
-_NEUTRAL = {t.name: t.neutral for t in TRANSFORMS}
+_NEUTRAL = {(t.name, len(t.types)): t.neutral for t in TRANSFORMS}  # translate: ff on maps, f on a spectrum
 
 
 def _floats(value: Value) -> tuple[float, ...]:
@@ -187,6 +187,5 @@ def _floats(value: Value) -> tuple[float, ...]:
 
 
 def _neutral(name: str, value: Value) -> bool:
-    neutral = _NEUTRAL[name]
     got = _floats(value)
-    return got == neutral[: len(got)]
+    return got == _NEUTRAL[(name, len(got))]
