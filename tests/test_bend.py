@@ -17,7 +17,7 @@ from conftest import TINY_AUDIO, TINY_IMAGE, make_checkpoints
 from nodes import node_config, running_node, until
 from oscpeers import OscDump, oscsend
 
-from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, declare, transforms_for
+from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, declare
 from ciel_node.generate.bend import bend_maps, bend_spectrum, bend_units
 from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters, kmeans
 from ciel_node.models.audio_vae import LOG_FLOOR, SpectralVAE
