@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     crack.add_argument("--batch", type=int, help="batch size (default 64 images / 256 frames)")
     crack.add_argument("--save-every", type=float, default=3.0, help="minutes between checkpoints (default 3)")
 
+    sheet = sub.add_parser("bend-sheet", help="a contact sheet of what every bend does to both nets")
+    sheet.add_argument("--out", type=Path, default=Path("bends.png"),
+                       help="writes OUT.image.png and OUT.sound.png (default bends.png)")
+    sheet.add_argument("--audio-checkpoint", type=Path, default=Path("checkpoints/audio.pt"))
+    sheet.add_argument("--image-checkpoint", type=Path, default=Path("checkpoints/images.pt"))
+    sheet.add_argument("--seed", type=int, default=0, help="the latent point shown (default 0)")
+
     operator = sub.add_parser("operator", add_help=False,
                               help="bridge a local Max/Pd patch to a remote node over SSH (see --help there)")
     operator.add_argument("rest", nargs=argparse.REMAINDER)
@@ -74,6 +81,25 @@ def _parser() -> argparse.ArgumentParser:
     archive.add_argument("--seed", type=int, default=0)
     archive.add_argument("--small", action="store_true", help="a tiny archive, for tests")
     return p
+
+
+def _bend_sheet(args: argparse.Namespace) -> int:
+    from ciel_node.generate.audio import AudioRenderer
+    from ciel_node.generate.image import ImageRenderer
+    from ciel_node.generate.sheet import write_sheets
+    from ciel_node.models.audio_vae import SpectralVAE
+    from ciel_node.models.image_gan import Generator
+
+    vae, _ = SpectralVAE.from_checkpoint(args.audio_checkpoint)
+    gan, _ = Generator.from_checkpoint(args.image_checkpoint)
+    try:
+        paths = write_sheets(AudioRenderer(vae), ImageRenderer(gan), args.seed, args.out)
+    except OSError as e:
+        raise CielError(f"cannot write the bend sheet {args.out} ({e.strerror or e}); pass --out in a writable "
+                        "folder") from None
+    for path in paths:
+        print(path)
+    return 0
 
 
 def _quiet_pythonosc(record: logging.LogRecord) -> bool:
@@ -108,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             from ciel_node.playback.speaker import print_devices
 
             return print_devices()
+        if args.command == "bend-sheet":
+            return _bend_sheet(args)
         if args.command == "crack":
             from ciel_node.crack.train import crack
 
