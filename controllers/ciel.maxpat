@@ -1095,6 +1095,1378 @@
 					"patching_rect": [680.0, 675.0, 490.0, 20.0],
 					"text": "feedback: /ciel/state/<name> -> set on the widgets, /ciel/piece, /ciel/error"
 				}
+			},
+			{
+				"box": {
+					"id": "obj-101",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [20.0, 900.0, 620.0, 20.0],
+					"text": "4. BENDING -> node: /ciel/bend/<net>/<layer>/<transform>. Pick net, layer and transform (nothing is sent), then move the value.",
+					"presentation": 1,
+					"presentation_rect": [0.0, 730.0, 620.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-102",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [20.0, 930.0, 60.0, 20.0],
+					"text": "net",
+					"presentation": 1,
+					"presentation_rect": [0.0, 760.0, 60.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-103",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [100.0, 930.0, 90.0, 22.0],
+					"outlettype": ["int", "", ""],
+					"parameter_enable": 0,
+					"items": ["image", ",", "sound"],
+					"varname": "bend-net",
+					"presentation": 1,
+					"presentation_rect": [80.0, 760.0, 90.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-104",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [200.0, 930.0, 45.0, 20.0],
+					"text": "layer",
+					"presentation": 1,
+					"presentation_rect": [180.0, 760.0, 45.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-105",
+					"maxclass": "number",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [245.0, 930.0, 50.0, 22.0],
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"minimum": 1,
+					"maximum": 6,
+					"varname": "bend-layer",
+					"presentation": 1,
+					"presentation_rect": [225.0, 760.0, 50.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-106",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [305.0, 930.0, 360.0, 34.0],
+					"text": "1 = the latent side. image: 1-6 (6 = the picture), sound: 1-3 (3 = the spectrum)",
+					"presentation": 1,
+					"presentation_rect": [285.0, 760.0, 360.0, 34.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-107",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [20.0, 965.0, 75.0, 20.0],
+					"text": "transform",
+					"presentation": 1,
+					"presentation_rect": [0.0, 795.0, 75.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-108",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [100.0, 965.0, 110.0, 22.0],
+					"outlettype": ["int", "", ""],
+					"parameter_enable": 0,
+					"items": ["translate", ",", "scale", ",", "rotate", ",", "erode", ",", "dilate", ",", "multiply", ",", "threshold", ",", "flip_h", ",", "flip_v", ",", "invert", ",", "ablate"],
+					"varname": "bend-transform",
+					"presentation": 1,
+					"presentation_rect": [80.0, 795.0, 110.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-109",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [220.0, 965.0, 440.0, 48.0],
+					"text": "translate x y -1..1 (sound: 1 value, along frequency), scale 0.25..4 (off 1), rotate -180..180, erode / dilate 0..8, multiply -4..4 (off 1), threshold 0..1, flip_h / flip_v / invert 0 / 1, ablate 0..1",
+					"presentation": 1,
+					"presentation_rect": [200.0, 795.0, 440.0, 48.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-110",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [20.0, 1020.0, 60.0, 20.0],
+					"text": "value",
+					"presentation": 1,
+					"presentation_rect": [0.0, 850.0, 60.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-111",
+					"maxclass": "slider",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [100.0, 1020.0, 200.0, 22.0],
+					"outlettype": [""],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"size": 1.0,
+					"orientation": 1,
+					"varname": "bend-value-slider",
+					"presentation": 1,
+					"presentation_rect": [80.0, 850.0, 200.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-112",
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [310.0, 1020.0, 70.0, 22.0],
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"varname": "bend-value",
+					"presentation": 1,
+					"presentation_rect": [290.0, 850.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-113",
+					"maxclass": "toggle",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [390.0, 1019.0, 24.0, 24.0],
+					"outlettype": ["int"],
+					"parameter_enable": 0,
+					"varname": "bend-toggle",
+					"presentation": 1,
+					"presentation_rect": [370.0, 849.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-114",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [420.0, 1020.0, 220.0, 20.0],
+					"text": "on / off (flip_h, flip_v, invert)",
+					"presentation": 1,
+					"presentation_rect": [400.0, 850.0, 220.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-115",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [20.0, 1055.0, 80.0, 20.0],
+					"text": "y (translate)",
+					"presentation": 1,
+					"presentation_rect": [0.0, 885.0, 80.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-116",
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [100.0, 1055.0, 70.0, 22.0],
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -1.0,
+					"maximum": 1.0,
+					"varname": "bend-y",
+					"presentation": 1,
+					"presentation_rect": [80.0, 885.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-117",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [180.0, 1055.0, 440.0, 20.0],
+					"text": "the slider spans the transform's range; selecting one shows its off value",
+					"presentation": 1,
+					"presentation_rect": [160.0, 885.0, 440.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-118",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [20.0, 1090.0, 70.0, 20.0],
+					"text": "features",
+					"presentation": 1,
+					"presentation_rect": [0.0, 920.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-119",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [100.0, 1089.0, 24.0, 24.0],
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"varname": "bend-all",
+					"presentation": 1,
+					"presentation_rect": [80.0, 919.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-120",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [126.0, 1090.0, 30.0, 20.0],
+					"text": "all",
+					"presentation": 1,
+					"presentation_rect": [106.0, 920.0, 30.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-121",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [160.0, 1090.0, 55.0, 20.0],
+					"text": "random",
+					"presentation": 1,
+					"presentation_rect": [140.0, 920.0, 55.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-122",
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [215.0, 1090.0, 60.0, 22.0],
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": 0.0,
+					"maximum": 1.0,
+					"varname": "bend-random",
+					"presentation": 1,
+					"presentation_rect": [195.0, 920.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-123",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [285.0, 1090.0, 55.0, 20.0],
+					"text": "cluster",
+					"presentation": 1,
+					"presentation_rect": [265.0, 920.0, 55.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-124",
+					"maxclass": "number",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [340.0, 1090.0, 50.0, 22.0],
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"minimum": 1,
+					"varname": "bend-cluster",
+					"presentation": 1,
+					"presentation_rect": [320.0, 920.0, 50.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-125",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [400.0, 1090.0, 260.0, 20.0],
+					"text": "which features of the layer its bends touch",
+					"presentation": 1,
+					"presentation_rect": [380.0, 920.0, 260.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-126",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [20.0, 1125.0, 60.0, 20.0],
+					"text": "clear",
+					"presentation": 1,
+					"presentation_rect": [0.0, 955.0, 60.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-127",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [100.0, 1124.0, 24.0, 24.0],
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"varname": "bend-clear",
+					"presentation": 1,
+					"presentation_rect": [80.0, 954.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-128",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [126.0, 1125.0, 30.0, 20.0],
+					"text": "all",
+					"presentation": 1,
+					"presentation_rect": [106.0, 955.0, 30.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-129",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [170.0, 1124.0, 24.0, 24.0],
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"varname": "bend-clear-image",
+					"presentation": 1,
+					"presentation_rect": [150.0, 954.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-130",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [196.0, 1125.0, 50.0, 20.0],
+					"text": "image",
+					"presentation": 1,
+					"presentation_rect": [176.0, 955.0, 50.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-131",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [250.0, 1124.0, 24.0, 24.0],
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"varname": "bend-clear-sound",
+					"presentation": 1,
+					"presentation_rect": [230.0, 954.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-132",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [276.0, 1125.0, 50.0, 20.0],
+					"text": "sound",
+					"presentation": 1,
+					"presentation_rect": [256.0, 955.0, 50.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-133",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [340.0, 1125.0, 200.0, 20.0],
+					"text": "back to the unbent nets",
+					"presentation": 1,
+					"presentation_rect": [320.0, 955.0, 200.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-134",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [720.0, 900.0, 640.0, 34.0],
+					"text": "bending: the selection is stored; the value, y, the features and the clears send. Every value is clipped to the node's range and shown with 'set'. Types: [pack s 0.] sends f, [pack s 0] sends i."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-135",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [720.0, 940.0, 70.0, 22.0],
+					"outlettype": ["bang"],
+					"varname": "bend-loadbang",
+					"text": "loadbang"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-136",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 5,
+					"patching_rect": [720.0, 970.0, 91.0, 22.0],
+					"outlettype": ["bang", "bang", "bang", "bang", "bang"],
+					"text": "t b b b b b"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-137",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [960.0, 1000.0, 63.0, 22.0],
+					"outlettype": [""],
+					"text": "set 0.5"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-138",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1030.0, 1000.0, 49.0, 22.0],
+					"outlettype": [""],
+					"text": "set 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-139",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [890.0, 1000.0, 34.0, 22.0],
+					"outlettype": [""],
+					"text": "0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-140",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [840.0, 1000.0, 34.0, 22.0],
+					"outlettype": [""],
+					"text": "1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-141",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [720.0, 1000.0, 34.0, 22.0],
+					"outlettype": [""],
+					"text": "2"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-142",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [20.0, 1180.0, 63.0, 22.0],
+					"outlettype": ["bang", "bang", "int"],
+					"text": "t b b i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-143",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [20.0, 1460.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-144",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [320.0, 1460.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-145",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [110.0, 1210.0, 175.0, 22.0],
+					"outlettype": [""],
+					"text": "expr 6 - 3 * ($i1 != 0)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-146",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [220.0, 1240.0, 70.0, 22.0],
+					"outlettype": [""],
+					"text": "clip 1 6"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-147",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [220.0, 1270.0, 49.0, 22.0],
+					"outlettype": ["int", "int"],
+					"text": "t i i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-148",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [280.0, 1300.0, 56.0, 22.0],
+					"outlettype": [""],
+					"text": "set $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-149",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [350.0, 1180.0, 49.0, 22.0],
+					"outlettype": ["bang", "int"],
+					"text": "t b i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-150",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [350.0, 1240.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-151",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [350.0, 1210.0, 35.0, 22.0],
+					"outlettype": ["bang"],
+					"text": "t b"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-152",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 12,
+					"patching_rect": [350.0, 1270.0, 196.0, 22.0],
+					"outlettype": ["bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", ""],
+					"text": "sel 0 1 2 3 4 5 6 7 8 9 10"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-153",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 5,
+					"patching_rect": [350.0, 1370.0, 147.0, 22.0],
+					"outlettype": ["float", "int", "", "float", "float"],
+					"text": "unpack 0. 0 s 0. 0."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-154",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [350.0, 1300.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 2 translate -1. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-155",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [500.0, 1300.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "1. 0 scale 0.25 4."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-156",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [650.0, 1300.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 rotate -180. 180."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-157",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [800.0, 1300.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 erode 0. 8."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-158",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [350.0, 1322.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 dilate 0. 8."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-159",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [500.0, 1322.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "1. 0 multiply -4. 4."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-160",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [650.0, 1322.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 threshold 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-161",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [800.0, 1322.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_h 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-162",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [350.0, 1344.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_v 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-163",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [500.0, 1344.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 invert 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-164",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [650.0, 1344.0, 140.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 ablate 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-165",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [20.0, 1580.0, 119.0, 22.0],
+					"outlettype": [""],
+					"text": "clip -180. 180."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-166",
+					"maxclass": "newobj",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [20.0, 1550.0, 168.0, 22.0],
+					"outlettype": [""],
+					"text": "scale 0. 1. -180. 180."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-167",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [220.0, 1700.0, 224.0, 22.0],
+					"outlettype": [""],
+					"text": "expr ($f1 - $f2) / ($f3 - $f2)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-168",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [20.0, 1520.0, 259.0, 22.0],
+					"outlettype": [""],
+					"text": "sprintf symout /ciel/bend/%s/%ld/%s"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-169",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [450.0, 1400.0, 49.0, 22.0],
+					"outlettype": ["int", "int"],
+					"text": "t i i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-170",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [500.0, 1430.0, 42.0, 22.0],
+					"outlettype": ["int"],
+					"text": "== 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-171",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [450.0, 1460.0, 280.0, 22.0],
+					"outlettype": [""],
+					"text": "expr $i1 - 2 * ($i1 == 2) * ($i2 != 0)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-172",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [450.0, 1490.0, 49.0, 22.0],
+					"outlettype": ["int", "int"],
+					"text": "t i i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-173",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [580.0, 1520.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-174",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [450.0, 1520.0, 35.0, 22.0],
+					"outlettype": ["int"],
+					"text": "+ 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-175",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 3,
+					"patching_rect": [20.0, 1640.0, 56.0, 22.0],
+					"outlettype": ["", "", ""],
+					"text": "gate 3"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-176",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [20.0, 1610.0, 336.0, 22.0],
+					"outlettype": [""],
+					"text": "expr $f1 + ($i2 != 0) * (int($f1 + 0.5) - $f1)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-177",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [20.0, 1670.0, 49.0, 22.0],
+					"outlettype": ["bang", "float"],
+					"text": "t b f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-178",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [220.0, 1670.0, 63.0, 22.0],
+					"outlettype": ["float", "float", "float"],
+					"text": "t f f f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-179",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [350.0, 1730.0, 56.0, 22.0],
+					"outlettype": [""],
+					"text": "set $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-180",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [220.0, 1730.0, 56.0, 22.0],
+					"outlettype": [""],
+					"text": "set $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-181",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [420.0, 1730.0, 56.0, 22.0],
+					"outlettype": [""],
+					"text": "set $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-182",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [120.0, 1760.0, 63.0, 22.0],
+					"outlettype": ["float", "float", "float"],
+					"text": "t f f f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-183",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [160.0, 1790.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-184",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [120.0, 1700.0, 49.0, 22.0],
+					"outlettype": ["float", "float"],
+					"text": "t f f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-185",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [20.0, 1850.0, 77.0, 22.0],
+					"outlettype": [""],
+					"text": "pack s 0."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-186",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [120.0, 1850.0, 70.0, 22.0],
+					"outlettype": [""],
+					"text": "pack s 0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-187",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [220.0, 1850.0, 98.0, 22.0],
+					"outlettype": [""],
+					"text": "pack s 0. 0."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-188",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [620.0, 1400.0, 49.0, 22.0],
+					"outlettype": ["bang", "float"],
+					"text": "t b f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-189",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [620.0, 1430.0, 34.0, 22.0],
+					"outlettype": [""],
+					"text": "0."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-190",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [620.0, 1580.0, 91.0, 22.0],
+					"outlettype": [""],
+					"text": "clip -1. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-191",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [620.0, 1610.0, 49.0, 22.0],
+					"outlettype": ["bang", "float"],
+					"text": "t b f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-192",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [720.0, 1640.0, 49.0, 22.0],
+					"outlettype": ["float", "float"],
+					"text": "t f f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-193",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [780.0, 1670.0, 56.0, 22.0],
+					"outlettype": [""],
+					"text": "set $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-194",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [580.0, 1550.0, 49.0, 22.0],
+					"outlettype": ["bang", ""],
+					"text": "sel 2"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-195",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 3,
+					"patching_rect": [20.0, 1490.0, 63.0, 22.0],
+					"outlettype": ["bang", "bang", ""],
+					"text": "sel 0 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-196",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [20.0, 1500.0, 98.0, 22.0],
+					"outlettype": [""],
+					"text": "symbol image"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-197",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [120.0, 1500.0, 98.0, 22.0],
+					"outlettype": [""],
+					"text": "symbol sound"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-198",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [320.0, 1520.0, 301.0, 22.0],
+					"outlettype": [""],
+					"text": "sprintf symout /ciel/bend/%s/%ld/features"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-199",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 3,
+					"patching_rect": [320.0, 1640.0, 56.0, 22.0],
+					"outlettype": ["", "", ""],
+					"text": "gate 3"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-200",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [320.0, 1850.0, 84.0, 22.0],
+					"outlettype": [""],
+					"text": "pack s all"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-201",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [420.0, 1850.0, 133.0, 22.0],
+					"outlettype": [""],
+					"text": "pack s random 0.5"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-202",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [570.0, 1850.0, 126.0, 22.0],
+					"outlettype": [""],
+					"text": "pack s cluster 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-203",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 3,
+					"patching_rect": [320.0, 1490.0, 63.0, 22.0],
+					"outlettype": ["bang", "bang", ""],
+					"text": "sel 0 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-204",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [320.0, 1505.0, 98.0, 22.0],
+					"outlettype": [""],
+					"text": "symbol image"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-205",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [420.0, 1505.0, 98.0, 22.0],
+					"outlettype": [""],
+					"text": "symbol sound"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-206",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [820.0, 1180.0, 49.0, 22.0],
+					"outlettype": ["bang", "bang"],
+					"text": "t b b"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-207",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [870.0, 1210.0, 34.0, 22.0],
+					"outlettype": [""],
+					"text": "1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-208",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [920.0, 1180.0, 84.0, 22.0],
+					"outlettype": [""],
+					"text": "clip 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-209",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [920.0, 1210.0, 77.0, 22.0],
+					"outlettype": ["bang", "bang", "float", "float"],
+					"text": "t b b f f"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-210",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1030.0, 1240.0, 56.0, 22.0],
+					"outlettype": [""],
+					"text": "set $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-211",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [980.0, 1240.0, 34.0, 22.0],
+					"outlettype": [""],
+					"text": "2"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-212",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1120.0, 1180.0, 77.0, 22.0],
+					"outlettype": ["int"],
+					"text": "maximum 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-213",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [1120.0, 1210.0, 77.0, 22.0],
+					"outlettype": ["bang", "bang", "int", "int"],
+					"text": "t b b i i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-214",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1230.0, 1240.0, 56.0, 22.0],
+					"outlettype": [""],
+					"text": "set $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-215",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1180.0, 1240.0, 34.0, 22.0],
+					"outlettype": [""],
+					"text": "3"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-216",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [820.0, 1300.0, 126.0, 22.0],
+					"outlettype": [""],
+					"text": "/ciel/bend/clear"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-217",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [970.0, 1300.0, 168.0, 22.0],
+					"outlettype": [""],
+					"text": "/ciel/bend/image/clear"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-218",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1150.0, 1300.0, 168.0, 22.0],
+					"outlettype": [""],
+					"text": "/ciel/bend/sound/clear"
+				}
 			}
 		],
 		"lines": [
@@ -1576,6 +2948,912 @@
 				"patchline": {
 					"destination": ["obj-65", 0],
 					"source": ["obj-88", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-136", 0],
+					"source": ["obj-135", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-137", 0],
+					"source": ["obj-136", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-122", 0],
+					"source": ["obj-137", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-138", 0],
+					"source": ["obj-136", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-124", 0],
+					"source": ["obj-138", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-139", 0],
+					"source": ["obj-136", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-103", 0],
+					"source": ["obj-139", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-140", 0],
+					"source": ["obj-136", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-105", 0],
+					"source": ["obj-140", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-141", 0],
+					"source": ["obj-136", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-108", 0],
+					"source": ["obj-141", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-142", 0],
+					"source": ["obj-103", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-143", 1],
+					"source": ["obj-142", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-144", 1],
+					"source": ["obj-142", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-145", 0],
+					"source": ["obj-142", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-105", 0],
+					"source": ["obj-142", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-146", 0],
+					"source": ["obj-105", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-146", 2],
+					"source": ["obj-145", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-147", 0],
+					"source": ["obj-146", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-148", 0],
+					"source": ["obj-147", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-105", 0],
+					"source": ["obj-148", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-149", 0],
+					"source": ["obj-108", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-150", 1],
+					"source": ["obj-149", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-151", 0],
+					"source": ["obj-149", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-151", 0],
+					"source": ["obj-142", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-150", 0],
+					"source": ["obj-151", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-152", 0],
+					"source": ["obj-150", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-154", 0],
+					"source": ["obj-152", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-154", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-155", 0],
+					"source": ["obj-152", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-155", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-156", 0],
+					"source": ["obj-152", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-156", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-152", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-157", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-158", 0],
+					"source": ["obj-152", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-158", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-159", 0],
+					"source": ["obj-152", 5]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-159", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-160", 0],
+					"source": ["obj-152", 6]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-160", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-161", 0],
+					"source": ["obj-152", 7]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-161", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-162", 0],
+					"source": ["obj-152", 8]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-162", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-163", 0],
+					"source": ["obj-152", 9]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-163", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-164", 0],
+					"source": ["obj-152", 10]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-164", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-165", 2],
+					"source": ["obj-153", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-166", 4],
+					"source": ["obj-153", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-167", 2],
+					"source": ["obj-153", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-165", 1],
+					"source": ["obj-153", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-166", 3],
+					"source": ["obj-153", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-167", 1],
+					"source": ["obj-153", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-168", 2],
+					"source": ["obj-153", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-169", 0],
+					"source": ["obj-153", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-170", 0],
+					"source": ["obj-169", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-171", 0],
+					"source": ["obj-169", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-171", 1],
+					"source": ["obj-142", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-172", 0],
+					"source": ["obj-171", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-173", 1],
+					"source": ["obj-172", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-174", 0],
+					"source": ["obj-172", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-175", 0],
+					"source": ["obj-174", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-176", 1],
+					"source": ["obj-170", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-166", 0],
+					"source": ["obj-111", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-165", 0],
+					"source": ["obj-166", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-165", 0],
+					"source": ["obj-112", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-165", 0],
+					"source": ["obj-113", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-176", 0],
+					"source": ["obj-165", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-177", 0],
+					"source": ["obj-176", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-179", 0],
+					"source": ["obj-178", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-112", 0],
+					"source": ["obj-179", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-167", 0],
+					"source": ["obj-178", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-180", 0],
+					"source": ["obj-167", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-111", 0],
+					"source": ["obj-180", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-181", 0],
+					"source": ["obj-178", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-113", 0],
+					"source": ["obj-181", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-184", 0],
+					"source": ["obj-177", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-178", 0],
+					"source": ["obj-184", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-182", 0],
+					"source": ["obj-184", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-187", 1],
+					"source": ["obj-182", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-183", 0],
+					"source": ["obj-182", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-186", 1],
+					"source": ["obj-183", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-185", 1],
+					"source": ["obj-182", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-188", 0],
+					"source": ["obj-153", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-184", 0],
+					"source": ["obj-188", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-189", 0],
+					"source": ["obj-188", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-190", 0],
+					"source": ["obj-116", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-191", 0],
+					"source": ["obj-190", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-192", 0],
+					"source": ["obj-191", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-192", 0],
+					"source": ["obj-189", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-193", 0],
+					"source": ["obj-192", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-116", 0],
+					"source": ["obj-193", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-187", 2],
+					"source": ["obj-192", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-173", 0],
+					"source": ["obj-191", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-194", 0],
+					"source": ["obj-173", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-143", 0],
+					"source": ["obj-177", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-143", 0],
+					"source": ["obj-194", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-195", 0],
+					"source": ["obj-143", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-196", 0],
+					"source": ["obj-195", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-197", 0],
+					"source": ["obj-195", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-168", 0],
+					"source": ["obj-196", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-168", 0],
+					"source": ["obj-197", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-168", 1],
+					"source": ["obj-147", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-175", 1],
+					"source": ["obj-168", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-185", 0],
+					"source": ["obj-175", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-186", 0],
+					"source": ["obj-175", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-187", 0],
+					"source": ["obj-175", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-185", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-186", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-187", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-203", 0],
+					"source": ["obj-144", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-204", 0],
+					"source": ["obj-203", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-205", 0],
+					"source": ["obj-203", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-198", 0],
+					"source": ["obj-204", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-198", 0],
+					"source": ["obj-205", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-198", 1],
+					"source": ["obj-147", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-199", 1],
+					"source": ["obj-198", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-200", 0],
+					"source": ["obj-199", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-200", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-201", 0],
+					"source": ["obj-199", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-201", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-202", 0],
+					"source": ["obj-199", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-202", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-206", 0],
+					"source": ["obj-119", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-207", 0],
+					"source": ["obj-206", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-199", 0],
+					"source": ["obj-207", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-144", 0],
+					"source": ["obj-206", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-208", 0],
+					"source": ["obj-122", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-209", 0],
+					"source": ["obj-208", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-210", 0],
+					"source": ["obj-209", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-122", 0],
+					"source": ["obj-210", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-201", 2],
+					"source": ["obj-209", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-211", 0],
+					"source": ["obj-209", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-199", 0],
+					"source": ["obj-211", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-144", 0],
+					"source": ["obj-209", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-212", 0],
+					"source": ["obj-124", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-213", 0],
+					"source": ["obj-212", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-214", 0],
+					"source": ["obj-213", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-124", 0],
+					"source": ["obj-214", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-202", 2],
+					"source": ["obj-213", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-215", 0],
+					"source": ["obj-213", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-199", 0],
+					"source": ["obj-215", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-144", 0],
+					"source": ["obj-213", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-216", 0],
+					"source": ["obj-127", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-216", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-217", 0],
+					"source": ["obj-129", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-217", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-218", 0],
+					"source": ["obj-131", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-218", 0]
 				}
 			}
 		],

@@ -338,46 +338,84 @@ def bend_messages_sent(node: Node, pd: Pd) -> list[tuple[str, str, list[str]]]:
     return [m for m in node.messages()[start:end] if m[0].startswith("/ciel/bend")]
 
 
+# One performance, played on both patches: the Pd test sends these to the patch's receive names, the Max test sets
+# the widgets they name. Net, layer and transform only select (nothing is sent); the value sends, typed and clipped
+# per transform.
+BEND_TRANSFORMS = ("translate", "scale", "rotate", "erode", "dilate", "multiply", "threshold", "flip_h", "flip_v",
+                   "invert", "ablate")
+BEND_PLAY = [
+    "ciel-bend-layer 3", "ciel-bend-transform rotate", "ciel-bend-value 45",
+    "ciel-bend-value 400",  # clipped to 180
+    "ciel-bend-transform translate", "ciel-bend-value 0.5", "ciel-bend-y -0.25", "ciel-bend-y 9",
+    "ciel-bend-transform 3", "ciel-bend-value 2.6", "ciel-bend-value 99",  # erode (by index): rounded, clipped
+    "ciel-bend-y 0.5",  # y belongs to translate: nothing sent
+    "ciel-bend-transform flip_h", "ciel-bend-value 1", "ciel-bend-value 0.3",
+    "ciel-bend-transform scale", "ciel-bend-value 0", "ciel-bend-transform multiply", "ciel-bend-value -9",
+    "ciel-bend-transform threshold", "ciel-bend-value 0.75", "ciel-bend-transform ablate", "ciel-bend-value 2",
+    "ciel-bend-transform dilate", "ciel-bend-value 3", "ciel-bend-transform flip_v", "ciel-bend-value 1",
+    "ciel-bend-transform invert", "ciel-bend-value 1",
+    # the sound net has 3 layers: layer 5 becomes 3; its translate is one float (along frequency)
+    "ciel-bend-net sound", "ciel-bend-layer 5", "ciel-bend-transform translate", "ciel-bend-value 0.2",
+    "ciel-bend-y 0.3", "ciel-bend-transform multiply", "ciel-bend-value 2",
+    "ciel-bend-net 0", "ciel-bend-layer 6", "ciel-bend-transform 2", "ciel-bend-value -30",
+]
+_I3, _S3, _I6 = "/ciel/bend/image/3/", "/ciel/bend/sound/3/", "/ciel/bend/image/6/"
+BEND_PLAYED: list[tuple[str, str, list[Any]]] = [
+    (_I3 + "rotate", "f", [45.0]),
+    (_I3 + "rotate", "f", [180.0]),
+    (_I3 + "translate", "ff", [0.5, 0.0]),  # y back at its neutral 0 on selecting translate
+    (_I3 + "translate", "ff", [0.5, -0.25]),
+    (_I3 + "translate", "ff", [0.5, 1.0]),
+    (_I3 + "erode", "i", [3]),
+    (_I3 + "erode", "i", [8]),
+    (_I3 + "flip_h", "i", [1]),
+    (_I3 + "flip_h", "i", [0]),
+    (_I3 + "scale", "f", [0.25]),
+    (_I3 + "multiply", "f", [-4.0]),
+    (_I3 + "threshold", "f", [0.75]),
+    (_I3 + "ablate", "f", [1.0]),
+    (_I3 + "dilate", "i", [3]),
+    (_I3 + "flip_v", "i", [1]),
+    (_I3 + "invert", "i", [1]),
+    (_S3 + "translate", "f", [0.2]),
+    (_S3 + "multiply", "f", [2.0]),
+    (_I6 + "rotate", "f", [-30.0]),
+]
+BEND_FEATURES_AND_CLEARS = [
+    "ciel-bend-layer 2", "ciel-bend-features random 0.5", "ciel-bend-features random 7",
+    "ciel-bend-features cluster 2", "ciel-bend-features cluster 0", "ciel-bend-features all",
+    # the widgets' own names
+    "ciel-bend-all bang", "ciel-bend-random 0.25", "ciel-bend-cluster 3",
+    "ciel-bend-net sound", "ciel-bend-features cluster 1",
+    "ciel-bend-clear bang", "ciel-bend-clear-image bang", "ciel-bend-clear-sound bang",
+]
+_F2, _S2 = "/ciel/bend/image/2/features", "/ciel/bend/sound/2/features"
+BEND_FEATURES_AND_CLEARS_SENT: list[tuple[str, str, list[Any]]] = [
+    (_F2, "sf", ["random", 0.5]),
+    (_F2, "sf", ["random", 1.0]),
+    (_F2, "si", ["cluster", 2]),  # a cluster id goes as an int
+    (_F2, "si", ["cluster", 1]),  # ids start at 1
+    (_F2, "s", ["all"]),
+    (_F2, "s", ["all"]),
+    (_F2, "sf", ["random", 0.25]),
+    (_F2, "si", ["cluster", 3]),
+    (_S2, "si", ["cluster", 1]),
+    ("/ciel/bend/clear", "", []),
+    ("/ciel/bend/image/clear", "", []),
+    ("/ciel/bend/sound/clear", "", []),
+]
+
+
+def as_oscdump(messages: list[tuple[str, str, list[Any]]]) -> list[tuple[str, str, list[str]]]:
+    """How oscdump prints these messages: floats with six decimals, strings quoted."""
+    shown = {"f": lambda v: f"{v:.6f}", "i": str, "s": lambda v: f'"{v}"'}
+    return [(address, types, [shown[t](v) for t, v in zip(types, args, strict=True)])
+            for address, types, args in messages]
+
+
 def test_pd_bend_sends_each_transform_with_its_type_tags(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
-    """Net, layer and transform select (nothing sent); the value sends, typed and clipped per transform."""
-    pd = start_pd([
-        "ciel-bend-layer 3", "ciel-bend-transform rotate", "ciel-bend-value 45",
-        "ciel-bend-value 400",  # clipped to 180
-        "ciel-bend-transform translate", "ciel-bend-value 0.5", "ciel-bend-y -0.25", "ciel-bend-y 9",
-        "ciel-bend-transform 3", "ciel-bend-value 2.4", "ciel-bend-value 99",  # erode (by index): rounded, clipped
-        "ciel-bend-y 0.5",  # y belongs to translate: nothing sent
-        "ciel-bend-transform flip_h", "ciel-bend-value 1", "ciel-bend-value 0.3",
-        "ciel-bend-transform scale", "ciel-bend-value 0", "ciel-bend-transform multiply", "ciel-bend-value -9",
-        "ciel-bend-transform threshold", "ciel-bend-value 0.75", "ciel-bend-transform ablate", "ciel-bend-value 2",
-        "ciel-bend-transform dilate", "ciel-bend-value 3", "ciel-bend-transform flip_v", "ciel-bend-value 1",
-        "ciel-bend-transform invert", "ciel-bend-value 1",
-        # the sound net has 3 layers: layer 5 becomes 3; its translate is one float (along frequency)
-        "ciel-bend-net sound", "ciel-bend-layer 5", "ciel-bend-transform translate", "ciel-bend-value 0.2",
-        "ciel-bend-y 0.3", "ciel-bend-transform multiply", "ciel-bend-value 2",
-        "ciel-bend-net 0", "ciel-bend-layer 6", "ciel-bend-transform 2", "ciel-bend-value -30",
-    ])
-    i3, s3, i6 = "/ciel/bend/image/3/", "/ciel/bend/sound/3/", "/ciel/bend/image/6/"
-    assert bend_messages_sent(node, pd) == [
-        (i3 + "rotate", "f", ["45.000000"]),
-        (i3 + "rotate", "f", ["180.000000"]),
-        (i3 + "translate", "ff", ["0.500000", "0.000000"]),  # y back at its neutral 0 on selecting translate
-        (i3 + "translate", "ff", ["0.500000", "-0.250000"]),
-        (i3 + "translate", "ff", ["0.500000", "1.000000"]),
-        (i3 + "erode", "i", ["2"]),
-        (i3 + "erode", "i", ["8"]),
-        (i3 + "flip_h", "i", ["1"]),
-        (i3 + "flip_h", "i", ["0"]),
-        (i3 + "scale", "f", ["0.250000"]),
-        (i3 + "multiply", "f", ["-4.000000"]),
-        (i3 + "threshold", "f", ["0.750000"]),
-        (i3 + "ablate", "f", ["1.000000"]),
-        (i3 + "dilate", "i", ["3"]),
-        (i3 + "flip_v", "i", ["1"]),
-        (i3 + "invert", "i", ["1"]),
-        (s3 + "translate", "f", ["0.200000"]),
-        (s3 + "multiply", "f", ["2.000000"]),
-        (i6 + "rotate", "f", ["-30.000000"]),
-    ]
+    pd = start_pd(BEND_PLAY)
+    assert bend_messages_sent(node, pd) == as_oscdump(BEND_PLAYED)
     # Clipped values are shown as sent; the layer shows 3 once the sound net is selected.
     for name, value in (("bend-value", "180"), ("bend-value", "8"), ("bend-y", "1"), ("bend-layer", "3"),
                         ("bend-layer", "6"), ("bend-net", "1"), ("bend-transform", "3")):
@@ -386,35 +424,12 @@ def test_pd_bend_sends_each_transform_with_its_type_tags(node: Node, start_pd: C
 
 
 def test_pd_bend_features_and_clears(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
-    pd = start_pd([
-        "ciel-bend-layer 2", "ciel-bend-features random 0.5", "ciel-bend-features random 7",
-        "ciel-bend-features cluster 2", "ciel-bend-features cluster 0", "ciel-bend-features cluster 2.6",
-        "ciel-bend-features all",
-        # the widgets' own names
-        "ciel-bend-all bang", "ciel-bend-random 0.25", "ciel-bend-cluster 3",
-        "ciel-bend-net sound", "ciel-bend-features cluster 1",
-        "ciel-bend-clear bang", "ciel-bend-clear-image bang", "ciel-bend-clear-sound bang",
-        "ciel-bend-clear all", "ciel-bend-clear image", "ciel-bend-clear sound",
+    pd = start_pd([*BEND_FEATURES_AND_CLEARS, "ciel-bend-features cluster 2.6",  # rounded
+                   "ciel-bend-clear all", "ciel-bend-clear image", "ciel-bend-clear sound"])  # by name
+    assert bend_messages_sent(node, pd) == as_oscdump([
+        *BEND_FEATURES_AND_CLEARS_SENT, (_S2, "si", ["cluster", 3]),
+        ("/ciel/bend/clear", "", []), ("/ciel/bend/image/clear", "", []), ("/ciel/bend/sound/clear", "", []),
     ])
-    f2, s2 = "/ciel/bend/image/2/features", "/ciel/bend/sound/2/features"
-    assert bend_messages_sent(node, pd) == [
-        (f2, "sf", ['"random"', "0.500000"]),
-        (f2, "sf", ['"random"', "1.000000"]),
-        (f2, "si", ['"cluster"', "2"]),  # a cluster id goes as an int
-        (f2, "si", ['"cluster"', "1"]),  # ids start at 1
-        (f2, "si", ['"cluster"', "3"]),  # rounded
-        (f2, "s", ['"all"']),
-        (f2, "s", ['"all"']),
-        (f2, "sf", ['"random"', "0.250000"]),
-        (f2, "si", ['"cluster"', "3"]),
-        (s2, "si", ['"cluster"', "1"]),
-        ("/ciel/bend/clear", "", []),
-        ("/ciel/bend/image/clear", "", []),
-        ("/ciel/bend/sound/clear", "", []),
-        ("/ciel/bend/clear", "", []),
-        ("/ciel/bend/image/clear", "", []),
-        ("/ciel/bend/sound/clear", "", []),
-    ]
     for name, value in (("bend-random", "1"), ("bend-cluster", "1"), ("bend-cluster", "3")):
         pd.wait_printed(f"^shown-{name}: set {value}$")
     pd.assert_healthy()
@@ -588,3 +603,217 @@ def test_max_patch_routes_feedback_to_the_widgets_and_never_back(maxpat: MaxPatc
     (metro,) = maxpat.objects("metro")
     assert maxpat.text(metro).split()[1:] == ["5000"]
     assert "loadbang" in maxpat.classes(maxpat.upstream(metro))
+
+
+# --- Max bending section: its messages, simulated ---------------------------------------------------------------
+Atom = int | float | str
+
+
+class MaxRun:
+    """Runs a Max patcher's message passing for the objects the bending section uses, as Max documents them.
+
+    Max cannot run here; this plays the patch's wiring so that the bend section is checked to build the same
+    messages as the Pd patch. A message is a tuple of atoms: () is a bang, ("symbol", s) a symbol; ints and floats
+    keep their Max types, which udpsend turns into OSC's i and f. An object outside this set fails the test.
+    """
+
+    def __init__(self, maxpat: MaxPatch) -> None:
+        self.p = maxpat
+        self.sent: list[tuple[str, str, list[Any]]] = []
+        self.state: dict[str, dict[str, Any]] = {bid: {} for bid in maxpat.boxes}
+        self.named = {box["varname"]: bid for bid, box in maxpat.boxes.items() if "varname" in box}
+
+    # -- driving
+    def widget(self, name: str, *msg: Atom) -> None:
+        self.receive(self.named[name], 0, tuple(msg))
+
+    def out(self, bid: str, outlet: int, msg: tuple[Atom, ...]) -> None:
+        # Max fires one outlet's connections right to left, by the destination's place
+        lines = sorted(((dst, inlet) for o, dst, inlet in self.p.out[bid] if o == outlet),
+                       key=lambda d: -self.p.boxes[d[0]]["patching_rect"][0])
+        for dst, inlet in lines:
+            self.receive(dst, inlet, msg)
+
+    # -- the objects
+    @staticmethod
+    def _atom(word: str) -> Atom:
+        if re.fullmatch(r"-?\d+", word):
+            return int(word)
+        if re.fullmatch(r"-?(\d+\.\d*|\.\d+|\d+\.)", word):
+            return float(word)
+        return word
+
+    @staticmethod
+    def _number(msg: tuple[Atom, ...]) -> float | int:
+        value = msg[-1] if msg[:1] == ("set",) else msg[0]
+        assert isinstance(value, (int, float)), f"a number was expected, not {msg}"
+        return value
+
+    def receive(self, bid: str, inlet: int, msg: tuple[Atom, ...]) -> None:
+        box, st = self.p.boxes[bid], self.state[bid]
+        kind = box["maxclass"]
+        is_set = msg[:1] == ("set",)
+        if kind == "message":
+            if is_set:
+                st["text"] = " ".join(str(a) for a in msg[1:])
+                return
+            words = [self._atom(w) for w in st.get("text", box.get("text", "")).split()]
+            out = tuple(msg[int(w[1:]) - 1] if isinstance(w, str) and re.fullmatch(r"\$\d", w) else w for w in words)
+            self.out(bid, 0, out)
+        elif kind == "button":
+            self.out(bid, 0, ())
+        elif kind in ("number", "flonum", "toggle", "slider", "umenu"):
+            if msg == ():
+                value = st.get("value", 0)
+            else:
+                value = self._number(msg)
+                if kind in ("number", "flonum"):
+                    lo, hi = box.get("minimum"), box.get("maximum")
+                    value = value if lo is None else max(lo, value)
+                    value = value if hi is None else min(hi, value)
+                elif kind == "slider":
+                    value = min(max(box.get("min", 0), value), box.get("min", 0) + box["size"])
+                elif kind == "umenu":
+                    value = min(max(0, int(value)), len([i for i in box["items"] if i != ","]) - 1)
+                as_float = kind == "flonum" or (kind == "slider" and box.get("floatoutput"))
+                value = float(value) if as_float else int(value)
+            st["value"] = value
+            if not is_set:
+                self.out(bid, 0, (value,))
+        elif kind == "newobj":
+            self._object(bid, inlet, msg)
+        else:
+            raise AssertionError(f"{bid}: no model for a {kind}")
+
+    def _object(self, bid: str, inlet: int, msg: tuple[Atom, ...]) -> None:
+        st = self.state[bid]
+        name, *args = self.p.text(bid).split()
+        argv = [self._atom(a) for a in args]
+        if name in ("t", "trigger"):
+            for outlet in reversed(range(len(args))):
+                how = args[outlet]
+                self.out(bid, outlet, () if how == "b" else (int(self._number(msg)),) if how == "i"
+                         else (float(self._number(msg)),) if how == "f" else msg)
+        elif name == "i":
+            if inlet == 1:
+                st["v"] = int(self._number(msg))
+                return
+            if msg != ():
+                st["v"] = int(self._number(msg))
+            self.out(bid, 0, (st.get("v", argv[0] if argv else 0),))
+        elif name in ("+", "==", "maximum", "clip", "scale"):
+            slots = st.setdefault("args", list(argv))
+            if inlet > 0:
+                slots[inlet - 1] = self._number(msg)
+                return
+            x = self._number(msg)
+            result: Any = {"+": lambda: x + slots[0], "==": lambda: int(x == slots[0]),
+                           "maximum": lambda: max(x, slots[0]), "clip": lambda: min(max(x, slots[0]), slots[1]),
+                           "scale": lambda: slots[2] + (x - slots[0]) * (slots[3] - slots[2]) / (slots[1] - slots[0]),
+                           }[name]()
+            floats = any(isinstance(a, float) for a in slots) or name == "scale"
+            self.out(bid, 0, (float(result) if floats else int(result),))
+        elif name == "expr":
+            values = st.setdefault("in", {})
+            values[inlet + 1] = self._number(msg)
+            expression = re.sub(r"\$i(\d)", lambda m: f"int(v.get({m[1]}, 0))", " ".join(args))
+            expression = re.sub(r"\$f(\d)", lambda m: f"float(v.get({m[1]}, 0))", expression)
+            if inlet == 0:  # the text is the shipped patch's own, and only int/float are in reach
+                result = eval(expression, {"int": int, "float": float, "v": values, "__builtins__": {}})
+                self.out(bid, 0, (float(result) if isinstance(result, float) else int(result),))
+        elif name in ("sel", "select"):
+            x = self._number(msg)
+            hits = [i for i, a in enumerate(argv) if a == x]
+            self.out(bid, hits[0], ()) if hits else self.out(bid, len(argv), msg)
+        elif name == "gate":
+            if inlet == 0:
+                st["open"] = int(self._number(msg))
+            elif st.get("open", 0):
+                self.out(bid, st["open"] - 1, msg)
+        elif name == "pack":
+            slots = st.setdefault("slots", list(argv))
+            if msg != ():
+                value = msg[1] if msg[:1] == ("symbol",) else msg[0]
+                template = argv[inlet]
+                slots[inlet] = (int(value) if isinstance(template, int) else float(value)  # type: ignore[arg-type]
+                                if isinstance(template, float) else value)
+            if inlet == 0:
+                self.out(bid, 0, tuple(slots))
+        elif name == "unpack":
+            for outlet in reversed(range(len(argv))):
+                template, value = argv[outlet], msg[outlet]
+                self.out(bid, outlet, (int(value),) if isinstance(template, int) else (float(value),)
+                         if isinstance(template, float) else ("symbol", value))
+        elif name == "sprintf":
+            assert args[0] == "symout", "only sprintf symout is modelled"
+            fmt = args[1]
+            values = st.setdefault("in", {})
+            values[inlet] = msg[1] if msg[:1] == ("symbol",) else msg[0]
+            if inlet == 0:
+                specs = re.findall(r"%(s|ld)", fmt)
+                text = re.sub(r"%(s|ld)", "{}", fmt).format(*(values.get(i, 0) for i in range(len(specs))))
+                self.out(bid, 0, ("symbol", text))
+        elif name == "udpsend":
+            address, *rest = msg
+            assert isinstance(address, str) and address.startswith("/"), f"udpsend got {msg}"
+            types = "".join("i" if isinstance(a, int) else "f" if isinstance(a, float) else "s" for a in rest)
+            self.sent.append((address, types, rest))
+        elif name == "loadbang":
+            self.out(bid, 0, ())
+        else:
+            raise AssertionError(f"{bid}: no model for [{self.p.text(bid)}]")
+
+    def play(self, pd_sends: list[str]) -> None:
+        """The Pd patch's receive-name messages, done on the Max patch's widgets."""
+        for line in pd_sends:
+            name, *words = line.split()
+            what = name.removeprefix("ciel-bend-")
+            if what == "net":
+                self.widget("bend-net", {"image": 0, "sound": 1}.get(words[0]) or int(words[0]))
+            elif what == "transform":
+                index = BEND_TRANSFORMS.index(words[0]) if words[0] in BEND_TRANSFORMS else int(words[0])
+                self.widget("bend-transform", index)
+            elif what in ("layer", "cluster"):
+                self.widget(f"bend-{what}", int(words[0]))
+            elif what in ("value", "y", "random"):
+                self.widget(f"bend-{what}", float(words[0]))
+            elif what == "features":
+                self.widget(f"bend-{words[0]}", *((int(words[1]) if words[0] == "cluster" else float(words[1]),)
+                                                  if words[0] != "all" else ()))
+            elif what in ("all", "clear", "clear-image", "clear-sound"):
+                self.widget(f"bend-{what}")
+            else:
+                raise AssertionError(f"no Max widget for {line!r}")
+
+
+@pytest.fixture
+def max_bend(maxpat: MaxPatch) -> MaxRun:
+    run = MaxRun(maxpat)
+    assert "bend-loadbang" in run.named, "the Max patch has no bending section (no box named bend-loadbang)"
+    run.widget("bend-loadbang")
+    assert run.sent == [], "selecting at load must send nothing"
+    return run
+
+
+def test_max_bend_sends_what_the_pd_patch_sends(max_bend: MaxRun) -> None:
+    # the menus name the transforms in the order of the Pd radio
+    items = [i for i in max_bend.p.boxes[max_bend.named["bend-transform"]]["items"] if i != ","]
+    assert tuple(items) == BEND_TRANSFORMS
+    max_bend.play(BEND_PLAY)
+    assert max_bend.sent == BEND_PLAYED
+    max_bend.sent.clear()
+    max_bend.widget("bend-net", 0)
+    max_bend.play(BEND_FEATURES_AND_CLEARS)
+    assert max_bend.sent == BEND_FEATURES_AND_CLEARS_SENT
+
+
+def test_max_bend_widgets_show_the_clipped_values_and_load_defaults(max_bend: MaxRun) -> None:
+    shown = lambda name: max_bend.state[max_bend.named[name]]["value"]  # noqa: E731
+    # at load: image, layer 1, rotate at its neutral 0 (the slider in the middle of -180..180)
+    assert (shown("bend-net"), shown("bend-layer"), shown("bend-transform"), shown("bend-value")) == (0, 1, 2, 0.0)
+    assert shown("bend-value-slider") == 0.5
+    assert (shown("bend-random"), shown("bend-cluster")) == (0.5, 1)
+    max_bend.play(["ciel-bend-value 400", "ciel-bend-net sound", "ciel-bend-layer 5", "ciel-bend-transform scale"])
+    assert (shown("bend-value"), shown("bend-layer")) == (1.0, 3)  # scale's neutral; the sound net's last layer
+    max_bend.widget("bend-value-slider", 1.0)  # the slider's top is the transform's top
+    assert max_bend.sent[-1] == ("/ciel/bend/sound/3/scale", "f", [4.0]) and shown("bend-value") == 4.0
