@@ -54,8 +54,13 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     assert sheet.size == (4 * 128, 4 * 128)
     assert (tmp_path / "a.archive.txt").is_file()
 
+    # The bend clusters of the new checkpoints are beside them, so the node finds them instead of building them.
+    beside = sorted(p.name.split("-")[2] for p in tmp_path.glob("bend-features-*.json"))
+    assert beside == ["audio", "image"]
     node = Node(RunConfig(state_dir=tmp_path / "state", audio_checkpoint=audio, image_checkpoint=images,
                           render_process=False))
+    assert not list((tmp_path / "state").glob("bend-features-*"))
+    assert node.layouts[0].clusters and node.layouts[1].layers == 3
     composer = RenderSpec(audio, images, 16, 120.0, 1).composer()
     piece, _ = composer.compose(node.walk, node.controls.controls)
     assert Image.open(io.BytesIO(piece.sky_png)).size == (512, 256)

@@ -24,6 +24,7 @@ from ciel_node.errors import CielError
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.image import encode_png
+from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters
 from ciel_node.generate.phase import Framing
 from ciel_node.generate.piece import encode_wav
 from ciel_node.models.audio_vae import LOG_FLOOR, AudioVAEConfig, SpectralVAE, vae_loss
@@ -191,6 +192,8 @@ def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
     _train(clock, one_step, save, step, f"audio on {len(frames)} frames, batch {batch}", args.out)
     model.eval()
     _audio_preview(model, args.out.with_name(args.out.stem + ".preview.wav"), args.seed)
+    # The bend clusters of the new checkpoint, beside it: a node that loads it starts without computing them.
+    cached_clusters("audio", args.out, args.out.parent, lambda: SoundInstrument(model).clusters())
     return 0
 
 
@@ -258,6 +261,7 @@ def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
     _train(clock, one_step, save, step, f"images on {len(data)} pictures, batch {batch}", args.out)
     gen_net.eval()
     _contact_sheet(gen_net, args.out.with_name(args.out.stem + ".preview.png"), args.seed)
+    cached_clusters("image", args.out, args.out.parent, lambda: ImageInstrument(gen_net).clusters())
     return 0
 
 

@@ -237,11 +237,27 @@ def sound_clusters(inst: SoundInstrument) -> tuple[tuple[int, ...], ...]:
 
 
 def cached_clusters(kind: str, checkpoint: Path, cache_dir: Path, build: Any) -> tuple[tuple[int, ...], ...]:
-    """The clusters for this checkpoint: from `cache_dir` (keyed by the file's hash), else built and saved there.
-    A damaged or foreign cache file is rebuilt (one warning); a cache that cannot be written costs a rebuild next
-    start, nothing else."""
+    """The clusters for this checkpoint, keyed by the file's hash: beside it (`crack` writes them there), else in
+    `cache_dir`, else built and saved in `cache_dir`. A damaged or foreign cache file is rebuilt (one warning); a
+    cache that cannot be written costs a rebuild next start, nothing else."""
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    path = cache_dir / f"bend-features-{kind}-{digest[:16]}.json"
+    name = f"bend-features-{kind}-{digest[:16]}.json"
+    for path in dict.fromkeys((checkpoint.parent / name, cache_dir / name)):
+        found = _read_clusters(path, digest)
+        if found is not None:
+            return found
+    path = cache_dir / name
+    clusters = build()
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps({"version": FEATURES_VERSION, "kind": kind, "sha256": digest,
+                                       "clusters": [list(c) for c in clusters]}).encode())
+    except OSError as e:
+        log.warning("could not cache the bend clusters in %s (%s); they are rebuilt at the next start", path, e)
+    return clusters
+
+
+def _read_clusters(path: Path, digest: str) -> tuple[tuple[int, ...], ...] | None:
     try:
         data = json.loads(path.read_text())
         if data.get("version") == FEATURES_VERSION and data.get("sha256") == digest:
@@ -251,11 +267,4 @@ def cached_clusters(kind: str, checkpoint: Path, cache_dir: Path, build: Any) ->
         pass
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
         log.warning("ignoring %s (%s); rebuilding it", path, e)
-    clusters = build()
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps({"version": FEATURES_VERSION, "kind": kind, "sha256": digest,
-                                       "clusters": [list(c) for c in clusters]}).encode())
-    except OSError as e:
-        log.warning("could not cache the bend clusters in %s (%s); they are rebuilt at the next start", path, e)
-    return clusters
+    return None
