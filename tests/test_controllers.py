@@ -350,7 +350,8 @@ BEND_PLAY = [
     "ciel-bend-transform 3", "ciel-bend-value 2.6", "ciel-bend-value 99",  # erode (by index): rounded, clipped
     "ciel-bend-y 0.5",  # y belongs to translate: nothing sent
     "ciel-bend-transform flip_h", "ciel-bend-value 1", "ciel-bend-value 0.3",
-    "ciel-bend-transform scale", "ciel-bend-value 0", "ciel-bend-transform multiply", "ciel-bend-value -9",
+    "ciel-bend-transform scale", "ciel-bend-value 0", "ciel-bend-knob 0.5",  # halfway across 0.25..4
+    "ciel-bend-transform multiply", "ciel-bend-value -9",
     "ciel-bend-transform threshold", "ciel-bend-value 0.75", "ciel-bend-transform ablate", "ciel-bend-value 2",
     "ciel-bend-transform dilate", "ciel-bend-value 3", "ciel-bend-transform flip_v", "ciel-bend-value 1",
     "ciel-bend-transform invert", "ciel-bend-value 1",
@@ -371,6 +372,7 @@ BEND_PLAYED: list[tuple[str, str, list[Any]]] = [
     (_I3 + "flip_h", "i", [1]),
     (_I3 + "flip_h", "i", [0]),
     (_I3 + "scale", "f", [0.25]),
+    (_I3 + "scale", "f", [2.125]),
     (_I3 + "multiply", "f", [-4.0]),
     (_I3 + "threshold", "f", [0.75]),
     (_I3 + "ablate", "f", [1.0]),
@@ -777,6 +779,8 @@ class MaxRun:
                 self.widget(f"bend-{what}", int(words[0]))
             elif what in ("value", "y", "random"):
                 self.widget(f"bend-{what}", float(words[0]))
+            elif what == "knob":  # Max's value slider is the knob: 0..1 across the range
+                self.widget("bend-value-slider", float(words[0]))
             elif what == "features":
                 self.widget(f"bend-{words[0]}", *((int(words[1]) if words[0] == "cluster" else float(words[1]),)
                                                   if words[0] != "all" else ()))
