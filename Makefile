@@ -47,6 +47,7 @@ lint: $(STAMP)
 # The README's address table, from the declared parameters (ciel_node/params.py).
 docs: $(STAMP)
 	$(BIN)/python -m ciel_node.params --readme README.md
+	$(BIN)/python -m ciel_node.bends --readme README.md
 
 test: $(STAMP) system-test lint $(WEB_STAMP)
 	$(BIN)/pytest -q

@@ -11,8 +11,11 @@ After Broad, Leymarie & Grierson, "Network Bending: Expressive Manipulation of D
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from ciel_node.params import PREFIX, WRITE, ParamError, ParamSpec, Value, number
@@ -189,3 +192,31 @@ def _floats(value: Value) -> tuple[float, ...]:
 def _neutral(name: str, value: Value) -> bool:
     got = _floats(value)
     return got == _NEUTRAL[(name, len(got))]
+
+
+def markdown() -> str:
+    """The README's table of transforms, generated: in the order they apply on one layer."""
+    kinds = {MAPS: "image layers", UNITS: "sound hidden layers", SPECTRUM: "sound spectrum (last layer)"}
+    rows = ["| transform | args | range | off | on | what it does |", "|---|---|---|---|---|---|"]
+    for t in TRANSFORMS:
+        span = " ".join(f"{number(lo)}..{number(hi)}" for lo, hi in zip(t.lo, t.hi))
+        rows.append(f"| `{t.name}` | `{t.types}` | {span} | {' '.join(number(v) for v in t.neutral)} | "
+                    f"{', '.join(kinds[k] for k in t.on)} | {t.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def update_readme(path: Path) -> bool:
+    """Rewrite the table between README's `<!-- bends:begin -->` and `<!-- bends:end -->`; True if it changed."""
+    text = path.read_text()
+    new = re.sub(r"(<!-- bends:begin[^\n]*-->\n).*?(<!-- bends:end -->)",
+                 lambda m: m.group(1) + markdown() + m.group(2), text, flags=re.S)
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":  # python -m ciel_node.bends [--readme README.md]: the transforms table
+    if sys.argv[1:2] == ["--readme"]:
+        print("updated" if update_readme(Path(sys.argv[2])) else "up to date", sys.argv[2])
+    else:
+        print(markdown(), end="")

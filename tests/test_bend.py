@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from conftest import TINY_AUDIO, TINY_IMAGE, make_checkpoints
 from nodes import node_config, running_node, until
 from oscpeers import OscDump, oscsend
 
-from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, declare
+from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, declare, markdown
 from ciel_node.generate.bend import bend_maps, bend_spectrum, bend_units
 from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters, kmeans
 from ciel_node.models.audio_vae import LOG_FLOOR, SpectralVAE
@@ -136,6 +137,12 @@ def nets() -> tuple[ImageInstrument, SoundInstrument]:
     gen.apply(init_weights)
     vae = SpectralVAE(TINY_AUDIO)
     return ImageInstrument(gen.eval()), SoundInstrument(vae.eval())
+
+
+def test_readme_transforms_table_is_the_generated_one() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    found = re.search(r"<!-- bends:begin.*?-->\n(.*?)<!-- bends:end -->", readme, re.S)
+    assert found and found.group(1) == markdown(), "README's transforms table is stale: run `make docs`"
 
 
 def test_layers_are_declared_from_the_nets(nets: tuple[ImageInstrument, SoundInstrument]) -> None:
