@@ -1658,6 +1658,17 @@
 				"box": {
 					"id": "obj-145",
 					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [520.0, 1240.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-146",
+					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
 					"patching_rect": [110.0, 1210.0, 175.0, 22.0],
@@ -1667,7 +1678,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-147",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -1678,18 +1689,18 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-148",
 					"maxclass": "newobj",
 					"numinlets": 1,
-					"numoutlets": 2,
-					"patching_rect": [220.0, 1270.0, 49.0, 22.0],
-					"outlettype": ["int", "int"],
-					"text": "t i i"
+					"numoutlets": 3,
+					"patching_rect": [220.0, 1270.0, 63.0, 22.0],
+					"outlettype": ["bang", "int", "int"],
+					"text": "t b i i"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-149",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1700,7 +1711,18 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-150",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [640.0, 1240.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-151",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1711,7 +1733,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-152",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1722,90 +1744,67 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"patching_rect": [350.0, 1210.0, 35.0, 22.0],
-					"outlettype": ["bang"],
-					"text": "t b"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-152",
-					"maxclass": "newobj",
-					"numinlets": 2,
-					"numoutlets": 12,
-					"patching_rect": [350.0, 1270.0, 196.0, 22.0],
-					"outlettype": ["bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", ""],
-					"text": "sel 0 1 2 3 4 5 6 7 8 9 10"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-153",
 					"maxclass": "newobj",
 					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [350.0, 1210.0, 63.0, 22.0],
+					"outlettype": ["bang", "bang", "bang"],
+					"text": "t b b b"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-154",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [520.0, 1300.0, 238.0, 22.0],
+					"outlettype": [""],
+					"text": "expr $i1 * (1 + ($i2 == 3)) * 11"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-155",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [350.0, 1330.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "+"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-156",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 34,
+					"patching_rect": [350.0, 1360.0, 600.0, 22.0],
+					"outlettype": ["bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", ""],
+					"text": "sel 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-157",
+					"maxclass": "newobj",
+					"numinlets": 1,
 					"numoutlets": 5,
-					"patching_rect": [350.0, 1370.0, 147.0, 22.0],
+					"patching_rect": [1370.0, 1460.0, 147.0, 22.0],
 					"outlettype": ["float", "int", "", "float", "float"],
 					"text": "unpack 0. 0 s 0. 0."
 				}
 			},
 			{
 				"box": {
-					"id": "obj-154",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"patching_rect": [350.0, 1300.0, 140.0, 22.0],
-					"outlettype": [""],
-					"text": "0. 2 translate -1. 1."
-				}
-			},
-			{
-				"box": {
-					"id": "obj-155",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"patching_rect": [500.0, 1300.0, 140.0, 22.0],
-					"outlettype": [""],
-					"text": "1. 0 scale 0.25 4."
-				}
-			},
-			{
-				"box": {
-					"id": "obj-156",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"patching_rect": [650.0, 1300.0, 140.0, 22.0],
-					"outlettype": [""],
-					"text": "0. 0 rotate -180. 180."
-				}
-			},
-			{
-				"box": {
-					"id": "obj-157",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"patching_rect": [800.0, 1300.0, 140.0, 22.0],
-					"outlettype": [""],
-					"text": "0. 1 erode 0. 8."
-				}
-			},
-			{
-				"box": {
 					"id": "obj-158",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"patching_rect": [350.0, 1322.0, 140.0, 22.0],
-					"outlettype": [""],
-					"text": "0. 1 dilate 0. 8."
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [1370.0, 1150.0, 480.0, 34.0],
+					"text": "rows: neutral, kind (0 f, 1 i rounded, 2 an x y pair), name, low, high; for the image net, the sound net's hidden layers, its spectrum"
 				}
 			},
 			{
@@ -1814,9 +1813,9 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"patching_rect": [500.0, 1322.0, 140.0, 22.0],
+					"patching_rect": [1370.0, 1190.0, 150.0, 22.0],
 					"outlettype": [""],
-					"text": "1. 0 multiply -4. 4."
+					"text": "0. 2 translate -1. 1."
 				}
 			},
 			{
@@ -1825,9 +1824,9 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"patching_rect": [650.0, 1322.0, 140.0, 22.0],
+					"patching_rect": [1370.0, 1214.0, 150.0, 22.0],
 					"outlettype": [""],
-					"text": "0. 0 threshold 0. 1."
+					"text": "1. 0 scale 0.25 4."
 				}
 			},
 			{
@@ -1836,9 +1835,9 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"patching_rect": [800.0, 1322.0, 140.0, 22.0],
+					"patching_rect": [1370.0, 1238.0, 150.0, 22.0],
 					"outlettype": [""],
-					"text": "0. 1 flip_h 0. 1."
+					"text": "0. 0 rotate -180. 180."
 				}
 			},
 			{
@@ -1847,9 +1846,9 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"patching_rect": [350.0, 1344.0, 140.0, 22.0],
+					"patching_rect": [1370.0, 1262.0, 150.0, 22.0],
 					"outlettype": [""],
-					"text": "0. 1 flip_v 0. 1."
+					"text": "0. 1 erode 0. 8."
 				}
 			},
 			{
@@ -1858,9 +1857,9 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"patching_rect": [500.0, 1344.0, 140.0, 22.0],
+					"patching_rect": [1370.0, 1286.0, 150.0, 22.0],
 					"outlettype": [""],
-					"text": "0. 1 invert 0. 1."
+					"text": "0. 1 dilate 0. 8."
 				}
 			},
 			{
@@ -1869,14 +1868,311 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"patching_rect": [650.0, 1344.0, 140.0, 22.0],
+					"patching_rect": [1370.0, 1310.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "1. 0 multiply -4. 4."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-165",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1370.0, 1334.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 threshold 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-166",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1370.0, 1358.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_h 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-167",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1370.0, 1382.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_v 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-168",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1370.0, 1406.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 invert 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-169",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1370.0, 1430.0, 150.0, 22.0],
 					"outlettype": [""],
 					"text": "0. 0 ablate 0. 1."
 				}
 			},
 			{
 				"box": {
-					"id": "obj-165",
+					"id": "obj-170",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1190.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 translate -1. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-171",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1214.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "1. 0 scale 0.25 4."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-172",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1238.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 rotate -180. 180."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-173",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1262.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 erode 0. 8."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-174",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1286.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 dilate 0. 8."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-175",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1310.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "1. 0 multiply -4. 4."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-176",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1334.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 threshold 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-177",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1358.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_h 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-178",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1382.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_v 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-179",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1406.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 invert 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-180",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1530.0, 1430.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 ablate 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-181",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1190.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 translate -1. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-182",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1214.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "1. 0 scale 0.25 4."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-183",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1238.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 rotate -180. 180."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-184",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1262.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 erode 0. 8."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-185",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1286.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 dilate 0. 8."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-186",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1310.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "1. 0 multiply 0. 8."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-187",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1334.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 threshold 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-188",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1358.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_h 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-189",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1382.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 flip_v 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-190",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1406.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 1 invert 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-191",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [1690.0, 1430.0, 150.0, 22.0],
+					"outlettype": [""],
+					"text": "0. 0 ablate 0. 1."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-192",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -1887,7 +2183,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-166",
+					"id": "obj-193",
 					"maxclass": "newobj",
 					"numinlets": 6,
 					"numoutlets": 1,
@@ -1898,7 +2194,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-167",
+					"id": "obj-194",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -1909,7 +2205,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-168",
+					"id": "obj-195",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -1920,18 +2216,18 @@
 			},
 			{
 				"box": {
-					"id": "obj-169",
+					"id": "obj-196",
 					"maxclass": "newobj",
 					"numinlets": 1,
-					"numoutlets": 2,
-					"patching_rect": [450.0, 1400.0, 49.0, 22.0],
-					"outlettype": ["int", "int"],
-					"text": "t i i"
+					"numoutlets": 3,
+					"patching_rect": [450.0, 1400.0, 63.0, 22.0],
+					"outlettype": ["int", "int", "int"],
+					"text": "t i i i"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-170",
+					"id": "obj-197",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1942,29 +2238,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-171",
-					"maxclass": "newobj",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"patching_rect": [450.0, 1460.0, 280.0, 22.0],
-					"outlettype": [""],
-					"text": "expr $i1 - 2 * ($i1 == 2) * ($i2 != 0)"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-172",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 2,
-					"patching_rect": [450.0, 1490.0, 49.0, 22.0],
-					"outlettype": ["int", "int"],
-					"text": "t i i"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-173",
+					"id": "obj-198",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1975,7 +2249,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-199",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1986,7 +2260,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-200",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 3,
@@ -1997,7 +2271,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-176",
+					"id": "obj-201",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2008,7 +2282,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-177",
+					"id": "obj-202",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2019,7 +2293,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-178",
+					"id": "obj-203",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2030,7 +2304,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-179",
+					"id": "obj-204",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2041,7 +2315,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-180",
+					"id": "obj-205",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2052,7 +2326,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-181",
+					"id": "obj-206",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2063,7 +2337,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-182",
+					"id": "obj-207",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2074,7 +2348,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-183",
+					"id": "obj-208",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2085,7 +2359,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-184",
+					"id": "obj-209",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2096,7 +2370,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-185",
+					"id": "obj-210",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2107,7 +2381,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-186",
+					"id": "obj-211",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2118,7 +2392,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-187",
+					"id": "obj-212",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -2129,7 +2403,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-188",
+					"id": "obj-213",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2140,7 +2414,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-189",
+					"id": "obj-214",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2151,7 +2425,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-190",
+					"id": "obj-215",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -2162,7 +2436,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-191",
+					"id": "obj-216",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2173,7 +2447,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-192",
+					"id": "obj-217",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2184,7 +2458,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-193",
+					"id": "obj-218",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2195,7 +2469,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-194",
+					"id": "obj-219",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2206,7 +2480,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-195",
+					"id": "obj-220",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 3,
@@ -2217,7 +2491,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-196",
+					"id": "obj-221",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2228,7 +2502,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-197",
+					"id": "obj-222",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2239,7 +2513,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-198",
+					"id": "obj-223",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2250,7 +2524,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-199",
+					"id": "obj-224",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 3,
@@ -2261,7 +2535,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-200",
+					"id": "obj-225",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2272,7 +2546,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-201",
+					"id": "obj-226",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -2283,7 +2557,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-202",
+					"id": "obj-227",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -2294,7 +2568,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-203",
+					"id": "obj-228",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 3,
@@ -2305,7 +2579,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-204",
+					"id": "obj-229",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2316,7 +2590,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-205",
+					"id": "obj-230",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2327,7 +2601,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-206",
+					"id": "obj-231",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2338,7 +2612,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-207",
+					"id": "obj-232",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2349,7 +2623,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-208",
+					"id": "obj-233",
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 1,
@@ -2360,7 +2634,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-209",
+					"id": "obj-234",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -2371,7 +2645,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-210",
+					"id": "obj-235",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2382,7 +2656,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-211",
+					"id": "obj-236",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2393,7 +2667,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-212",
+					"id": "obj-237",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2404,7 +2678,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-213",
+					"id": "obj-238",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -2415,7 +2689,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-214",
+					"id": "obj-239",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2426,7 +2700,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-215",
+					"id": "obj-240",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2437,7 +2711,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-216",
+					"id": "obj-241",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2448,7 +2722,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-217",
+					"id": "obj-242",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2459,7 +2733,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-218",
+					"id": "obj-243",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3036,7 +3310,13 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-145", 0],
+					"destination": ["obj-145", 1],
+					"source": ["obj-142", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-146", 0],
 					"source": ["obj-142", 2]
 				}
 			},
@@ -3048,620 +3328,578 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-146", 0],
+					"destination": ["obj-147", 0],
 					"source": ["obj-105", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-146", 2],
-					"source": ["obj-145", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-147", 0],
+					"destination": ["obj-147", 2],
 					"source": ["obj-146", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-148", 0],
-					"source": ["obj-147", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-105", 0],
-					"source": ["obj-148", 0]
+					"source": ["obj-147", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-149", 0],
-					"source": ["obj-108", 0]
+					"source": ["obj-148", 2]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-150", 1],
-					"source": ["obj-149", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-151", 0],
+					"destination": ["obj-105", 0],
 					"source": ["obj-149", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-151", 0],
-					"source": ["obj-142", 0]
+					"destination": ["obj-150", 1],
+					"source": ["obj-148", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-150", 0],
+					"destination": ["obj-151", 0],
+					"source": ["obj-108", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-152", 1],
+					"source": ["obj-151", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
 					"source": ["obj-151", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-152", 0],
+					"destination": ["obj-153", 0],
+					"source": ["obj-142", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-153", 0],
+					"source": ["obj-148", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-150", 0],
+					"source": ["obj-153", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-154", 1],
 					"source": ["obj-150", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-154", 0],
-					"source": ["obj-152", 0]
+					"destination": ["obj-145", 0],
+					"source": ["obj-153", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
+					"destination": ["obj-154", 0],
+					"source": ["obj-145", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-155", 1],
 					"source": ["obj-154", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-155", 0],
-					"source": ["obj-152", 1]
+					"destination": ["obj-152", 0],
+					"source": ["obj-153", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
-					"source": ["obj-155", 0]
+					"destination": ["obj-155", 0],
+					"source": ["obj-152", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-156", 0],
-					"source": ["obj-152", 2]
+					"source": ["obj-155", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
+					"destination": ["obj-159", 0],
 					"source": ["obj-156", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-157", 0],
-					"source": ["obj-152", 3]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-153", 0],
-					"source": ["obj-157", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-158", 0],
-					"source": ["obj-152", 4]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-153", 0],
-					"source": ["obj-158", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-159", 0],
-					"source": ["obj-152", 5]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-153", 0],
 					"source": ["obj-159", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-160", 0],
-					"source": ["obj-152", 6]
+					"source": ["obj-156", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-160", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-161", 0],
-					"source": ["obj-152", 7]
+					"source": ["obj-156", 2]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-161", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-162", 0],
-					"source": ["obj-152", 8]
+					"source": ["obj-156", 3]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-162", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-163", 0],
-					"source": ["obj-152", 9]
+					"source": ["obj-156", 4]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-163", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-164", 0],
-					"source": ["obj-152", 10]
+					"source": ["obj-156", 5]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-153", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-164", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-165", 2],
-					"source": ["obj-153", 4]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-166", 4],
-					"source": ["obj-153", 4]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-167", 2],
-					"source": ["obj-153", 4]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-165", 1],
-					"source": ["obj-153", 3]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-166", 3],
-					"source": ["obj-153", 3]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-167", 1],
-					"source": ["obj-153", 3]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-168", 2],
-					"source": ["obj-153", 2]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-169", 0],
-					"source": ["obj-153", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-170", 0],
-					"source": ["obj-169", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-171", 0],
-					"source": ["obj-169", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-171", 1],
-					"source": ["obj-142", 2]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-172", 0],
-					"source": ["obj-171", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-173", 1],
-					"source": ["obj-172", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-174", 0],
-					"source": ["obj-172", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-175", 0],
-					"source": ["obj-174", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-176", 1],
-					"source": ["obj-170", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-166", 0],
-					"source": ["obj-111", 0]
-				}
-			},
-			{
-				"patchline": {
 					"destination": ["obj-165", 0],
-					"source": ["obj-166", 0]
+					"source": ["obj-156", 6]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-165", 0],
-					"source": ["obj-112", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-165", 0],
-					"source": ["obj-113", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-176", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-165", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-177", 0],
-					"source": ["obj-176", 0]
+					"destination": ["obj-166", 0],
+					"source": ["obj-156", 7]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-179", 0],
-					"source": ["obj-178", 2]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-112", 0],
-					"source": ["obj-179", 0]
+					"destination": ["obj-157", 0],
+					"source": ["obj-166", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-167", 0],
-					"source": ["obj-178", 1]
+					"source": ["obj-156", 8]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-180", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-167", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-111", 0],
+					"destination": ["obj-168", 0],
+					"source": ["obj-156", 9]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-168", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-169", 0],
+					"source": ["obj-156", 10]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-169", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-170", 0],
+					"source": ["obj-156", 11]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-170", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-171", 0],
+					"source": ["obj-156", 12]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-171", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-172", 0],
+					"source": ["obj-156", 13]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-172", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-173", 0],
+					"source": ["obj-156", 14]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-173", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-174", 0],
+					"source": ["obj-156", 15]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-174", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-175", 0],
+					"source": ["obj-156", 16]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-175", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-176", 0],
+					"source": ["obj-156", 17]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-176", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-177", 0],
+					"source": ["obj-156", 18]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-177", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-178", 0],
+					"source": ["obj-156", 19]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-178", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-179", 0],
+					"source": ["obj-156", 20]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-179", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-180", 0],
+					"source": ["obj-156", 21]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
 					"source": ["obj-180", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-181", 0],
-					"source": ["obj-178", 0]
+					"source": ["obj-156", 22]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-113", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-181", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-184", 0],
-					"source": ["obj-177", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-178", 0],
-					"source": ["obj-184", 1]
-				}
-			},
-			{
-				"patchline": {
 					"destination": ["obj-182", 0],
-					"source": ["obj-184", 0]
+					"source": ["obj-156", 23]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-187", 1],
-					"source": ["obj-182", 2]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-183", 0],
-					"source": ["obj-182", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-186", 1],
-					"source": ["obj-183", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-185", 1],
+					"destination": ["obj-157", 0],
 					"source": ["obj-182", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-188", 0],
-					"source": ["obj-153", 0]
+					"destination": ["obj-183", 0],
+					"source": ["obj-156", 24]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-183", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-184", 0],
-					"source": ["obj-188", 1]
+					"source": ["obj-156", 25]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-189", 0],
-					"source": ["obj-188", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-190", 0],
-					"source": ["obj-116", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-191", 0],
-					"source": ["obj-190", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-192", 0],
-					"source": ["obj-191", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-192", 0],
-					"source": ["obj-189", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-193", 0],
-					"source": ["obj-192", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-116", 0],
-					"source": ["obj-193", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-187", 2],
-					"source": ["obj-192", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-173", 0],
-					"source": ["obj-191", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-194", 0],
-					"source": ["obj-173", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-143", 0],
-					"source": ["obj-177", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-143", 0],
-					"source": ["obj-194", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-195", 0],
-					"source": ["obj-143", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-196", 0],
-					"source": ["obj-195", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-197", 0],
-					"source": ["obj-195", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-168", 0],
-					"source": ["obj-196", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-168", 0],
-					"source": ["obj-197", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-168", 1],
-					"source": ["obj-147", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-175", 1],
-					"source": ["obj-168", 0]
+					"destination": ["obj-157", 0],
+					"source": ["obj-184", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-185", 0],
-					"source": ["obj-175", 0]
+					"source": ["obj-156", 26]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-186", 0],
-					"source": ["obj-175", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-187", 0],
-					"source": ["obj-175", 2]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-13", 0],
+					"destination": ["obj-157", 0],
 					"source": ["obj-185", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-13", 0],
+					"destination": ["obj-186", 0],
+					"source": ["obj-156", 27]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
 					"source": ["obj-186", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-13", 0],
+					"destination": ["obj-187", 0],
+					"source": ["obj-156", 28]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
 					"source": ["obj-187", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-203", 0],
-					"source": ["obj-144", 0]
+					"destination": ["obj-188", 0],
+					"source": ["obj-156", 29]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-204", 0],
-					"source": ["obj-203", 0]
+					"destination": ["obj-157", 0],
+					"source": ["obj-188", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-205", 0],
-					"source": ["obj-203", 1]
+					"destination": ["obj-189", 0],
+					"source": ["obj-156", 30]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-198", 0],
-					"source": ["obj-204", 0]
+					"destination": ["obj-157", 0],
+					"source": ["obj-189", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-198", 0],
-					"source": ["obj-205", 0]
+					"destination": ["obj-190", 0],
+					"source": ["obj-156", 31]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-190", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-191", 0],
+					"source": ["obj-156", 32]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-157", 0],
+					"source": ["obj-191", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-192", 2],
+					"source": ["obj-157", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-193", 4],
+					"source": ["obj-157", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-194", 2],
+					"source": ["obj-157", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-192", 1],
+					"source": ["obj-157", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-193", 3],
+					"source": ["obj-157", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-194", 1],
+					"source": ["obj-157", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-195", 2],
+					"source": ["obj-157", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-196", 0],
+					"source": ["obj-157", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-197", 0],
+					"source": ["obj-196", 2]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-198", 1],
-					"source": ["obj-147", 0]
+					"source": ["obj-196", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-199", 1],
-					"source": ["obj-198", 0]
+					"destination": ["obj-199", 0],
+					"source": ["obj-196", 0]
 				}
 			},
 			{
@@ -3672,188 +3910,524 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-13", 0],
-					"source": ["obj-200", 0]
+					"destination": ["obj-201", 1],
+					"source": ["obj-197", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-193", 0],
+					"source": ["obj-111", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-192", 0],
+					"source": ["obj-193", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-192", 0],
+					"source": ["obj-112", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-192", 0],
+					"source": ["obj-113", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-201", 0],
-					"source": ["obj-199", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-13", 0],
-					"source": ["obj-201", 0]
+					"source": ["obj-192", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-202", 0],
-					"source": ["obj-199", 2]
+					"source": ["obj-201", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-13", 0],
-					"source": ["obj-202", 0]
+					"destination": ["obj-204", 0],
+					"source": ["obj-203", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-112", 0],
+					"source": ["obj-204", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-194", 0],
+					"source": ["obj-203", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-205", 0],
+					"source": ["obj-194", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-111", 0],
+					"source": ["obj-205", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-206", 0],
-					"source": ["obj-119", 0]
+					"source": ["obj-203", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-207", 0],
-					"source": ["obj-206", 1]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-199", 0],
-					"source": ["obj-207", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-144", 0],
+					"destination": ["obj-113", 0],
 					"source": ["obj-206", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-208", 0],
-					"source": ["obj-122", 0]
-				}
-			},
-			{
-				"patchline": {
 					"destination": ["obj-209", 0],
-					"source": ["obj-208", 0]
+					"source": ["obj-202", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-210", 0],
-					"source": ["obj-209", 3]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-122", 0],
-					"source": ["obj-210", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-201", 2],
-					"source": ["obj-209", 2]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-211", 0],
+					"destination": ["obj-203", 0],
 					"source": ["obj-209", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-199", 0],
-					"source": ["obj-211", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-144", 0],
+					"destination": ["obj-207", 0],
 					"source": ["obj-209", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-212", 0],
-					"source": ["obj-124", 0]
+					"destination": ["obj-212", 1],
+					"source": ["obj-207", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-208", 0],
+					"source": ["obj-207", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-211", 1],
+					"source": ["obj-208", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-210", 1],
+					"source": ["obj-207", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-213", 0],
-					"source": ["obj-212", 0]
+					"source": ["obj-157", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-214", 0],
-					"source": ["obj-213", 3]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-124", 0],
-					"source": ["obj-214", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-202", 2],
-					"source": ["obj-213", 2]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-215", 0],
+					"destination": ["obj-209", 0],
 					"source": ["obj-213", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-199", 0],
-					"source": ["obj-215", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-144", 0],
+					"destination": ["obj-214", 0],
 					"source": ["obj-213", 0]
 				}
 			},
 			{
 				"patchline": {
+					"destination": ["obj-215", 0],
+					"source": ["obj-116", 0]
+				}
+			},
+			{
+				"patchline": {
 					"destination": ["obj-216", 0],
+					"source": ["obj-215", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-217", 0],
+					"source": ["obj-216", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-217", 0],
+					"source": ["obj-214", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-218", 0],
+					"source": ["obj-217", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-116", 0],
+					"source": ["obj-218", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-212", 2],
+					"source": ["obj-217", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-198", 0],
+					"source": ["obj-216", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-219", 0],
+					"source": ["obj-198", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-143", 0],
+					"source": ["obj-202", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-143", 0],
+					"source": ["obj-219", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-220", 0],
+					"source": ["obj-143", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-221", 0],
+					"source": ["obj-220", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-222", 0],
+					"source": ["obj-220", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-195", 0],
+					"source": ["obj-221", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-195", 0],
+					"source": ["obj-222", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-195", 1],
+					"source": ["obj-148", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-200", 1],
+					"source": ["obj-195", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-210", 0],
+					"source": ["obj-200", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-211", 0],
+					"source": ["obj-200", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-212", 0],
+					"source": ["obj-200", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-210", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-211", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-212", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-228", 0],
+					"source": ["obj-144", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-229", 0],
+					"source": ["obj-228", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-230", 0],
+					"source": ["obj-228", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-223", 0],
+					"source": ["obj-229", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-223", 0],
+					"source": ["obj-230", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-223", 1],
+					"source": ["obj-148", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-224", 1],
+					"source": ["obj-223", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-225", 0],
+					"source": ["obj-224", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-225", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-226", 0],
+					"source": ["obj-224", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-226", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-227", 0],
+					"source": ["obj-224", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-227", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-231", 0],
+					"source": ["obj-119", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-232", 0],
+					"source": ["obj-231", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-224", 0],
+					"source": ["obj-232", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-144", 0],
+					"source": ["obj-231", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-233", 0],
+					"source": ["obj-122", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-234", 0],
+					"source": ["obj-233", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-235", 0],
+					"source": ["obj-234", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-122", 0],
+					"source": ["obj-235", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-226", 2],
+					"source": ["obj-234", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-236", 0],
+					"source": ["obj-234", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-224", 0],
+					"source": ["obj-236", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-144", 0],
+					"source": ["obj-234", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-237", 0],
+					"source": ["obj-124", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-238", 0],
+					"source": ["obj-237", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-239", 0],
+					"source": ["obj-238", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-124", 0],
+					"source": ["obj-239", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-227", 2],
+					"source": ["obj-238", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-240", 0],
+					"source": ["obj-238", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-224", 0],
+					"source": ["obj-240", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-144", 0],
+					"source": ["obj-238", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-241", 0],
 					"source": ["obj-127", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-13", 0],
-					"source": ["obj-216", 0]
+					"source": ["obj-241", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-217", 0],
+					"destination": ["obj-242", 0],
 					"source": ["obj-129", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-13", 0],
-					"source": ["obj-217", 0]
+					"source": ["obj-242", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-218", 0],
+					"destination": ["obj-243", 0],
 					"source": ["obj-131", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-13", 0],
-					"source": ["obj-218", 0]
+					"source": ["obj-243", 0]
 				}
 			}
 		],

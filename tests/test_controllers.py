@@ -358,6 +358,8 @@ BEND_PLAY = [
     # the sound net has 3 layers: layer 5 becomes 3; its translate is one float (along frequency)
     "ciel-bend-net sound", "ciel-bend-layer 5", "ciel-bend-transform translate", "ciel-bend-value 0.2",
     "ciel-bend-y 0.3", "ciel-bend-transform multiply", "ciel-bend-value 2",
+    "ciel-bend-value 9", "ciel-bend-value -1",  # the spectrum's multiply is a gain, 0..8
+    "ciel-bend-layer 1", "ciel-bend-value -1",  # a hidden layer's is -4..4
     "ciel-bend-net 0", "ciel-bend-layer 6", "ciel-bend-transform 2", "ciel-bend-value -30",
 ]
 _I3, _S3, _I6 = "/ciel/bend/image/3/", "/ciel/bend/sound/3/", "/ciel/bend/image/6/"
@@ -381,6 +383,9 @@ BEND_PLAYED: list[tuple[str, str, list[Any]]] = [
     (_I3 + "invert", "i", [1]),
     (_S3 + "translate", "f", [0.2]),
     (_S3 + "multiply", "f", [2.0]),
+    (_S3 + "multiply", "f", [8.0]),
+    (_S3 + "multiply", "f", [0.0]),
+    ("/ciel/bend/sound/1/multiply", "f", [-1.0]),
     (_I6 + "rotate", "f", [-30.0]),
 ]
 BEND_FEATURES_AND_CLEARS = [
@@ -704,7 +709,7 @@ class MaxRun:
                 st["v"] = int(self._number(msg))
             self.out(bid, 0, (st.get("v", argv[0] if argv else 0),))
         elif name in ("+", "==", "maximum", "clip", "scale"):
-            slots = st.setdefault("args", list(argv))
+            slots = st.setdefault("args", list(argv) or [0])  # [+] alone adds 0
             if inlet > 0:
                 slots[inlet - 1] = self._number(msg)
                 return
