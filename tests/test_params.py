@@ -108,7 +108,8 @@ async def test_a_running_node_reports_its_readouts(tmp_path: Path, tiny_checkpoi
         store, seen = r.node.controls, []
         store.watch(lambda name, value: seen.append(name))
         await until(lambda: store.value("speakers") == "disabled", 5, "the speakers' state")  # --no-playback
-        assert store.value("last_seq") == r.node.media.last_seq >= 1
+        # The media store counts the piece in its write thread; the readout follows on the loop a moment later.
+        await until(lambda: store.value("last_seq") == r.node.media.last_seq >= 1, 5, "the last_seq readout")
         assert store.value("next_at") == r.node.next_at > r.node.media.latest()["created_at"]
         r.node.request_next()
         await until(lambda: store.value("last_seq") == 2, 30, "the second piece")
