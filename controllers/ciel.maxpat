@@ -1779,7 +1779,7 @@
 				"box": {
 					"id": "obj-156",
 					"maxclass": "newobj",
-					"numinlets": 2,
+					"numinlets": 1,
 					"numoutlets": 34,
 					"patching_rect": [350.0, 1360.0, 600.0, 22.0],
 					"outlettype": ["bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", "bang", ""],
@@ -2482,7 +2482,7 @@
 				"box": {
 					"id": "obj-220",
 					"maxclass": "newobj",
-					"numinlets": 2,
+					"numinlets": 1,
 					"numoutlets": 3,
 					"patching_rect": [20.0, 1490.0, 63.0, 22.0],
 					"outlettype": ["bang", "bang", ""],
@@ -2570,7 +2570,7 @@
 				"box": {
 					"id": "obj-228",
 					"maxclass": "newobj",
-					"numinlets": 2,
+					"numinlets": 1,
 					"numoutlets": 3,
 					"patching_rect": [320.0, 1490.0, 63.0, 22.0],
 					"outlettype": ["bang", "bang", ""],

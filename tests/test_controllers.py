@@ -546,9 +546,16 @@ def test_max_patch_is_a_well_formed_max8_patcher(maxpat: MaxPatch) -> None:
             assert len(box.get("outlettype", [])) == box["numoutlets"], f"{bid}: outlettype vs numoutlets"
         if box["maxclass"] == "newobj":  # objects whose outlet count follows from their arguments
             words = maxpat.text(bid).split()
-            if words[0] in ("route", "t", "trigger", "unpack"):
-                n = len(words) - 1 + (words[0] == "route")
+            if words[0] in ("route", "t", "trigger", "unpack", "sel", "select"):
+                n = len(words) - 1 + (words[0] in ("route", "sel", "select"))
                 assert box["numoutlets"] == n, f"{bid} {maxpat.text(bid)!r}: {box['numoutlets']} outlets, not {n}"
+            inlets = {  # objects whose inlet count follows from their arguments
+                "sel": 2 if len(words) <= 2 else 1, "select": 2 if len(words) <= 2 else 1, "pack": len(words) - 1,
+                "sprintf": len(re.findall(r"%(?:s|ld|f|c)", maxpat.text(bid))),
+                "expr": max((int(d) for d in re.findall(r"\$[if](\d)", maxpat.text(bid))), default=1),
+            }.get(words[0])
+            if inlets is not None:
+                assert box["numinlets"] == inlets, f"{bid} {maxpat.text(bid)!r}: {box['numinlets']} inlets"
     for line in maxpat.lines:
         (src, outlet), (dst, inlet) = line["source"], line["destination"]
         assert src in maxpat.boxes and dst in maxpat.boxes, f"line to a missing box: {line}"
