@@ -61,7 +61,12 @@ class OscSurface:
                 else self._read_only(spec)
             )
         self._logged_at = -1e9
-        self._unknown = f"unknown address; known: /ciel/{{{','.join(a[6:] for a in self._handlers)}}}"
+        # Named in full but for groups (the bends: a hundred addresses), which are named by their shape.
+        grouped = {s.address for s in self.registry if s.group}
+        shapes = dict.fromkeys(f"{s.group}/…" for s in self.registry if s.group)
+        known = ",".join([*(a[6:] for a in self._handlers if a not in grouped), *shapes])
+        self._known = f"known: /ciel/{{{known}}}" + (" (each one: OSCQuery, or the README)" if shapes else "")
+        self._unknown = f"unknown address; {self._known}"
 
     def packet(self, data: bytes, peer: Peer) -> int | None:
         """One datagram or TCP frame: the number of messages in it, None if malformed (dropped and counted).
@@ -125,7 +130,7 @@ class OscSurface:
         specs = [s for s in matched if s.access != READ]
         if not specs:
             what = "only read-only parameters" if matched else "no parameter"
-            raise ControlError(f"pattern matches {what}; known: /ciel/{{{','.join(a[6:] for a in self._handlers)}}}")
+            raise ControlError(f"pattern matches {what}; {self._known}")
         reasons = []
         for spec in specs:
             try:
