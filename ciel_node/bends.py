@@ -40,6 +40,7 @@ class Transform:
     neutral: tuple[float, ...]
     on: tuple[str, ...]
     description: str
+    unit: str = ""
 
     def neutral_value(self) -> Value:
         return self.neutral[0] if len(self.neutral) == 1 else self.neutral
@@ -53,7 +54,8 @@ TRANSFORMS: tuple[Transform, ...] = (
               "shift the spectrum along frequency by a fraction of its bins (+ up)"),
     Transform("scale", "f", (0.25,), (4.0,), (1.0,), (MAPS, SPECTRUM),
               "zoom about the centre (a spectrum: stretch from 0 Hz); 1 = off"),
-    Transform("rotate", "f", (-180.0,), (180.0,), (0.0,), (MAPS,), "rotate about the centre, in degrees"),
+    Transform("rotate", "f", (-180.0,), (180.0,), (0.0,), (MAPS,), "rotate about the centre, in degrees",
+              unit="deg"),
     Transform("flip_h", "i", (0,), (1,), (0,), (MAPS,), "mirror left-right"),
     Transform("flip_v", "i", (0,), (1,), (0,), (MAPS, SPECTRUM), "mirror top-bottom (a spectrum: low ↔ high)"),
     Transform("erode", "i", (0,), (8,), (0,), (MAPS, SPECTRUM),
@@ -113,7 +115,7 @@ def declare(layouts: list[NetLayout]) -> list[ParamSpec]:
                 specs.append(ParamSpec(
                     name_of(layout.net, layer, t.name), t.types,
                     f"{layout.net} net, layer {layer} ({what}, {layout.sizes[layer - 1]}): {t.description}",
-                    t.lo, t.hi, t.neutral, address=f"{where}/{t.name}", group=GROUP,
+                    t.lo, t.hi, t.neutral, unit=t.unit, address=f"{where}/{t.name}", group=GROUP,
                 ))
             k = layout.cluster_count(layer)
             specs.append(ParamSpec(

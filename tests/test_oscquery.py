@@ -91,6 +91,8 @@ async def test_namespace_as_python_oscquery_reads_it_matches_the_registry(tmp_pa
         assert set(methods) == {s.address for s in registry}
         assert {k for k, v in raw["CONTENTS"]["ciel"]["CONTENTS"].items() if "CONTENTS" in v} == {"status", "bend"}
         assert methods["/ciel/bend/image/1/rotate"]["RANGE"] == [{"MIN": -180.0, "MAX": 180.0}]
+        assert methods["/ciel/bend/image/1/rotate"]["UNIT"] == ["angle.degree"]
+        assert raw["CONTENTS"]["ciel"]["CONTENTS"]["bend"]["DESCRIPTION"].startswith("network bending")
         assert methods["/ciel/bend/image/1/translate"]["TYPE"] == "ff"
         for spec in registry:
             m = methods[spec.address]

@@ -52,7 +52,11 @@ UNITS = {"s": "time.second", "dBFS": "gain.db", "ms": "time.ms", "Hz": "time.hz"
 IMPULSE = "I"  # a command's TYPE: OSC 1.1's impulse ("bang"), as ossia publishes one; its VALUE is [null]
 CONTAINERS = {"/": "ciel-node: the declared parameter space (set values over OSC: see ?HOST_INFO)",
               "/ciel": "controls (read/write) and commands (write-only)",
-              "/ciel/status": "readouts the node sets (read-only)"}
+              "/ciel/status": "readouts the node sets (read-only)",
+              "/ciel/bend": "network bending: transforms inside the nets' layers, per net and layer (1: the latent "
+                            "side); clear puts every bend back to neutral",
+              "/ciel/bend/image": "the image net (DCGAN generator): its stages' feature maps, then the picture",
+              "/ciel/bend/sound": "the sound net (VAE decoder): its hidden layers, then the output spectrum"}
 EXAMPLE = '{"COMMAND": "LISTEN", "DATA": "/ciel/drift"}'  # what a client's command looks like, for its errors
 JSON_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 _CAST = {"i": int, "h": int, "f": float, "d": float, "s": str}
