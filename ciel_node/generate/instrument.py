@@ -9,7 +9,6 @@ Unbent, both run exactly the model's own operations, so an unbent piece is byte-
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -22,6 +21,7 @@ from ciel_node.atomic import write_atomic
 from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, NetLayout
 from ciel_node.generate.bend import bend_maps, bend_spectrum, bend_units
 from ciel_node.models.audio_vae import LOG_FLOOR, SpectralVAE
+from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
 
 log = logging.getLogger(__name__)
@@ -240,8 +240,8 @@ def cached_clusters(kind: str, checkpoint: Path, cache_dir: Path, build: Any) ->
     """The clusters for this checkpoint, keyed by the file's hash: beside it (`crack` writes them there), else in
     `cache_dir`, else built and saved in `cache_dir`. A damaged or foreign cache file is rebuilt (one warning); a
     cache that cannot be written costs a rebuild next start, nothing else."""
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
-    name = f"bend-features-{kind}-{digest[:16]}.json"
+    digest = file_hash(checkpoint)  # as each piece records it
+    name = f"bend-features-{kind}-{digest}.json"
     for path in dict.fromkeys((checkpoint.parent / name, cache_dir / name)):
         found = _read_clusters(path, digest)
         if found is not None:
