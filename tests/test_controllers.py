@@ -139,13 +139,14 @@ def harness_patch(ctrl_port: int) -> str:
     lines = [
         "#N canvas 0 0 600 400 12;",
         f"#X obj 10 10 netreceive -u {ctrl_port};",
-        "#X obj 10 40 route hello unsubscribe;",
+        "#X obj 10 40 route hello unsubscribe bend-transform;",
         "#X obj 10 70 s ciel-hello;",
         "#X obj 120 70 s ciel-unsubscribe;",
+        "#X obj 250 70 s ciel-bend-transform;",
     ]
-    connects = ["#X connect 0 0 1 0;", "#X connect 1 0 2 0;", "#X connect 1 1 3 0;"]
+    connects = ["#X connect 0 0 1 0;", "#X connect 1 0 2 0;", "#X connect 1 1 3 0;", "#X connect 1 2 4 0;"]
     for n, name in enumerate(HARNESS_DISPLAYS):
-        index = 4 + 2 * n
+        index = 5 + 2 * n
         lines.append(f"#X obj 10 {100 + 30 * n} r ciel-{name}-set;")
         lines.append(f"#X obj 250 {100 + 30 * n} print shown-{name};")
         connects.append(f"#X connect {index} 0 {index + 1} 0;")
@@ -157,7 +158,7 @@ class Pd:
         self.proc, self.listen, self.ctrl = proc, listen, ctrl
 
     def command(self, text: str) -> None:
-        """A FUDI message to the harness (hello / unsubscribe)."""
+        """A FUDI message to the harness (hello / unsubscribe / bend-transform <name>)."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(f"{text};\n".encode(), ("127.0.0.1", self.ctrl))
 
@@ -439,6 +440,33 @@ def test_pd_bend_features_and_clears(node: Node, start_pd: Callable[[list[str]],
     ])
     for name, value in (("bend-random", "1"), ("bend-cluster", "1"), ("bend-cluster", "3")):
         pd.wait_printed(f"^shown-{name}: set {value}$")
+    pd.assert_healthy()
+
+
+def test_pd_bend_shows_the_nodes_bends_without_sending_them_back(
+    node: Node, start_pd: Callable[[list[str]], Pd]
+) -> None:
+    """The node reports each bend as /ciel/state/bend_<net>_<layer>_<transform>: the selected one is shown at once,
+    the others are kept and shown when selected."""
+    oscsend = require_tool("oscsend")
+    pd = start_pd(["ciel-bend-layer 3"])  # image, layer 3, rotate
+    for message in (["/ciel/state/bend_image_3_rotate", "f", "45"],
+                    ["/ciel/state/bend_image_3_translate", "ff", "0.5", "-0.25"],
+                    ["/ciel/state/bend_image_3_rotate", "f", "-30"],  # a newer report replaces the kept one
+                    ["/ciel/state/bend_image_3_erode", "i", "4"]):
+        subprocess.run([oscsend, "127.0.0.1", str(pd.listen), *message], check=True, timeout=5)
+    pd.wait_printed(r"^shown-bend-value: set 45$")
+    pd.wait_printed(r"^shown-bend-value: set -30$")
+    pd.command("bend-transform translate")
+    pd.wait_printed(r"^shown-bend-value: set 0\.5$")
+    pd.wait_printed(r"^shown-bend-y: set -0\.25$")
+    pd.command("bend-transform erode")
+    pd.wait_printed(r"^shown-bend-value: set 4$")
+    pd.command("bend-transform rotate")
+    end = len(re.findall(r"^shown-bend-value: set -30$", pd.proc.text(), re.M))
+    until_sync(lambda: len(re.findall(r"^shown-bend-value: set -30$", pd.proc.text(), re.M)) > end or None, 5.0,
+               "the kept rotate shown again", pd.proc.log_so_far)
+    assert bend_messages_sent(node, pd) == [], "the node's bends were sent back to it"
     pd.assert_healthy()
 
 
