@@ -1747,10 +1747,10 @@
 					"id": "obj-153",
 					"maxclass": "newobj",
 					"numinlets": 1,
-					"numoutlets": 3,
-					"patching_rect": [350.0, 1210.0, 63.0, 22.0],
-					"outlettype": ["bang", "bang", "bang"],
-					"text": "t b b b"
+					"numoutlets": 4,
+					"patching_rect": [350.0, 1210.0, 77.0, 22.0],
+					"outlettype": ["bang", "bang", "bang", "bang"],
+					"text": "t b b b b"
 				}
 			},
 			{
@@ -2712,6 +2712,104 @@
 			{
 				"box": {
 					"id": "obj-241",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [820.0, 1360.0, 300.0, 34.0],
+					"text": "the node's bends: kept by address, the selected one shown (never sent back)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-242",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [820.0, 1400.0, 49.0, 22.0],
+					"outlettype": ["bang", ""],
+					"text": "t b a"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-243",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [920.0, 1460.0, 42.0, 22.0],
+					"outlettype": ["", "", "", ""],
+					"text": "coll"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-244",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [820.0, 1430.0, 34.0, 22.0],
+					"outlettype": ["int"],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-245",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [720.0, 1460.0, 63.0, 22.0],
+					"outlettype": ["bang", "bang", ""],
+					"text": "sel 0 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-246",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [720.0, 1490.0, 98.0, 22.0],
+					"outlettype": [""],
+					"text": "symbol image"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-247",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [820.0, 1490.0, 98.0, 22.0],
+					"outlettype": [""],
+					"text": "symbol sound"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-248",
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [720.0, 1520.0, 301.0, 22.0],
+					"outlettype": [""],
+					"text": "sprintf symout /ciel/state/bend_%s_%ld_%s"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-249",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [920.0, 1550.0, 98.0, 22.0],
+					"outlettype": ["float", "float"],
+					"text": "unpack 0. 0."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-250",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2722,7 +2820,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-242",
+					"id": "obj-251",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2733,7 +2831,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-243",
+					"id": "obj-252",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3395,7 +3493,7 @@
 			{
 				"patchline": {
 					"destination": ["obj-150", 0],
-					"source": ["obj-153", 2]
+					"source": ["obj-153", 3]
 				}
 			},
 			{
@@ -3407,7 +3505,7 @@
 			{
 				"patchline": {
 					"destination": ["obj-145", 0],
-					"source": ["obj-153", 1]
+					"source": ["obj-153", 2]
 				}
 			},
 			{
@@ -3425,7 +3523,7 @@
 			{
 				"patchline": {
 					"destination": ["obj-152", 0],
-					"source": ["obj-153", 0]
+					"source": ["obj-153", 1]
 				}
 			},
 			{
@@ -4396,38 +4494,134 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-241", 0],
+					"destination": ["obj-242", 0],
+					"source": ["obj-82", 7]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-243", 0],
+					"source": ["obj-242", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-244", 0],
+					"source": ["obj-242", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-244", 0],
+					"source": ["obj-153", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-244", 1],
+					"source": ["obj-142", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-245", 0],
+					"source": ["obj-244", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-246", 0],
+					"source": ["obj-245", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-247", 0],
+					"source": ["obj-245", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-248", 0],
+					"source": ["obj-246", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-248", 0],
+					"source": ["obj-247", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-248", 1],
+					"source": ["obj-148", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-248", 2],
+					"source": ["obj-157", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-243", 0],
+					"source": ["obj-248", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-249", 0],
+					"source": ["obj-243", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-217", 0],
+					"source": ["obj-249", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-209", 0],
+					"source": ["obj-249", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-250", 0],
 					"source": ["obj-127", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-13", 0],
-					"source": ["obj-241", 0]
+					"source": ["obj-250", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-242", 0],
+					"destination": ["obj-251", 0],
 					"source": ["obj-129", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-13", 0],
-					"source": ["obj-242", 0]
+					"source": ["obj-251", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-243", 0],
+					"destination": ["obj-252", 0],
 					"source": ["obj-131", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-13", 0],
-					"source": ["obj-243", 0]
+					"source": ["obj-252", 0]
 				}
 			}
 		],

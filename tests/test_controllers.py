@@ -139,14 +139,16 @@ def harness_patch(ctrl_port: int) -> str:
     lines = [
         "#N canvas 0 0 600 400 12;",
         f"#X obj 10 10 netreceive -u {ctrl_port};",
-        "#X obj 10 40 route hello unsubscribe bend-transform;",
+        "#X obj 10 40 route hello unsubscribe bend-transform bend-value;",
         "#X obj 10 70 s ciel-hello;",
         "#X obj 120 70 s ciel-unsubscribe;",
         "#X obj 250 70 s ciel-bend-transform;",
+        "#X obj 400 70 s ciel-bend-value;",
     ]
-    connects = ["#X connect 0 0 1 0;", "#X connect 1 0 2 0;", "#X connect 1 1 3 0;", "#X connect 1 2 4 0;"]
+    connects = ["#X connect 0 0 1 0;", "#X connect 1 0 2 0;", "#X connect 1 1 3 0;", "#X connect 1 2 4 0;",
+                "#X connect 1 3 5 0;"]
     for n, name in enumerate(HARNESS_DISPLAYS):
-        index = 5 + 2 * n
+        index = 6 + 2 * n
         lines.append(f"#X obj 10 {100 + 30 * n} r ciel-{name}-set;")
         lines.append(f"#X obj 250 {100 + 30 * n} print shown-{name};")
         connects.append(f"#X connect {index} 0 {index + 1} 0;")
@@ -158,7 +160,7 @@ class Pd:
         self.proc, self.listen, self.ctrl = proc, listen, ctrl
 
     def command(self, text: str) -> None:
-        """A FUDI message to the harness (hello / unsubscribe / bend-transform <name>)."""
+        """A FUDI message to the harness (hello / unsubscribe / bend-transform <name> / bend-value <x>)."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(f"{text};\n".encode(), ("127.0.0.1", self.ctrl))
 
@@ -466,7 +468,10 @@ def test_pd_bend_shows_the_nodes_bends_without_sending_them_back(
     end = len(re.findall(r"^shown-bend-value: set -30$", pd.proc.text(), re.M))
     until_sync(lambda: len(re.findall(r"^shown-bend-value: set -30$", pd.proc.text(), re.M)) > end or None, 5.0,
                "the kept rotate shown again", pd.proc.log_so_far)
-    assert bend_messages_sent(node, pd) == [], "the node's bends were sent back to it"
+    # Nothing was sent back; what the patch holds is what a move sends: y stays where the node had it.
+    pd.command("bend-transform translate")
+    pd.command("bend-value 0.25")
+    assert bend_messages_sent(node, pd) == as_oscdump([("/ciel/bend/image/3/translate", "ff", [0.25, -0.25])])
     pd.assert_healthy()
 
 
@@ -781,8 +786,8 @@ class MaxRun:
                                 if isinstance(template, float) else value)
             if inlet == 0:
                 self.out(bid, 0, tuple(slots))
-        elif name == "unpack":
-            for outlet in reversed(range(len(argv))):
+        elif name == "unpack":  # as many outlets fire as the message has atoms
+            for outlet in reversed(range(min(len(argv), len(msg)))):
                 template, value = argv[outlet], msg[outlet]
                 self.out(bid, outlet, (int(value),) if isinstance(template, int) else (float(value),)
                          if isinstance(template, float) else ("symbol", value))
@@ -795,6 +800,17 @@ class MaxRun:
                 specs = re.findall(r"%(s|ld)", fmt)
                 text = re.sub(r"%(s|ld)", "{}", fmt).format(*(values.get(i, 0) for i in range(len(specs))))
                 self.out(bid, 0, ("symbol", text))
+        elif name == "route":  # the feedback's: an address and its values
+            hits = [i for i, a in enumerate(args) if msg[:1] == (a,)]
+            self.out(bid, hits[0], msg[1:]) if hits else self.out(bid, len(args), msg)
+        elif name == "coll":
+            data = st.setdefault("data", {})
+            if msg[:1] == ("symbol",):  # look up: the data stored at that symbol, if any
+                if msg[1] in data:
+                    self.out(bid, 0, data[msg[1]])
+            else:  # a symbol followed by data: stored at that symbol
+                assert msg and isinstance(msg[0], str), f"coll got {msg}"
+                data[msg[0]] = msg[1:]
         elif name == "udpsend":
             address, *rest = msg
             assert isinstance(address, str) and address.startswith("/"), f"udpsend got {msg}"
@@ -861,3 +877,28 @@ def test_max_bend_widgets_show_the_clipped_values_and_load_defaults(max_bend: Ma
     assert (shown("bend-value"), shown("bend-layer")) == (1.0, 3)  # scale's neutral; the sound net's last layer
     max_bend.widget("bend-value-slider", 1.0)  # the slider's top is the transform's top
     assert max_bend.sent[-1] == ("/ciel/bend/sound/3/scale", "f", [4.0]) and shown("bend-value") == 4.0
+
+
+def test_max_bend_shows_the_nodes_bends_without_sending_them_back(max_bend: MaxRun) -> None:
+    """The same reports as the Pd test, into the feedback route: the selected bend is shown, the others kept."""
+    p = max_bend.p
+    (udpreceive,) = p.objects("udpreceive")
+    (route,) = [dst for _, dst, _ in p.out[udpreceive] if p.text(dst).startswith("route ")]
+    shown = lambda name: max_bend.state[max_bend.named[name]]["value"]  # noqa: E731
+    max_bend.play(["ciel-bend-layer 3"])  # image, layer 3, rotate
+    max_bend.receive(route, 0, ("/ciel/state/bend_image_3_rotate", 45.0))
+    assert shown("bend-value") == 45.0
+    for report in (("/ciel/state/bend_image_3_translate", 0.5, -0.25), ("/ciel/state/bend_image_3_rotate", -30.0),
+                   ("/ciel/state/bend_image_3_erode", 4)):
+        max_bend.receive(route, 0, report)
+    assert shown("bend-value") == -30.0
+    max_bend.play(["ciel-bend-transform translate"])
+    assert (shown("bend-value"), shown("bend-y")) == (0.5, -0.25)
+    max_bend.play(["ciel-bend-transform erode"])
+    assert shown("bend-value") == 4.0
+    max_bend.play(["ciel-bend-layer 4"])  # nothing reported there: its off value
+    assert shown("bend-value") == 0.0
+    assert max_bend.sent == [], "the node's bends were sent back to it"
+    # what the stores now hold is what a move sends: y stays where the node had it
+    max_bend.play(["ciel-bend-layer 3", "ciel-bend-transform translate", "ciel-bend-value 0.25"])
+    assert max_bend.sent == [("/ciel/bend/image/3/translate", "ff", [0.25, -0.25])]
