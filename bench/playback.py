@@ -27,6 +27,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,34 @@ def soak(web: str, osc_port: int, node_pid: int, seconds: float) -> dict[str, An
     }
 
 
+@contextmanager
+def playing_node(tmp: Path, pulse: PulseAudio) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
+    """A node process (seed 0, 30 s pieces, no OSCQuery) playing into `pulse`'s null sink, from when it sounds:
+    (the process, its OSC port, its web URL). Its log is tmp/node.log; it is stopped with SIGINT."""
+    osc_port, web_port = free_port(__import__("socket").SOCK_DGRAM), free_port()
+    node = subprocess.Popen(
+        [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmp / "state"), "--interval", "30",
+         "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--oscquery", "off", "--seed", "0"],
+        env=pulse.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / "node.log", "w"),  # noqa: SIM115
+    )
+    web = f"http://127.0.0.1:{web_port}"
+    try:
+        end = time.monotonic() + 60
+        while True:
+            try:
+                pb = get_json(f"{web}/api/health")["playback"]
+                if pb.get("state") == "open" and pb.get("sounding"):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < end and node.poll() is None, (tmp / "node.log").read_text()
+            time.sleep(0.2)
+        yield node, osc_port, web
+    finally:
+        node.send_signal(signal.SIGINT)
+        node.wait(30)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=20)
@@ -183,40 +213,19 @@ def main() -> int:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ciel-bench-playback-"))
     result: dict[str, Any] = {}
-    with PulseAudio(tmp / "pulse") as pulse, Recorder(pulse) as rec:
-        osc_port, web_port = free_port(__import__("socket").SOCK_DGRAM), free_port()
-        node = subprocess.Popen(
-            [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmp / "state"), "--interval", "30",
-             "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--oscquery", "off", "--seed", "0"],
-            env=pulse.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / "node.log", "w"),  # noqa: SIM115
-        )
-        web = f"http://127.0.0.1:{web_port}"
-        try:
-            end = time.monotonic() + 60
-            while True:
-                try:
-                    pb = get_json(f"{web}/api/health")["playback"]
-                    if pb.get("state") == "open" and pb.get("sounding"):
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < end and node.poll() is None, (tmp / "node.log").read_text()
-                time.sleep(0.2)
-            health = get_json(f"{web}/api/health")["playback"]
-            print(f"playing: {health['device']} at {health['sample_rate']} Hz, device latency "
-                  f"{health['device_latency_ms']} ms, lead {health['lead_ms']} ms, block {health['block_ms']} ms",
-                  flush=True)
-            result["path"] = {k: health[k] for k in ("device", "sample_rate", "device_latency_ms", "lead_ms",
-                                                      "block_ms", "latency_ms")}
-            osc = SimpleUDPClient("127.0.0.1", osc_port)
-            print(f"control -> audible latency, {args.trials} trials each:", flush=True)
-            result["latency"] = latency(rec, osc, args.trials)
-            osc.send_message("/ciel/volume_ceiling", -6.0)
-            print(f"soak {args.soak_s:.0f} s with OSC 1,000 msg/s and 200 web pollers:", flush=True)
-            result["soak"] = soak(web, osc_port, node.pid, args.soak_s)
-        finally:
-            node.send_signal(signal.SIGINT)
-            node.wait(30)
+    with PulseAudio(tmp / "pulse") as pulse, Recorder(pulse) as rec, playing_node(tmp, pulse) as (node, osc_port, web):
+        health = get_json(f"{web}/api/health")["playback"]
+        print(f"playing: {health['device']} at {health['sample_rate']} Hz, device latency "
+              f"{health['device_latency_ms']} ms, lead {health['lead_ms']} ms, block {health['block_ms']} ms",
+              flush=True)
+        result["path"] = {k: health[k] for k in ("device", "sample_rate", "device_latency_ms", "lead_ms",
+                                                  "block_ms", "latency_ms")}
+        osc = SimpleUDPClient("127.0.0.1", osc_port)
+        print(f"control -> audible latency, {args.trials} trials each:", flush=True)
+        result["latency"] = latency(rec, osc, args.trials)
+        osc.send_message("/ciel/volume_ceiling", -6.0)
+        print(f"soak {args.soak_s:.0f} s with OSC 1,000 msg/s and 200 web pollers:", flush=True)
+        result["soak"] = soak(web, osc_port, node.pid, args.soak_s)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
