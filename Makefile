@@ -71,6 +71,7 @@ bench: $(STAMP) system-test
 	$(BIN)/python bench/ssh.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/playback.py
+	$(BIN)/python bench/bend.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
