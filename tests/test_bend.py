@@ -19,7 +19,7 @@ from nodes import node_config, running_node, until
 from oscpeers import OscDump, oscsend
 
 from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, declare, markdown
-from ciel_node.generate.bend import bend_maps, bend_spectrum, bend_units
+from ciel_node.generate.bend import bend_maps, bend_spectrum, bend_units, dilate
 from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters, kmeans
 from ciel_node.models.audio_vae import LOG_FLOOR, SpectralVAE
 from ciel_node.models.image_gan import Generator, init_weights
@@ -91,6 +91,9 @@ def test_morphology_threshold_invert_multiply_ablate() -> None:
     assert (eroded <= x).all() and (dilated >= x).all() and (eroded < x).any() and (dilated > x).any()
     assert torch.equal(bend_maps(x, one("erode", 2), None), bend_maps(bend_maps(x, one("erode", 1), None),
                                                                         one("erode", 1), None))
+    for r in range(0, 9):  # the shifted-maxima filter is max_pool's result, on maps and on a spectrum
+        assert torch.equal(dilate(x, r, dims=(2, 3)), torch.nn.functional.max_pool2d(x, 2 * r + 1, 1, r))
+        assert torch.equal(dilate(x[:, 0], r, dims=(2,)), torch.nn.functional.max_pool1d(x[:, 0], 2 * r + 1, 1, r))
     t = bend_maps(x, one("threshold", 0.5), None)
     for b in range(2):
         for c in range(4):

@@ -30,11 +30,9 @@ def bend_maps(x: Tensor, bend: LayerBend, select: Tensor | None) -> Tensor:
     if "flip_v" in ops:
         y = torch.flip(y, dims=[2])
     if "erode" in ops:
-        r = int(ops["erode"][0])
-        y = -F.max_pool2d(-y, 2 * r + 1, stride=1, padding=r)
+        y = -dilate(-y, int(ops["erode"][0]), dims=(2, 3))
     if "dilate" in ops:
-        r = int(ops["dilate"][0])
-        y = F.max_pool2d(y, 2 * r + 1, stride=1, padding=r)
+        y = dilate(y, int(ops["dilate"][0]), dims=(2, 3))
     y = _values(y, ops, dims=(2, 3))
     if select is None:
         return y
@@ -68,11 +66,9 @@ def bend_spectrum(x: Tensor, bend: LayerBend, select: Tensor | None, floor: floa
     if "flip_v" in ops:
         y = torch.flip(y, dims=[1])
     if "erode" in ops:
-        r = int(ops["erode"][0])
-        y = -F.max_pool1d(-y[:, None], 2 * r + 1, stride=1, padding=r)[:, 0]
+        y = -dilate(-y, int(ops["erode"][0]), dims=(1,))
     if "dilate" in ops:
-        r = int(ops["dilate"][0])
-        y = F.max_pool1d(y[:, None], 2 * r + 1, stride=1, padding=r)[:, 0]
+        y = dilate(y, int(ops["dilate"][0]), dims=(1,))
     if "multiply" in ops:  # a gain on the magnitudes: a shift of their logs
         m = ops["multiply"][0]
         y = (y + math.log(m)).clamp(min=floor) if m > 0 else torch.full_like(y, floor)
@@ -81,6 +77,20 @@ def bend_spectrum(x: Tensor, bend: LayerBend, select: Tensor | None, floor: floa
         a = ops["ablate"][0]
         y = y * (1 - a) + floor * a
     return y if select is None else torch.where(select[None, :], y, x)
+
+
+def dilate(y: Tensor, r: int, dims: tuple[int, ...]) -> Tensor:
+    """The maximum over a (2r+1)-wide square (or run) around each value, outside ignored: max_pool's result, one
+    axis at a time over shifted views (torch's CPU max_pool2d with stride 1 took half of an all-bent picture)."""
+    for d in dims:
+        n = y.shape[d]
+        pad = [0, 0] * (y.dim() - 1 - d) + [r, r]
+        p = F.pad(y, pad, value=float("-inf"))
+        out = p.narrow(d, 0, n)
+        for k in range(1, 2 * r + 1):
+            out = torch.maximum(out, p.narrow(d, k, n))
+        y = out
+    return y
 
 
 def _values(y: Tensor, ops: dict[str, tuple[float, ...]], dims: tuple[int, ...]) -> Tensor:
