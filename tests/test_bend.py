@@ -229,7 +229,7 @@ def test_clusters_are_deterministic_and_cached_per_checkpoint(tmp_path: Path) ->
     (cache,) = (tmp_path / "state").glob("bend-features-image-*.json")
     cache.write_text('{"version": 1, "sha256": ')  # torn
     assert cached_clusters("image", images, tmp_path / "state", build) == first and len(built) == 2
-    assert json.loads(cache.read_text())["clusters"] == [list(c) for c in first]
+    assert json.loads(cache.read_text())["data"] == [list(c) for c in first]
     points = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0], [0.0, 0.1]])
     assert kmeans(points, 2) == (1, 1, 2, 2, 1)
 

@@ -9,7 +9,6 @@ Unbent, both run exactly the model's own operations, so an unbent piece is byte-
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,18 +16,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from ciel_node.atomic import write_atomic
 from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, NetLayout
 from ciel_node.generate.bend import bend_maps, bend_spectrum, bend_units
+from ciel_node.generate.derived import derived
 from ciel_node.models.audio_vae import LOG_FLOOR, SpectralVAE
-from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
 
 log = logging.getLogger(__name__)
 
 CLUSTER_SEED = 20210419  # every random choice here is fixed: same checkpoint ⇒ same clusters, same masks
 CLUSTER_SAMPLES = 32  # latent points whose activations define each feature's pattern
-FEATURES_VERSION = 1  # of the cached clusters' file
+FEATURES_VERSION = 2  # of the cached clusters' file (2: in derived.py's envelope)
 
 
 def _stages(seq: nn.Sequential, ends: tuple[type[nn.Module], ...]) -> list[nn.Sequential]:
@@ -237,34 +235,7 @@ def sound_clusters(inst: SoundInstrument) -> tuple[tuple[int, ...], ...]:
 
 
 def cached_clusters(kind: str, checkpoint: Path, cache_dir: Path, build: Any) -> tuple[tuple[int, ...], ...]:
-    """The clusters for this checkpoint, keyed by the file's hash: beside it (`crack` writes them there), else in
-    `cache_dir`, else built and saved in `cache_dir`. A damaged or foreign cache file is rebuilt (one warning); a
-    cache that cannot be written costs a rebuild next start, nothing else."""
-    digest = file_hash(checkpoint)  # as each piece records it
-    name = f"bend-features-{kind}-{digest}.json"
-    for path in dict.fromkeys((checkpoint.parent / name, cache_dir / name)):
-        found = _read_clusters(path, digest)
-        if found is not None:
-            return found
-    path = cache_dir / name
-    clusters = build()
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps({"version": FEATURES_VERSION, "kind": kind, "sha256": digest,
-                                       "clusters": [list(c) for c in clusters]}).encode())
-    except OSError as e:
-        log.warning("could not cache the bend clusters in %s (%s); they are rebuilt at the next start", path, e)
-    return clusters
-
-
-def _read_clusters(path: Path, digest: str) -> tuple[tuple[int, ...], ...] | None:
-    try:
-        data = json.loads(path.read_text())
-        if data.get("version") == FEATURES_VERSION and data.get("sha256") == digest:
-            return tuple(tuple(int(v) for v in layer) for layer in data["clusters"])
-        log.warning("%s is for another checkpoint or version; rebuilding it", path)
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
-        log.warning("ignoring %s (%s); rebuilding it", path, e)
-    return None
+    """The clusters for this checkpoint (`bend-features-<kind>-<hash>.json`), beside it, in `cache_dir`, or built."""
+    return derived(f"bend-features-{kind}", FEATURES_VERSION, checkpoint, cache_dir, build,
+                   lambda c: [list(layer) for layer in c],
+                   lambda data: tuple(tuple(int(v) for v in layer) for layer in data))
