@@ -10,12 +10,13 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ciel_node import bends
+from ciel_node import bends, navigation
 from ciel_node.atomic import write_atomic
 from ciel_node.config import RunConfig
 from ciel_node.controls.feedback import FeedbackHub
@@ -23,7 +24,9 @@ from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
 from ciel_node.controls.oscquery import OscQueryServer
 from ciel_node.errors import CielError
+from ciel_node.generate.derived import derived
 from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters
+from ciel_node.generate.place import NetMap, Places, image_map, sound_map
 from ciel_node.generate.walk import WalkState, WalkStore
 from ciel_node.generate.worker import RenderSpec, RenderWorker
 from ciel_node.models.audio_vae import SpectralVAE
@@ -31,6 +34,7 @@ from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
 from ciel_node.params import PARAMS
 from ciel_node.playback.engine import EngineSpec, SoundEngine
+from ciel_node.presets import Presets
 from ciel_node.publish.media import MediaStore
 from ciel_node.publish.web import WebSurface, serve
 from ciel_node.schedule import Schedule
@@ -76,19 +80,31 @@ class Node:
         image = ImageInstrument(gan, cached_clusters("image", config.image_checkpoint, state_dir,
                                                      lambda: ImageInstrument(gan).clusters()))
         self.layouts = [image.layout, sound.layout]
-        registry = PARAMS.extended(bends.declare(self.layouts))
+        # Each net's map (generate/place.py): the sound's from its checkpoint (crack puts the archive's there), the
+        # image's GANSpace directions once per checkpoint. The xy and direction parameters are declared from them.
+        self.maps = {
+            "sound": sound_map(vae, config.audio_checkpoint),
+            "image": derived("map-image", 1, config.image_checkpoint, state_dir, lambda: image_map(gan),
+                             NetMap.as_dict, lambda raw: NetMap.from_dict(raw, "image", gan.config.latent)),
+        }
+        what = {"sound": "the archive's sound" if self.maps["sound"].source == "archive" else "the net's own sounds",
+                "image": "the image net's first two principal directions (GANSpace)"}
+        registry = PARAMS.extended(bends.declare(self.layouts) + navigation.declare(
+            {net: m.centre for net, m in self.maps.items()}, {net: m.count for net, m in self.maps.items()}, what))
+        places = Places(*(replace(self.maps[net], points=(), sources=()) for net in ("sound", "image")))
         spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
                           config.max_sound_s, config.threads, config.render_stall_s,
-                          audio_clusters=sound.layout.clusters, image_clusters=image.layout.clusters)
+                          audio_clusters=sound.layout.clusters, image_clusters=image.layout.clusters, places=places)
         self.renderer = RenderWorker(spec, process=config.render_process)
         # The live sound for the speakers, in its own process; none at all with --no-playback.
         self.engine = (
             SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
                                    config.audio_device, lead_s=config.engine_lead_s, stall_s=config.engine_stall_s,
-                                   clusters=sound.layout.clusters))
+                                   clusters=sound.layout.clusters, places=places))
             if config.speakers else None
         )
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls, registry=registry)
+        self.presets = Presets(state_dir / "presets.json", self.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self.walks = WalkStore(state_dir / "walk.json", self.controls.controls.seed, vae.config.latent,
                                gan.config.latent)
@@ -120,6 +136,7 @@ class Node:
             await self.schedule.run(stop)
         finally:
             saver.cancel()
+            self.presets.close()
             self.renderer.close()
             if self.engine is not None:
                 await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
@@ -189,7 +206,11 @@ async def _now_and_then(node: Node, stop: asyncio.Event, every_s: float = 0.5) -
 async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscServer]:
     """OSC in and feedback out, then SSH (server, reverse tunnel) onto OSC's TCP port; stopped in reverse."""
     hub = FeedbackHub(node.osc_counters, playback=config.speakers, registry=node.controls.registry)
-    surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters)
+    try:
+        surface = OscSurface(node.controls, node.request_next, hub, node.osc_counters, node.presets.commands(),
+                             config.wekinator_targets)
+    except ValueError as e:
+        raise CielError(str(e)) from None
     server = OscServer(surface, hub, config.osc_networks)
     node.controls.subscribe(hub.on_controls)
     node.piece_listeners.append(hub.on_piece)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ciel_node.errors import ConfigError
+from ciel_node.navigation import WEKINATOR_DEFAULT
 from ciel_node.net import loopback_networks
 from ciel_node.params import PARAMS, ParamError, number
 
@@ -67,6 +68,12 @@ class RunConfig:
     reverse_tunnel_port: int | None = None
     known_hosts: Path | None = None
     osc_allow: str | None = None  # comma-separated CIDRs; None accepts every source
+    # Wekinator's outputs, in order, onto declared parameters: `name` or `name.k` (the k-th of its values, from 1).
+    wekinator: str = ",".join(WEKINATOR_DEFAULT)
+
+    @property
+    def wekinator_targets(self) -> tuple[str, ...]:
+        return _targets(self.wekinator) if isinstance(self.wekinator, str) else ()
 
     def __post_init__(self) -> None:
         for name, value in self.controls.items():
@@ -76,6 +83,10 @@ class RunConfig:
         _check(self.keep_pieces >= 1, f"keep_pieces={self.keep_pieces} must be >= 1")
         _check(self.keep_mb > 0, f"keep_mb={self.keep_mb:g} must be > 0")
         _check(1 <= self.threads <= 64, f"threads={self.threads} must be in 1..64")
+        if isinstance(self.wekinator, (list, tuple)):  # a TOML list
+            object.__setattr__(self, "wekinator", ",".join(map(str, self.wekinator)))
+        _check(isinstance(self.wekinator, str) and bool(self.wekinator_targets),
+               f"wekinator={self.wekinator!r} must list parameters, e.g. {','.join(WEKINATOR_DEFAULT)!r}")
         _check(1.0 <= self.max_sound_s <= 3600.0, f"max_sound_s={self.max_sound_s:g} must be in 1..3600")
         _check(1 <= self.gl_iterations <= 512, f"gl_iterations={self.gl_iterations} must be in 1..512")
         _check(isinstance(self.speakers, bool), f"speakers={self.speakers!r} must be true or false")
@@ -133,6 +144,10 @@ class RunConfig:
                     f"osc_allow entry {part.strip()!r} is not a network; give CIDRs like 192.168.1.0/24,127.0.0.1"
                 ) from None
         return nets
+
+
+def _targets(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
 def _check_control(name: str, value: Any) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 READ, WRITE, READ_WRITE = 1, 2, 3  # OSCQuery ACCESS: a readout, a command, a control
 SEED_MAX = 2_147_483_647
+PRESET_SLOTS = 100
 PREFIX = "/ciel/"
 
 Value = Any  # int | float | str for one value; a tuple of them for a control that takes several
@@ -109,8 +110,8 @@ class ParamSpec:
 
     @property
     def command(self) -> bool:
-        """A message that does something and holds no value (`/ciel/next`)."""
-        return not self.types
+        """A message that does something and holds no value (`/ciel/next`, `/ciel/preset/recall 3 2.0`)."""
+        return self.access == WRITE
 
     @property
     def initial(self) -> Value:
@@ -126,10 +127,8 @@ class ParamSpec:
         """`0.5..3600`, `0..1 0..1` for a pair, `a|b` for choices: as a person would type the bounds."""
         if self.choices and not self.lo:
             return ", ".join(self.choices)
-        if self.choices:
-            return " ".join("|".join(self.choices) if t == "s" else f"{number(lo)}..{number(hi)}"
-                            for t, lo, hi in zip(self.types, self.lo, self.hi))
-        return " ".join(f"{number(lo)}..{number(hi)}" for lo, hi in zip(self.lo, self.hi))
+        return " ".join(("|".join(self.choices) or "text") if t == "s" else f"{number(lo)}..{number(hi)}"
+                        for t, lo, hi in zip(self.types, self.lo, self.hi))
 
     def coerce(self, value: Any) -> tuple[Value, bool]:
         """Validate a value for this parameter: (value clamped into range and typed, whether it was clamped).
@@ -144,8 +143,8 @@ class ParamSpec:
             elif high is not None and v > high:
                 v = high
             return (int(round(v)) if self._int else float(v)), v != value
-        if self.command:
-            raise ParamError(f"{self.name} holds no value")
+        if not self.types:
+            raise ParamError(f"{self.name} takes no value")
         several = len(self.types) > 1
         if several and not isinstance(value, (list, tuple)) and self.optional >= len(self.types) - 1:
             value = (value,)
@@ -298,7 +297,8 @@ class Registry:
         kinds = {READ: "read", WRITE: "write", READ_WRITE: "read/write"}
         for s in self.specs:
             args = f"`{s.types}`" if s.types else "—"
-            default = " ".join(number(d) if not isinstance(d, str) else d for d in s.default) if s.default else ""
+            shown = s.default if s.default and not s.command else ()
+            default = " ".join(number(d) if not isinstance(d, str) else d for d in shown)
             unit = f" {s.unit}" if s.unit and s.range_text() else ""
             rows.append(f"| `{s.address}` | {args} | {s.range_text()}{unit} | {default} | {kinds[s.access]} | "
                         f"{s.description} |")
@@ -358,6 +358,23 @@ def _match(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+def _slot(value: Any) -> Any:
+    """A preset command's value: its slot must exist (not clamped: slot 150 must not overwrite 99); a glide time is
+    clamped into 0..600 s, a name kept to one short line."""
+    items = value if isinstance(value, tuple) else (value,)
+    if not 0 <= items[0] < PRESET_SLOTS:
+        raise ParamError(f"preset slot {number(items[0])} does not exist: slots are 0..{PRESET_SLOTS - 1}")
+    if len(items) == 1:
+        return value
+    rest = items[1]
+    if isinstance(rest, str):
+        name = " ".join(rest.split())[:64]
+        if not name or "," in name:
+            raise ParamError(f"a preset name must be 1..64 characters without commas, got {_short.repr(rest)}")
+        return (items[0], name)
+    return (items[0], min(600.0, max(0.0, rest)))
+
+
 def _declared() -> list[ParamSpec]:
     return [
         ParamSpec("interval", "f", "time between two published pieces; a shorter interval reschedules the next "
@@ -372,10 +389,24 @@ def _declared() -> list[ParamSpec]:
                   "reads 0 under --no-playback", 0, 1, 1, manifest=False,
                   label="0/1"),
         ParamSpec("next", "", "publish a new piece now", access=WRITE, persist=False, manifest=False),
+        ParamSpec("preset_store", "i", "keep where both walks are (their map places and directions) and the bends "
+                  "in slot i", 0, PRESET_SLOTS - 1, 0, access=WRITE, persist=False, manifest=False,
+                  address=PREFIX + "preset/store", clip="none", check=_slot),
+        ParamSpec("preset_recall", "if", "glide both walks' places, directions and bends to slot i over glide_s "
+                  "seconds (default 0: at once)", (0, 0.0), (PRESET_SLOTS - 1, 600.0), (0, 0.0), access=WRITE,
+                  persist=False, manifest=False, optional=1, address=PREFIX + "preset/recall", clip="none",
+                  check=_slot),
+        ParamSpec("preset_delete", "i", "empty slot i", 0, PRESET_SLOTS - 1, 0, access=WRITE, persist=False,
+                  manifest=False, address=PREFIX + "preset/delete", clip="none", check=_slot),
+        ParamSpec("preset_name", "is", "name slot i (a stored one)", (0, ""), (PRESET_SLOTS - 1, ""), (0, ""),
+                  access=WRITE, persist=False, manifest=False, address=PREFIX + "preset/name", clip="none",
+                  check=_slot),
         ParamSpec("last_seq", "i", "the newest published piece (0: none yet)", 0, SEED_MAX, 0, access=READ,
                   persist=False, manifest=False),
         ParamSpec("next_at", "d", "when the next piece is due (Unix time, seconds; 0: not scheduled)",
                   0.0, 4e9, 0.0, unit="s", access=READ, persist=False, manifest=False),
+        ParamSpec("presets", "s", "the stored presets: `slot name` for each, comma-separated (empty: none)",
+                  default="", access=READ, persist=False, manifest=False),
         ParamSpec("speakers", "s", "the speakers: open (playing or ready), starting, restarting, none (no "
                   "device), lost (device gone), off (playback 0), disabled (--no-playback)", default="starting",
                   choices=("open", "starting", "restarting", "none", "lost", "off", "disabled"),

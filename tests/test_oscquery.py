@@ -68,7 +68,7 @@ async def test_namespace_as_python_oscquery_reads_it_matches_the_registry(tmp_pa
             assert node.access == spec.access, spec.address
             assert node.description == spec.description
             if spec.command:
-                assert node.value == [None]  # an impulse's JSON
+                assert node.value == [None] * max(1, len(spec.types))  # an impulse's JSON; nulls for arguments
                 continue
             expected = r.node.controls.value(spec.name)
             if spec.name == "playback":
@@ -89,7 +89,8 @@ async def test_namespace_as_python_oscquery_reads_it_matches_the_registry(tmp_pa
             if "CONTENTS" not in node:
                 methods[node["FULL_PATH"]] = node
         assert set(methods) == {s.address for s in registry}
-        assert {k for k, v in raw["CONTENTS"]["ciel"]["CONTENTS"].items() if "CONTENTS" in v} == {"status", "bend"}
+        containers = {k for k, v in raw["CONTENTS"]["ciel"]["CONTENTS"].items() if "CONTENTS" in v}
+        assert containers == {"status", "bend", "preset", "xy", "direction"}
         assert methods["/ciel/bend/image/1/rotate"]["RANGE"] == [{"MIN": -180.0, "MAX": 180.0}]
         assert methods["/ciel/bend/image/1/rotate"]["UNIT"] == ["angle.degree"]
         assert raw["CONTENTS"]["ciel"]["CONTENTS"]["bend"]["DESCRIPTION"].startswith("network bending")
@@ -106,7 +107,7 @@ async def test_namespace_as_python_oscquery_reads_it_matches_the_registry(tmp_pa
                 assert m["CLIPMODE"] == [spec.clip] * len(spec.types)
             else:
                 assert "RANGE" not in m
-            assert m.get("UNIT") == ([UNITS[spec.unit]] * len(spec.types) if spec.unit else None)
+            assert m.get("UNIT") == ([UNITS[spec.unit]] * len(spec.types) if spec.unit in UNITS else None)
         assert methods["/ciel/interval"]["UNIT"] == ["time.second"]
         assert methods["/ciel/volume_ceiling"]["UNIT"] == ["gain.db"]
         assert host is not None and host.osc_port == r.osc_port and host.osc_transport == "UDP"
@@ -148,7 +149,7 @@ async def test_single_attributes_and_status_codes(tmp_path: Path) -> None:
             assert (status, body) == (200, {"VALUE": [0.5], "CLIPMODE": ["both"]})
             assert (await get(http, base + "/ciel/drift/?DESCRIPTION"))[1]["DESCRIPTION"] == PARAMS["drift"].description
             status, body = await get(http, base + "/ciel/status?CONTENTS")
-            assert set(body["CONTENTS"]) == {"last_seq", "next_at", "speakers"}
+            assert set(body["CONTENTS"]) == {"last_seq", "next_at", "presets", "speakers"}
             # An attribute that does not apply to this node: an empty object (the proposal's /baz?TYPE example).
             assert await get(http, base + "/ciel?TYPE") == (200, {})
             assert await get(http, base + "/ciel/drift?UNIT") == (200, {})

@@ -40,7 +40,8 @@ def _addresses(pattern: str, registry: Registry = PARAMS) -> list[str]:
     ("/ciel/*/last_seq", ["/ciel/status/last_seq"]),  # a * matches one part...
     ("/ciel/*", ["/ciel/interval", "/ciel/seed", "/ciel/drift", "/ciel/volume_ceiling", "/ciel/playback",
                  "/ciel/next"]),  # ... and never crosses a '/'
-    ("/ciel/status/*", ["/ciel/status/last_seq", "/ciel/status/next_at", "/ciel/status/speakers"]),
+    ("/ciel/status/*", ["/ciel/status/last_seq", "/ciel/status/next_at", "/ciel/status/presets",
+                        "/ciel/status/speakers"]),
     ("/*/drift", ["/ciel/drift"]),
     ("/ciel/drift*", ["/ciel/drift"]),  # * may match nothing
     ("/ciel/[-v]olume_ceiling", ["/ciel/volume_ceiling"]),  # '-' first is literal
@@ -126,8 +127,9 @@ def test_everything_derives_from_the_registry(tmp_path: Path) -> None:
     assert [m.split(b"\0")[0].decode() for m in state_messages(Controls())] == [f"/ciel/state/{n}" for n in controls]
     assert state_message("seed", 3.0)[-8:] == b",i\0\0\0\0\0\3"
     assert list(CONTROL_NAMES) == [s.name for s in PARAMS.persisted]  # config keys / flags: the saved controls
-    assert {s.name for s in PARAMS if s.access == READ} == {"last_seq", "next_at", "speakers"}
-    assert [s.name for s in PARAMS if s.access == WRITE] == ["next"]
+    assert {s.name for s in PARAMS if s.access == READ} == {"last_seq", "next_at", "presets", "speakers"}
+    assert [s.name for s in PARAMS if s.access == WRITE] == ["next", "preset_store", "preset_recall", "preset_delete",
+                                                             "preset_name"]
     manifest = PARAMS.manifest_params(Controls(seed=3).as_dict())
     assert manifest == {"interval": 30.0, "seed": 3, "drift": 0.1, "volume_ceiling": -6.0}  # not playback: no effect
     toml = tmp_path / "c.toml"

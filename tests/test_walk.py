@@ -111,23 +111,39 @@ def test_a_home_is_checked_and_an_old_walk_file_has_the_prior_mean(tmp_path: Pat
     assert WalkState.from_dict(moved.as_dict()) == moved
 
 
-def test_the_walk_store_keeps_a_moved_home_across_pieces_and_restarts(tmp_path: Path) -> None:
+def test_the_walk_store_keeps_the_homes_a_piece_carried_it_to_across_restarts(tmp_path: Path) -> None:
     path = tmp_path / "walk.json"
     store = WalkStore(path, 4, 8, 16)
     heard: list[WalkState] = []
     store.subscribe(heard.append)
     before = store.state
-    store.move_home(audio=[1.5] * 8)
-    assert heard[-1].audio_home == (1.5,) * 8 and heard[-1].image_home == before.image_home
-    with pytest.raises(ValueError, match="audio home"):
-        store.move_home(audio=[1.0] * 3)
-    assert store.state.audio_home == (1.5,) * 8  # a bad home moves nothing
-    rendered = replace(before, step=1, audio_z=(0.2,) * 8)  # a piece rendered while the home moved
-    store.advance(rendered, seq=1)
-    assert store.state.step == 1 and store.state.audio_z == (0.2,) * 8 and store.state.audio_home == (1.5,) * 8
+    rendered = before.carried(np.full(8, 1.5), None)  # a piece rendered with the sound's home moved
+    assert rendered.audio_z == tuple(np.asarray(before.audio_z) + 1.5) and rendered.image_z == before.image_z
+    store.advance(replace(rendered, step=1), seq=1)
+    assert heard[-1].audio_home == (1.5,) * 8 and store.state.step == 1
     again = WalkStore(path, 4, 8, 16)
     assert again.state == store.state
-    assert WalkStore(path, 5, 8, 16).state == again.state.reseeded(5)  # another seed: its origin, same home
+    reseeded = WalkStore(path, 5, 8, 16).state  # another seed: its origin, taken from the same home
+    assert reseeded == again.state.reseeded(5) and reseeded.audio_home == (1.5,) * 8
+    assert np.allclose(reseeded.audio_z, np.asarray(WalkState.origin(5, 8, 16).audio_z) + 1.5)
     assert WalkStore(path, 4, 9, 16).state == WalkState.origin(4, 9, 16)  # another model: afresh
     path.write_text(json.dumps({k: v for k, v in again.state.as_dict().items() if not k.endswith("_home")}))
     assert WalkStore(path, 4, 8, 16).state == replace(again.state, audio_home=(0.0,) * 8)  # an old walk.json
+
+
+def test_carrying_the_walk_moves_it_with_its_home_and_back_exactly() -> None:
+    """A performer's move is followed at once, at drift 0 too; back home gives the same point; the offset from the
+    home is kept, so drift > 0 wanders on around the new home."""
+    state = WalkState.origin(3, 8, 16)
+    there = state.carried(np.full(8, 2.0), np.linspace(-1, 1, 16))
+    assert np.allclose(np.asarray(there.audio_z) - 2.0, state.audio_z)
+    assert np.allclose(np.asarray(there.image_z) - np.linspace(-1, 1, 16), state.image_z)
+    assert there.carried(np.full(8, 2.0), np.linspace(-1, 1, 16)) == there  # the same homes: the same state
+    back = there.carried(None, None)
+    assert np.allclose(back.audio_z, state.audio_z, atol=1e-12) and back.home("audio") is None
+    live = walk.LiveWalk(np.asarray(state.audio_z), 62.5)
+    live.frames(5, 0.0, walk.piece_rng(3, 0, 1))
+    z = live.z.copy()
+    shift = live.carry(np.full(8, -1.0))
+    assert np.array_equal(shift, np.full(8, -1.0)) and np.allclose(live.z, z - 1.0)
+    assert np.allclose(live.frames(20, 0.0, walk.piece_rng(3, 0, 1))[-1], z - 1.0)  # drift 0: stays, moved

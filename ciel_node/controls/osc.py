@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ciel_node.controls.feedback import Channel, FeedbackHub, Route, UdpChannel
 from ciel_node.controls.wire import PACKET_CPU_S, MalformedPacket, osc_message, parse_packet
-from ciel_node.params import READ, READ_WRITE, ParamSpec, is_pattern
+from ciel_node.params import READ, READ_WRITE, ParamSpec, Registry, is_pattern
 from ciel_node.state import ControlError, ControlStore
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,14 @@ class OscSurface:
     """Translates OSC messages into state updates; wire-agnostic (UDP and TCP feed it packets)."""
 
     def __init__(self, store: ControlStore, request_next: Callable[[], None], hub: FeedbackHub,
-                 counters: dict[str, int]) -> None:
+                 counters: dict[str, int], commands: dict[str, Callable[[Any], None]] | None = None,
+                 wekinator: tuple[str, ...] = ()) -> None:
+        """`commands`: what the node does for each declared command that takes a value (presets), by name; it
+        gets the value validated as declared, and raises ControlError (ParamError) to refuse it. `wekinator`: the
+        parameters Wekinator's outputs go to, in order (`name` or `name.k`); ValueError names a bad one."""
         self.store, self.request_next, self.hub = store, request_next, hub
+        self.commands = commands or {}
+        self.wek_targets = wekinator_targets(store.registry, wekinator)
         self.registry = store.registry
         self.counters = counters
         for name in ("received", "applied", "rejected", "malformed"):
@@ -51,21 +58,20 @@ class OscSurface:
         # The protocol's own messages (feedback routing), then one handler per declared parameter.
         self._protocol: dict[str, Handler] = {
             "/ciel/get": self._get, "/ciel/subscribe": self._subscribe, "/ciel/unsubscribe": self._unsubscribe,
+            "/wek/outputs": self._wekinator,
         }
-        commands: dict[str, Handler] = {"next": self._next}
         self._handlers: dict[str, Handler] = dict(self._protocol)
         for spec in self.registry:
             self._handlers[spec.address] = (
-                (self._reset(spec) if spec.resets else commands[spec.name]) if spec.command
-                else self._control(spec) if spec.access == READ_WRITE
-                else self._read_only(spec)
-            )
+                self._next if spec.name == "next" else self._reset(spec) if spec.resets else self._command(spec)
+            ) if spec.command else self._control(spec) if spec.access == READ_WRITE else self._read_only(spec)
         self._logged_at = -1e9
-        # Named in full but for groups (the bends: a hundred addresses), which are named by their shape.
-        grouped = {s.address for s in self.registry if s.group}
-        shapes = dict.fromkeys(f"{s.group}/…" for s in self.registry if s.group)
-        known = ",".join([*(a[6:] for a in self._handlers if a not in grouped), *shapes])
-        self._known = f"known: /ciel/{{{known}}}" + (" (each one: OSCQuery, or the README)" if shapes else "")
+        # Named by their first part below /ciel/ (a container by its shape: bend/…, a hundred addresses), so an
+        # error stays one short line; OSCQuery and the README list each one.
+        parts = dict.fromkeys(a[6:] if a.count("/") == 2 else a[6:].split("/")[0] + "/…"
+                              for a in self._handlers if a.startswith("/ciel/"))
+        others = [a for a in self._handlers if not a.startswith("/ciel/")]
+        self._known = f"known: /ciel/{{{','.join(parts)}}}, {', '.join(others)} (each one: OSCQuery, or the README)"
         self._unknown = f"unknown address; {self._known}"
 
     def packet(self, data: bytes, peer: Peer) -> int | None:
@@ -167,6 +173,18 @@ class OscSurface:
 
         return refuse
 
+    def _command(self, spec: ParamSpec) -> Handler:
+        fewest, most = spec.arity()
+
+        def run(args: list[Any], peer: Peer) -> None:
+            _arity(args, fewest, most, f"{spec.address} takes {spec.count_text()}")
+            act = self.commands.get(spec.name)
+            if act is None:
+                raise ControlError(f"{spec.address} is not available on this node")
+            act(spec.coerce(args[0] if len(spec.types) == 1 else tuple(args))[0])
+
+        return run
+
     def _reset(self, spec: ParamSpec) -> Handler:
         def reset(args: list[Any], peer: Peer) -> None:
             if args in ([None], [float("inf")]):  # an impulse, as for /ciel/next
@@ -181,6 +199,27 @@ class OscSurface:
             args = []
         _arity(args, 0, 0, "next takes no arguments")
         self.request_next()
+
+    def _wekinator(self, args: list[Any], peer: Peer) -> None:
+        """Wekinator's output message: one float per output, onto the mapped parameters at once (each clamped into
+        its range, as any control)."""
+        n = len(self.wek_targets)
+        if len(args) != n:
+            mapped = ",".join(f"{name}.{k + 1}" if k is not None else name for name, k in self.wek_targets)
+            raise ControlError(f"/wek/outputs takes {n} floats (mapped to {mapped}), got {len(args)}; set Wekinator's "
+                               "number of outputs, or the node's `wekinator` setting")
+        for v in args:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ControlError(f"/wek/outputs takes floats, got {v!r}")
+        values: dict[str, Any] = {}
+        for (name, k), v in zip(self.wek_targets, args):
+            if k is None:
+                values[name] = v
+            else:
+                current = list(values[name] if name in values else self.store.value(name))
+                current[k] = v
+                values[name] = tuple(current)
+        self.store.update(**values)
 
     def _get(self, args: list[Any], peer: Peer) -> None:
         _arity(args, 0, 1, "get takes an optional reply port")
@@ -254,3 +293,24 @@ def _port(value: Any) -> int:
     if not (1 <= value <= 65535) or int(value) != value:
         raise ControlError(f"port must be a whole number in 1..65535, got {value!r}")
     return int(value)
+
+
+def wekinator_targets(registry: Registry, targets: tuple[str, ...]) -> list[tuple[str, int | None]]:
+    """`xy_image.1` -> ("xy_image", 0): each target a numeric control of this node, a component within its values."""
+    out: list[tuple[str, int | None]] = []
+    for target in targets:
+        name, _, k = target.partition(".")
+        spec = registry.at("/ciel/" + name) if name not in registry else registry[name]
+        if spec is None or spec.access != READ_WRITE or "s" in spec.types:
+            raise ValueError(f"wekinator target {target!r} is not a numeric control of this node; use names from "
+                             "the README's table, like xy_image.1 or drift")
+        if k:
+            if not k.isdigit() or not 1 <= int(k) <= len(spec.types):
+                raise ValueError(f"wekinator target {target!r}: {spec.name} has values 1..{len(spec.types)}")
+            out.append((spec.name, int(k) - 1))
+        elif len(spec.types) == 1:
+            out.append((spec.name, None))
+        else:
+            raise ValueError(f"wekinator target {target!r}: {spec.name} takes {len(spec.types)} values; "
+                             f"name one, like {spec.name}.1")
+    return out

@@ -113,7 +113,7 @@ class Namespace:
     def value(self, spec: ParamSpec) -> list[Any]:
         """VALUE: the live value as a list (one item per type tag); [null] for a command (the JSON of an impulse)."""
         if spec.command:
-            return [None]
+            return [None] * max(1, len(spec.types))
         return _values(spec, self.reported(spec.name, self.store.value(spec.name)))
 
     def node(self, path: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer, Leveller
 from ciel_node.generate.phase import PhaseStream
+from ciel_node.generate.place import Places
 from ciel_node.generate.walk import AUDIO_STREAM, LiveWalk
 from ciel_node.state import Controls
 
@@ -23,8 +24,10 @@ __all__ = ["LiveSound", "LiveWalk"]
 class LiveSound:
     """Renders the live sound block by block (`block` frames, about 32 ms at the default)."""
 
-    def __init__(self, renderer: AudioRenderer, block: int = 2, lookahead: int = 4) -> None:
+    def __init__(self, renderer: AudioRenderer, block: int = 2, lookahead: int = 4,
+                 places: Places | None = None) -> None:
         self.r = renderer
+        self.places = places or Places()
         self.block, self.lookahead = block, lookahead
         self.sample_rate = renderer.sample_rate
         self.phase = PhaseStream(renderer.framing, renderer.phase.iterations, renderer.phase.momentum)
@@ -70,8 +73,13 @@ class LiveSound:
 
     def render(self, controls: Controls) -> np.ndarray:
         """One block of levelled float32 samples under `controls` (the first block is shorter)."""
-        if controls.seed != self.seed:  # a new seed is its origin, as for pieces (around the same home)
-            self.start(controls.seed, 0, walk.origin(controls.seed, self.r.latent, AUDIO_STREAM), self.walk.home)
+        if controls.seed != self.seed:  # a new seed is its origin, as for pieces (around the same home, carried)
+            z = walk.origin(controls.seed, self.r.latent, AUDIO_STREAM)
+            self.start(controls.seed, 0, z if self.walk.home is None else z + self.walk.home, self.walk.home)
+        home = self.places.home("sound", controls) if self.places.steers("sound", controls) else self.walk.home
+        if not _same(home, self.walk.home):  # a performer moved the home (xy, a direction, a glide's step): carried
+            shift = self.walk.carry(home)
+            self.pending, self.committed_z = self.pending + shift, self.committed_z + shift
         if controls.drift != self.walk.drift and len(self.pending):
             # Re-aim from the last committed frame; the look-ahead frames were walked at the old drift (or home).
             self.pending = self.pending[:0]
@@ -85,3 +93,8 @@ class LiveSound:
         self.pending = self.pending[self.block :]
         return self.leveller.process(samples, controls.volume_ceiling)
 
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(np.array_equal(a, b))

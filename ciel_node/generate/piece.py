@@ -12,6 +12,7 @@ import soundfile as sf
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
 from ciel_node.generate.image import ImageRenderer
+from ciel_node.generate.place import Places
 from ciel_node.generate.walk import AUDIO_STREAM, IMAGE_STREAM, LivePoint, WalkState
 from ciel_node.state import Controls
 
@@ -34,9 +35,11 @@ class RenderedPiece:
 class Composer:
     """Turns (walk state, controls) into a piece and the next walk state; no I/O, no clock."""
 
-    def __init__(self, audio: AudioRenderer, image: ImageRenderer, max_sound_s: float = 120.0) -> None:
+    def __init__(self, audio: AudioRenderer, image: ImageRenderer, max_sound_s: float = 120.0,
+                 places: Places | None = None) -> None:
         self.audio, self.image = audio, image
         self.max_sound_s = max_sound_s
+        self.places = places or Places()
 
     def start(self, seed: int) -> WalkState:
         return WalkState.origin(seed, self.audio.latent, self.image.latent)
@@ -46,6 +49,7 @@ class Composer:
         t0 = time.perf_counter()
         if state.seed != controls.seed:  # a new seed is a new origin: same seed, same pieces
             state = state.reseeded(controls.seed)
+        state = self._steered(state, controls)
         rng = walk.piece_rng(state.seed, state.step, AUDIO_STREAM)
         seconds = min(controls.interval, self.max_sound_s)
         trajectory = walk.audio_trajectory(
@@ -64,8 +68,15 @@ class Composer:
         t0 = time.perf_counter()
         if state.seed != played.seed:
             state = state.reseeded(played.seed)
+        state = self._steered(state, controls)
         audio_z = tuple(np.asarray(played.audio_z, dtype=np.float64))
         return self._finish(state, controls, samples, audio_z, state.step + 1, t0)
+
+    def _steered(self, state: WalkState, controls: Controls) -> WalkState:
+        """Both walks carried to the homes the controls put them at (xy, directions): see WalkState.carried."""
+        p = self.places
+        return state.carried(p.home("sound", controls) if p.steers("sound", controls) else state.home("audio"),
+                             p.home("image", controls) if p.steers("image", controls) else state.home("image"))
 
     def _finish(
         self, state: WalkState, controls: Controls, samples: np.ndarray, audio_z: tuple[float, ...], step: int,

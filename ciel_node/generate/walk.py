@@ -123,9 +123,10 @@ class WalkState:
         )
 
     def reseeded(self, seed: int) -> WalkState:
-        """Step 0 of another seed (a new seed is a new origin: same seed, same pieces); the homes stay put."""
+        """Step 0 of another seed (a new seed is a new origin: same seed, same pieces); the homes stay put, and the
+        origin is taken from them as from the prior's mean (carried: see carried())."""
         fresh = WalkState.origin(seed, len(self.audio_z), len(self.image_z))
-        return replace(fresh, audio_home=self.audio_home, image_home=self.image_home)
+        return fresh.carried(self.home("audio"), self.home("image"))
 
     def with_home(self, audio: Sequence[float] | None = None, image: Sequence[float] | None = None) -> WalkState:
         """The same walk with a new home for either net (None: that net's stays); ValueError names what is wrong."""
@@ -134,6 +135,20 @@ class WalkState:
             audio_home=self.audio_home if audio is None else _home(audio, len(self.audio_z), "audio home"),
             image_home=self.image_home if image is None else _home(image, len(self.image_z), "image home"),
         )
+
+    def carried(self, audio: np.ndarray | None, image: np.ndarray | None) -> WalkState:
+        """The walk carried to new homes (None: the prior's mean): each position keeps its offset from its home, so a
+        performer's move is followed at once, even at drift 0 (a frozen point moves with its home), and drift > 0
+        wanders on around the new home. The same homes give back the same state."""
+        changes: dict[str, tuple[float, ...]] = {}
+        for net, new, dim in (("audio", audio, len(self.audio_z)), ("image", image, len(self.image_z))):
+            old = np.asarray(getattr(self, f"{net}_home"), dtype=np.float64)
+            target = np.zeros(dim) if new is None else np.asarray(new, dtype=np.float64)
+            if not np.array_equal(old, target):
+                z = np.asarray(getattr(self, f"{net}_z"), dtype=np.float64)
+                changes[f"{net}_z"] = tuple(np.clip(z - old + target, -LATENT_MAX, LATENT_MAX))
+                changes[f"{net}_home"] = _home(target, dim, f"{net} home")
+        return replace(self, **changes) if changes else self  # type: ignore[arg-type]
 
     def home(self, net: str) -> np.ndarray | None:
         """`net`'s home as an array for ou_step ("audio" or "image"), or None at the prior's mean."""
@@ -229,6 +244,16 @@ class LiveWalk:
         self.next = ou_step(self.prev, AUDIO_RATE_PER_S * drift, self.segment_s, rng, home=self.home)[0]
         self.u = 0.0
 
+    def carry(self, home: np.ndarray | None) -> np.ndarray:
+        """Move with the home to `home` (None: the prior's mean): the walk keeps its offset from its home and carries
+        on along the same segment, shifted. Returns the shift (what the caller's buffered frames move by too)."""
+        old = np.zeros_like(self.z) if self.home is None else self.home
+        new = np.zeros_like(self.z) if home is None or not np.any(home) else np.asarray(home, dtype=np.float64)
+        shift = new - old
+        self.z, self.prev, self.next = self.z + shift, self.prev + shift, self.next + shift
+        self.home = None if not np.any(new) else new
+        return shift
+
     def move_home(self, home: np.ndarray | None) -> None:
         """Revert to `home` from now on (None: the prior's mean); the next frames re-aim toward it."""
         self.home = None if home is None or not np.any(home) else np.asarray(home, dtype=np.float64)
@@ -255,9 +280,9 @@ class LiveWalk:
 class WalkStore:
     """The node's walk after the last published piece: restored from walk.json at start, saved after each piece.
 
-    The position moves only with a published piece (`advance`); the homes move whenever a performer moves them
-    (`move_home`, any thread), and a piece rendered meanwhile does not put them back. Listeners (the sound
-    engine) hear of both.
+    It moves only with a published piece (`advance`): the renderer carried the walk to the homes the controls
+    put it at (xy, directions: generate/place.py), so the walk after a piece holds those homes. Listeners (the
+    sound engine) hear of it.
     """
 
     def __init__(self, path: Path, seed: int, audio_dim: int, image_dim: int) -> None:
@@ -278,7 +303,7 @@ class WalkStore:
         self._listeners.append(listener)
 
     def advance(self, after: WalkState, seq: int) -> WalkState:
-        """The walk once piece `seq` is out: `after` (where its render left the walk), with the homes in force now."""
+        """The walk once piece `seq` is out: `after`, where its render left the walk and its homes."""
         try:
             after.check()
         except ValueError as e:  # never carry a NaN into every piece after this one
@@ -286,17 +311,8 @@ class WalkStore:
                       seq, e, after.seed)
             after = self.origin(after.seed)
         with self._lock:
-            self._state = replace(after, audio_home=self._state.audio_home, image_home=self._state.image_home)
+            self._state = after
         self._save()
-        self._tell()
-        return self._state
-
-    def move_home(self, audio: Sequence[float] | None = None, image: Sequence[float] | None = None) -> WalkState:
-        """Move either net's home (None: that net's stays); drift wanders around it from the next frames and pieces
-        on. ValueError (naming the value) for a home of the wrong size or out of range: nothing moves. Saved with
-        the next piece."""
-        with self._lock:
-            self._state = self._state.with_home(audio, image)
         self._tell()
         return self._state
 

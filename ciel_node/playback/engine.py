@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ciel_node import lifeline
+from ciel_node.generate.place import Places
 from ciel_node.generate.walk import LivePoint, WalkState
 from ciel_node.state import Controls
 
@@ -59,6 +60,7 @@ class EngineSpec:
     block_frames: int = 2
     stall_s: float = STALL_S
     clusters: tuple[tuple[int, ...], ...] | None = None  # the sound net's feature clusters, as the node declared them
+    places: Places | None = None  # the maps: where the xy and direction parameters put the sound's home
 
 
 Cut = tuple[np.ndarray, LivePoint]  # the samples, and where the sound's walk was at the cut
@@ -111,7 +113,7 @@ class _Engine:
         self.db_to_gain = db_to_gain
         vae, _ = SpectralVAE.from_checkpoint(spec.audio_checkpoint)
         renderer = AudioRenderer(vae, iterations=spec.gl_iterations, clusters=spec.clusters)
-        self.sound = LiveSound(renderer, block=spec.block_frames)
+        self.sound = LiveSound(renderer, block=spec.block_frames, places=spec.places)
         self.sr = self.sound.sample_rate
         self.new_limiter = lambda: TruePeakLimiter(self.sr)
         self.limiter = self.new_limiter()
@@ -204,9 +206,7 @@ class _Engine:
             self.speaker.ceiling = self.db_to_gain(min(0.0, self.controls.volume_ceiling))
         elif kind == "walk":
             walk = WalkState.from_dict(msg[1])
-            if self.pacing and (self.walk is None or walk.audio_home != self.walk.audio_home):
-                self.sound.move_home(walk.home("audio"))  # heard now; the position is the sound's own while it plays
-            self.walk = walk
+            self.walk = walk  # where to begin sounding from; while it sounds, the controls carry its home
         elif kind == "cut":
             self._cut(msg[1])
         elif kind == "stop":
