@@ -72,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     sheet.add_argument("--image-checkpoint", type=Path, default=Path("checkpoints/images.pt"))
     sheet.add_argument("--seed", type=int, default=0, help="the latent point shown (default 0)")
 
+    maps = sub.add_parser("map", help="pictures of both nets' maps (the planes /ciel/xy/sound and /ciel/xy/image "
+                                      "move on)")
+    maps.add_argument("--archive", type=Path,
+                      help="the sound net's archive: store the plane of its frames in --audio-checkpoint first")
+    maps.add_argument("--out", type=Path, default=Path("map.png"),
+                      help="writes OUT.sound.png and OUT.image.png (default map.png)")
+    maps.add_argument("--audio-checkpoint", type=Path, default=Path("checkpoints/audio.pt"))
+    maps.add_argument("--image-checkpoint", type=Path, default=Path("checkpoints/images.pt"))
+
     operator = sub.add_parser("operator", add_help=False,
                               help="bridge a local Max/Pd patch to a remote node over SSH (see --help there)")
     operator.add_argument("rest", nargs=argparse.REMAINDER)
@@ -97,6 +106,43 @@ def _bend_sheet(args: argparse.Namespace) -> int:
     except OSError as e:
         raise CielError(f"cannot write the bend sheet {args.out} ({e.strerror or e}); pass --out in a writable "
                         "folder") from None
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _unwritable(out: Path, e: OSError) -> CielError:
+    return CielError(f"cannot write the maps {out} ({e.strerror or e}); pass --out in a writable folder")
+
+
+def _map(args: argparse.Namespace) -> int:
+    from ciel_node.crack.train import store_archive_map
+    from ciel_node.generate.mappics import image_picture, sound_picture
+    from ciel_node.generate.place import image_map, sound_map, sound_map_of_own_sounds
+    from ciel_node.models.audio_vae import SpectralVAE
+    from ciel_node.models.checkpoint import load_checkpoint
+    from ciel_node.models.image_gan import Generator
+
+    paths = [args.out.with_suffix(".sound.png"), args.out.with_suffix(".image.png")]
+    vae, _ = SpectralVAE.from_checkpoint(args.audio_checkpoint)
+    gan, _ = Generator.from_checkpoint(args.image_checkpoint)
+    try:  # before the minutes of work, not after them
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _unwritable(args.out, e) from None
+    if args.archive is not None:
+        sound = store_archive_map(vae, args.audio_checkpoint, args.archive)
+    elif "map" in (load_checkpoint(args.audio_checkpoint, "audio_vae").get("extra") or {}):
+        sound = sound_map(vae, args.audio_checkpoint)
+    else:
+        print(f"{args.audio_checkpoint} has no map of its archive: drawing the plane of the net's own sounds "
+              "(--archive DIR stores the archive's)", file=sys.stderr)
+        sound = sound_map_of_own_sounds(vae)
+    try:
+        sound_picture(sound, args.audio_checkpoint.name).save(paths[0])
+        image_picture(gan, image_map(gan), args.image_checkpoint.name).save(paths[1])
+    except OSError as e:
+        raise _unwritable(args.out, e) from None
     for path in paths:
         print(path)
     return 0
@@ -136,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             return print_devices()
         if args.command == "bend-sheet":
             return _bend_sheet(args)
+        if args.command == "map":
+            return _map(args)
         if args.command == "crack":
             from ciel_node.crack.train import crack
 

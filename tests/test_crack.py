@@ -16,7 +16,12 @@ from PIL import Image
 
 from ciel_node.app import Node
 from ciel_node.config import RunConfig
+from ciel_node.crack.archive import find_files
 from ciel_node.crack.found import SMALL, build_found_archive
+from ciel_node.crack.train import IMAGE_MAP_NAME, IMAGE_MAP_VERSION
+from ciel_node.generate.derived import derived
+from ciel_node.generate.mappics import IMAGE_H, IMAGE_W, SOUND_H, SOUND_W
+from ciel_node.generate.place import NetMap, sound_map
 from ciel_node.generate.worker import RenderSpec
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.image_gan import Generator
@@ -54,12 +59,29 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     assert sheet.size == (4 * 128, 4 * 128)
     assert (tmp_path / "a.archive.txt").is_file()
 
+    # The plane /ciel/xy/sound moves on is the archive's: its frames, each named by its file, inside the checkpoint.
+    sound_plane = sound_map(SpectralVAE.from_checkpoint(audio)[0], audio)
+    files = [p.relative_to(archive).as_posix() for p in find_files(archive, "audio")]
+    assert sound_plane.source == "archive" and list(sound_plane.sources) == files
+    assert {p[2] for p in sound_plane.points} == set(range(len(files)))  # every file has audible frames here
+    inside = [0 <= x <= 1 and 0 <= y <= 1 for x, y in (sound_plane.xy(p[:2]) for p in sound_plane.points)]
+    assert np.mean(inside) > 0.95
+    # The image map beside its checkpoint, under the name and version the node asks for (so it is not built again).
+    latent = Generator.from_checkpoint(images)[0].config.latent
+    kept = derived(IMAGE_MAP_NAME, IMAGE_MAP_VERSION, images, tmp_path / "elsewhere", lambda: pytest.fail("rebuilt"),
+                   NetMap.as_dict, lambda raw: NetMap.from_dict(raw, "image", latent))
+    assert kept.source == "ganspace" and kept.count == min(8, latent)
+    for name, size in (("a.map.png", (SOUND_W, SOUND_H)), ("i.map.png", (IMAGE_W, IMAGE_H))):
+        with Image.open(tmp_path / name) as im:
+            assert im.size == size
+
     # The bend clusters of the new checkpoints are beside them, so the node finds them instead of building them.
     beside = sorted(p.name.split("-")[2] for p in tmp_path.glob("bend-features-*.json"))
     assert beside == ["audio", "image"]
     node = Node(RunConfig(state_dir=tmp_path / "state", audio_checkpoint=audio, image_checkpoint=images,
                           render_process=False))
     assert not list((tmp_path / "state").glob("bend-features-*"))
+    assert not list((tmp_path / "state").glob("map-image-*")) and node.maps["sound"].source == "archive"
     assert node.layouts[0].clusters and node.layouts[1].layers == 3
     composer = RenderSpec(audio, images, 16, 120.0, 1).composer()
     piece, _ = composer.compose(node.walk, node.controls.controls)

@@ -23,10 +23,13 @@ from ciel_node.crack.archive import ArchiveReport, read_archive_pictures, read_a
 from ciel_node.errors import CielError
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer
+from ciel_node.generate.derived import derived
 from ciel_node.generate.image import encode_png
 from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters
+from ciel_node.generate.mappics import image_picture, sound_picture
 from ciel_node.generate.phase import Framing
 from ciel_node.generate.piece import encode_wav
+from ciel_node.generate.place import NetMap, image_map, sound_map_of_frames
 from ciel_node.models.audio_vae import LOG_FLOOR, AudioVAEConfig, SpectralVAE, vae_loss
 from ciel_node.models.checkpoint import load_checkpoint, save_checkpoint
 from ciel_node.models.image_gan import Discriminator, Generator, ImageGANConfig, init_weights
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 MAX_FRAMES = 400_000  # about 1.8 h of sound at hop 256: bounds memory on a long archive
 PROGRESS_S = 10.0
+# The image map kept beside a checkpoint (derived.py); the node asks for the same name and version.
+IMAGE_MAP_NAME, IMAGE_MAP_VERSION = "map-image", 1
 
 
 class Clock:
@@ -134,17 +139,64 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 # --- sound ------------------------------------------------------------------------------------
-def _audio_frames(sounds: list[np.ndarray], config: AudioVAEConfig, rng: np.random.Generator) -> torch.Tensor:
+def audio_frames(
+    sounds: list[np.ndarray], config: AudioVAEConfig, rng: np.random.Generator
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The archive's audible log-magnitude frames (N, F) and, per frame, the index of the sound it came from."""
     framing = Framing(config.n_fft, config.hop)
-    chunks = []
-    for s in sounds:
+    chunks, ids = [], []
+    for i, s in enumerate(sounds):
         log_mag = torch.log(framing.magnitudes(s).clamp_min(math.exp(LOG_FLOOR)))  # (T, F)
         # Near-silent frames teach nothing but silence; phone archives are full of them.
         chunks.append(log_mag[log_mag.max(dim=1).values > LOG_FLOOR + 3.0])
+        ids.append(np.full(len(chunks[-1]), i, dtype=np.int64))
     frames = torch.cat(chunks) if chunks else torch.empty(0, config.bins)
+    source = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
     if len(frames) > MAX_FRAMES:
-        frames = frames[torch.from_numpy(rng.choice(len(frames), MAX_FRAMES, replace=False))]
-    return frames
+        keep = rng.choice(len(frames), MAX_FRAMES, replace=False)
+        frames, source = frames[torch.from_numpy(keep)], source[keep]
+    return frames, source
+
+
+def archive_sound_map(model: SpectralVAE, frames: torch.Tensor, ids: np.ndarray, report: ArchiveReport) -> NetMap:
+    """The plane of the archive's own frames through the encoder, each point named by its file (relative path)."""
+    sources = tuple(p.relative_to(report.root).as_posix() if p.is_relative_to(report.root) else p.as_posix()
+                    for p in report.files)  # report.files is aligned with the sounds read, so with ids
+    return sound_map_of_frames(model.eval(), frames, ids, sources)
+
+
+def store_archive_map(model: SpectralVAE, checkpoint: Path, root: Path) -> NetMap:
+    """`ciel-node map --archive`: the plane of an archive's frames, read exactly as crack reads them, stored in an
+    existing sound checkpoint (once: for one cracked before maps, as the shipped one)."""
+    sounds, report = read_archive_sounds(root)
+    print(report.summary(), file=sys.stderr)
+    trained_on = load_checkpoint(checkpoint, "audio_vae")["provenance"].get("archive")
+    if isinstance(trained_on, dict) and trained_on.get("manifest_hash") not in (None, report.manifest_hash):
+        print(f"note: {root} is not the archive {checkpoint.name} was cracked on (its manifest hash differs); the map "
+              "shows this archive's sound through the net", file=sys.stderr)
+    frames, ids = audio_frames(sounds, model.config, np.random.default_rng(0))
+    if len(frames) < 2:
+        raise CielError(f"{root} has no audible sound to map ({report.summary()}); pass the archive the net learnt")
+    plane = archive_sound_map(model, frames, ids, report)
+    store_extra(checkpoint, "audio_vae", "map", plane.as_dict())
+    print(f"stored the plane of {len(frames)} frames of {len(report.files)} files in {checkpoint}", file=sys.stderr)
+    return plane
+
+
+def store_extra(path: Path, kind: str, key: str, value: Any) -> None:
+    """Put `value` under extra[key] in the checkpoint at `path`, atomically; config, weights, provenance and any
+    other extra entries unchanged."""
+    payload = load_checkpoint(path, kind)
+    extra = dict(payload.get("extra") or {})
+    extra[key] = value
+    save_checkpoint(path, kind, payload["config"], payload["weights"], payload["provenance"], extra)
+
+
+def image_map_of(generator: Generator, checkpoint: Path, cache_dir: Path) -> NetMap:
+    """The GANSpace map of this checkpoint, kept as `map-image-<hash>.json` (beside it for crack, in the state dir
+    for the node: the same name and version, so the node finds crack's)."""
+    return derived(IMAGE_MAP_NAME, IMAGE_MAP_VERSION, checkpoint, cache_dir, lambda: image_map(generator),
+                   NetMap.as_dict, lambda raw: NetMap.from_dict(raw, "image", generator.config.latent))
 
 
 def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
@@ -157,7 +209,7 @@ def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
     model = SpectralVAE(config)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     step = 0
-    frames = _audio_frames(sounds, config, np.random.default_rng(args.seed))
+    frames, ids = audio_frames(sounds, config, np.random.default_rng(args.seed))
     if len(frames) < 2:
         raise CielError(f"{args.source} has no audible sound to learn from ({report.summary()})")
     if args.resume:
@@ -192,6 +244,10 @@ def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
     _train(clock, one_step, save, step, f"audio on {len(frames)} frames, batch {batch}", args.out)
     model.eval()
     _audio_preview(model, args.out.with_name(args.out.stem + ".preview.wav"), args.seed)
+    # The plane of the archive's frames, in the checkpoint (before anything keyed by its hash is written beside it).
+    sound_plane = archive_sound_map(model, frames, ids, report)
+    store_extra(args.out, "audio_vae", "map", sound_plane.as_dict())
+    sound_picture(sound_plane, args.out.name).save(args.out.with_name(args.out.stem + ".map.png"))
     # The bend clusters of the new checkpoint, beside it: a node that loads it starts without computing them.
     cached_clusters("audio", args.out, args.out.parent, lambda: SoundInstrument(model).clusters())
     return 0
@@ -262,6 +318,8 @@ def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
     gen_net.eval()
     _contact_sheet(gen_net, args.out.with_name(args.out.stem + ".preview.png"), args.seed)
     cached_clusters("image", args.out, args.out.parent, lambda: ImageInstrument(gen_net).clusters())
+    image_plane = image_map_of(gen_net, args.out, args.out.parent)
+    image_picture(gen_net, image_plane, args.out.name).save(args.out.with_name(args.out.stem + ".map.png"))
     return 0
 
 
