@@ -213,6 +213,7 @@ async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscSe
         raise CielError(str(e)) from None
     server = OscServer(surface, hub, config.osc_networks)
     node.controls.subscribe(hub.on_controls)
+    node.controls.watch(hub.on_readout)
     node.piece_listeners.append(hub.on_piece)
     osc_host = config.osc_endpoint[0]
     await server.start(*config.osc_endpoint)

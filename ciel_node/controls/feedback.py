@@ -90,6 +90,9 @@ class ByteCredit:
 _CAST = {"i": int, "h": int, "f": float, "d": float, "s": str}
 
 
+PUSHED_READOUTS = ("presets",)  # readouts sent to subscribers and in /ciel/get, as /ciel/state/<name>
+
+
 def state_message(name: str, value: Any, registry: Registry = PARAMS) -> bytes:
     """`/ciel/state/<name> value...` for a control, typed as declared (an int a control rounded stays an `i`).
 
@@ -243,6 +246,12 @@ class FeedbackHub:
                    if name != "playback" or self.playback]
         if packets:
             self.broadcast(packets)
+
+    def on_readout(self, name: str, value: Any) -> None:
+        """store.watch(): the readouts a patch shows (the stored presets) go to subscribers as they change; the
+        others change with every piece, which /ciel/piece already says."""
+        if name in PUSHED_READOUTS:
+            self.broadcast([state_message(name, value, self.registry)])
 
     def on_piece(self, entry: dict[str, Any]) -> None:
         packet = osc_message(

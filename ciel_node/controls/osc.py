@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ciel_node.controls.feedback import Channel, FeedbackHub, Route, UdpChannel
+from ciel_node.controls.feedback import PUSHED_READOUTS, Channel, FeedbackHub, Route, UdpChannel
 from ciel_node.controls.wire import PACKET_CPU_S, MalformedPacket, osc_message, parse_packet
 from ciel_node.params import READ, READ_WRITE, ParamSpec, Registry, is_pattern
 from ciel_node.state import ControlError, ControlStore
@@ -232,7 +232,8 @@ class OscSurface:
         else:
             # UDP: a subscriber's port gets the whole state; any other port no more bytes than its host sent.
             channels = [self._udp(peer.host, int(args[0]) if args else peer.port)]
-        self.hub.send(channels, self.hub.state_messages(self.store.controls))
+        readouts = [self.hub.state_message(n, self.store.value(n)) for n in PUSHED_READOUTS if n in self.registry]
+        self.hub.send(channels, self.hub.state_messages(self.store.controls) + readouts)
 
     def _subscribe(self, args: list[Any], peer: Peer) -> None:
         channel = self._target(args, peer, "subscribe")
