@@ -101,7 +101,7 @@ def sound_picture(m: NetMap, name: str) -> Image.Image:
 
     lx, ly = PLOT_X + PLOT + 30, PLOT_Y
     if m.sources:
-        counts = np.bincount([p[2] for p in m.points], minlength=len(m.sources))
+        counts = np.bincount(np.asarray([p[2] for p in m.points], dtype=np.int64), minlength=len(m.sources))
         draw.text((lx, ly), f"{len(m.sources)} source files (dots per file)", fill=INK, font=small)
         for k, source_name in enumerate(m.sources[:LEGEND]):
             y = ly + 24 + 20 * k
