@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reverse-tunnel-port", type=int, help="port to ask for on the relay (default: relay's choice)")
     run.add_argument("--known-hosts", type=Path, help="known_hosts with the relay's key (default ~/.ssh/known_hosts)")
     run.add_argument("--osc-allow", help="accept OSC only from these CIDRs, comma-separated (with a wide --osc)")
+    run.add_argument("--wekinator", metavar="PARAM[.K],...",
+                     help="Wekinator's outputs (/wek/outputs), in order, onto parameters (default "
+                          "xy_image.1,xy_image.2,xy_sound.1,xy_sound.2,drift)")
     run.add_argument("--state-dir", type=Path, help="published media, manifest, saved controls (default ./state)")
     run.add_argument("--audio-checkpoint", type=Path, help="sound model (default checkpoints/audio.pt)")
     run.add_argument("--image-checkpoint", type=Path, help="image model (default checkpoints/images.pt)")

@@ -180,10 +180,14 @@ def image_map(generator: Generator, n: int = 2048) -> NetMap:
         first = generator.net[:3](z[:, :, None, None]).flatten(1).double()  # (n, C*4*4): conv, norm, ReLU
     y = first - first.mean(0)
     k = min(DIRECTIONS, latent, n - 1)
-    # The samples' coordinates on the top k components, from the (n, n) Gram matrix: n is smaller than C*4*4
-    # (a 2048 x 4096 SVD took 10 s here, this 1 s). Eigenvalues come ascending.
-    values, vectors = torch.linalg.eigh(y @ y.T)
-    x = vectors[:, -k:].flip(1) * values[-k:].flip(0).clamp(min=0).sqrt()  # (n, k)
+    # The samples' coordinates on the top k components, from whichever is smaller: the features' covariance or the
+    # samples' Gram matrix (a 2048 x 4096 SVD took 10 s here; either of these 1 s at most). Eigenvalues ascend.
+    if y.shape[1] <= y.shape[0]:
+        _, vectors = torch.linalg.eigh(y.T @ y)
+        x = y @ vectors[:, -k:].flip(1)  # (n, k)
+    else:
+        values, vectors = torch.linalg.eigh(y @ y.T)
+        x = vectors[:, -k:].flip(1) * values[-k:].flip(0).clamp(min=0).sqrt()  # (n, k)
     u = torch.linalg.lstsq(x, z.double()).solution  # (k, latent): x @ u ≈ z
     u = u * torch.sign(u[torch.arange(k), u.abs().argmax(1)])[:, None]
     coords = (z.double() @ torch.linalg.pinv(u)).numpy()  # each latent's coordinates along the directions
