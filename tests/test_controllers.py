@@ -128,18 +128,28 @@ def node(tmp_path: Path, procs: list[Proc]) -> Node:
 
 
 BEND_DISPLAYS = ("bend-net", "bend-layer", "bend-transform", "bend-value", "bend-y", "bend-random", "bend-cluster")
+NETS = ("sound", "image")
+STEER_DISPLAYS = (
+    *(f"xy-{net}-{axis}" for net in NETS for axis in "xy"),
+    *(f"direction-{net}-{k}" for net in NETS for k in range(1, 5)),
+    "preset-slot", "preset-glide", "preset-name", "presets",
+)
 HARNESS_DISPLAYS = (
     *STATE_NAMES, "piece-seq", "piece-image", "piece-audio", "error-address", "error-reason", "connected",
-    *BEND_DISPLAYS,
+    *BEND_DISPLAYS, *STEER_DISPLAYS,
 )
+# Receive names printed as they are (not ciel-<name>-set): the pads' dots, moved with "pos x y".
+HARNESS_RAW = tuple(f"xy-{net}-dot" for net in NETS)
 
 
 def harness_patch(ctrl_port: int) -> str:
-    """A patch opened next to ciel.pd: FUDI commands in on ctrl_port, every display update printed."""
+    """A patch opened next to ciel.pd: FUDI commands in on ctrl_port, every display update printed.
+
+    `send <name> <message>` sends the message to ciel.pd's receive name (a [s] whose name is set first)."""
     lines = [
         "#N canvas 0 0 600 400 12;",
         f"#X obj 10 10 netreceive -u {ctrl_port};",
-        "#X obj 10 40 route hello unsubscribe bend-transform bend-value;",
+        "#X obj 10 40 route hello unsubscribe bend-transform bend-value send;",
         "#X obj 10 70 s ciel-hello;",
         "#X obj 120 70 s ciel-unsubscribe;",
         "#X obj 250 70 s ciel-bend-transform;",
@@ -147,11 +157,18 @@ def harness_patch(ctrl_port: int) -> str:
     ]
     connects = ["#X connect 0 0 1 0;", "#X connect 1 0 2 0;", "#X connect 1 1 3 0;", "#X connect 1 2 4 0;",
                 "#X connect 1 3 5 0;"]
-    for n, name in enumerate(HARNESS_DISPLAYS):
+    shown = [(f"ciel-{name}-set", name) for name in HARNESS_DISPLAYS] + [(f"ciel-{name}", name) for name in HARNESS_RAW]
+    for n, (receive, name) in enumerate(shown):
         index = 6 + 2 * n
-        lines.append(f"#X obj 10 {100 + 30 * n} r ciel-{name}-set;")
+        lines.append(f"#X obj 10 {100 + 30 * n} r {receive};")
         lines.append(f"#X obj 250 {100 + 30 * n} print shown-{name};")
         connects.append(f"#X connect {index} 0 {index + 1} 0;")
+    # send: the rest of the message is kept, the name set, then the rest sent (list split outputs right to left)
+    at = 6 + 2 * len(shown)
+    lines += ["#X obj 500 10 list split 1;", "#X obj 500 40 list;", "#X obj 500 70 t b s;", "#X obj 500 100 s;"]
+    connects += [f"#X connect 1 4 {at} 0;", f"#X connect {at} 1 {at + 1} 1;", f"#X connect {at} 0 {at + 2} 0;",
+                 f"#X connect {at + 2} 1 {at + 3} 1;", f"#X connect {at + 2} 0 {at + 1} 0;",
+                 f"#X connect {at + 1} 0 {at + 3} 0;"]
     return "\n".join(lines + connects) + "\n"
 
 
@@ -328,6 +345,11 @@ def test_pd_patch_loads_with_defaults_and_no_errors(tmp_path: Path, procs: list[
     for name, value in (("bend-net", "0"), ("bend-layer", "1"), ("bend-transform", "2"), ("bend-value", "0"),
                         ("bend-random", "0.5"), ("bend-cluster", "1")):
         p.wait_printed(f"^shown-{name}: set {value}$")
+    # The steering section: the pads in the middle (the dot too), the knobs at 0, slot 0, glide 0 - sending nothing.
+    for name in STEER_DISPLAYS[:-2]:
+        p.wait_printed(f"^shown-{name}: set {'0.5' if name.startswith('xy-') else '0'}$")
+    for net in NETS:
+        p.wait_printed(f"^shown-xy-{net}-dot: {dot(net, 0.5, 0.5)}$")
     p.assert_healthy()
 
 
@@ -489,6 +511,117 @@ def test_pd_bend_widgets_are_wired(node: Node, start_pd: Callable[[list[str]], P
     r = ("/ciel/bend/image/2/features", "sf", ['"random"', "0.250000"])
     assert bend_messages_sent(node, pd) == [t, t, t, y, y, r, r,
                                             ("/ciel/bend/image/2/features", "si", ['"cluster"', "2"])]
+    pd.assert_healthy()
+
+
+# --- Pd steering section -> node ---------------------------------------------------------------------------------
+STEER_ADDRESSES = ("/ciel/xy/", "/ciel/direction/", "/ciel/preset/")
+
+
+def steer_messages_sent(node: Node, pd: Pd, start: int | None = None) -> list[tuple[str, str, list[str]]]:
+    """The steering messages Pd sent from `start` (default: its start-up -send list) to a hello sent now."""
+    listen = str(pd.listen)
+    start = node.wait_for("/ciel/get", "i", [listen]) + 1 if start is None else start
+    pd.command("hello")
+    end = node.wait_for("/ciel/get", "i", [listen], after=start)
+    return [m for m in node.messages()[start:end] if m[0].startswith(STEER_ADDRESSES)]
+
+
+# One performance, played on both patches (values with at most three decimals: Max's pad has steps of 1/1000).
+# The slot and the glide only select; store, recall, delete and name send, each also taking a slot to select first.
+STEER_PLAY = [
+    "ciel-xy-sound 0.2 0.7", "ciel-xy-sound-x 1.5",  # clipped to 0..1
+    "ciel-xy-image-y -0.25",  # x stays at its load default, 0.5
+    "ciel-xy-image 0.3 0.9",
+    "ciel-direction-image-2 1.5", "ciel-direction-image-2 9", "ciel-direction-sound-1 -7",  # clipped to -4..4
+    "ciel-direction-sound-4 0.25",
+    "ciel-preset-slot 3", "ciel-preset-store bang", "ciel-preset-name storm",
+    "ciel-preset-glide 2.5", "ciel-preset-recall bang",
+    "ciel-preset-recall 7 700",  # slot 7, the glide clipped to 600 s
+    "ciel-preset-store 150", "ciel-preset-delete bang",  # the slot clipped to 99
+    "ciel-preset-delete 3",
+]
+STEER_PLAYED: list[tuple[str, str, list[Any]]] = [
+    ("/ciel/xy/sound", "ff", [0.2, 0.7]),
+    ("/ciel/xy/sound", "ff", [1.0, 0.7]),
+    ("/ciel/xy/image", "ff", [0.5, 0.0]),
+    ("/ciel/xy/image", "ff", [0.3, 0.9]),
+    ("/ciel/direction/image/2", "f", [1.5]),
+    ("/ciel/direction/image/2", "f", [4.0]),
+    ("/ciel/direction/sound/1", "f", [-4.0]),
+    ("/ciel/direction/sound/4", "f", [0.25]),
+    ("/ciel/preset/store", "i", [3]),
+    ("/ciel/preset/name", "is", [3, "storm"]),
+    ("/ciel/preset/recall", "if", [3, 2.5]),
+    ("/ciel/preset/recall", "if", [7, 600.0]),
+    ("/ciel/preset/store", "i", [99]),
+    ("/ciel/preset/delete", "i", [99]),
+    ("/ciel/preset/delete", "i", [3]),
+]
+# The pads in the main window (their top-left corners) and the dot's travel: where "pos" puts the dot for x y.
+PD_PADS = {"sound": (120, 1380), "image": (540, 1380)}
+
+
+def dot(net: str, x: float, y: float) -> str:
+    left, top = PD_PADS[net]
+    return f"pos {left + int(x * 110)} {top + int(round(1 - y, 6) * 110)}"
+
+
+def test_pd_steer_sends_xy_directions_and_presets(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    pd = start_pd(STEER_PLAY)
+    assert steer_messages_sent(node, pd) == as_oscdump(STEER_PLAYED)
+    # What was sent is shown: clipped values, the dot on the pad, the selected slot and glide.
+    for name, value in (("xy-sound-x", "1"), ("xy-sound-y", "0.7"), ("xy-image-x", "0.5"), ("xy-image-y", "0"),
+                        ("direction-image-2", "4"), ("direction-sound-1", "-4"), ("preset-slot", "99"),
+                        ("preset-glide", "600"), ("preset-name", "storm"), ("xy-sound-dot", dot("sound", 1, 0.7)),
+                        ("xy-image-dot", dot("image", 0.3, 0.9))):
+        pd.wait_printed(f"^shown-{re.escape(name)}: {'' if name.endswith('dot') else 'set '}{re.escape(value)}$")
+    pd.assert_healthy()
+
+
+def test_pd_steer_shows_the_nodes_xy_without_sending_it_back(
+    node: Node, start_pd: Callable[[list[str]], Pd]
+) -> None:
+    """The node reports xy_<net>, direction_<net>_<k> and the presets: shown on the pads and knobs, never sent back;
+    the next move sends what the node had for the other coordinate."""
+    oscsend = require_tool("oscsend")
+    pd = start_pd([])
+    for message in (["/ciel/state/xy_sound", "ff", "0.25", "0.75"], ["/ciel/state/xy_image", "ff", "0.875", "0.125"],
+                    ["/ciel/state/direction_sound_2", "f", "1.5"], ["/ciel/state/direction_image_4", "f", "-2"],
+                    ["/ciel/state/direction_image_7", "f", "3"],  # no knob for 7: it stops there
+                    ["/ciel/state/presets", "s", "0 intro, 3 storm"]):
+        subprocess.run([oscsend, "127.0.0.1", str(pd.listen), *message], check=True, timeout=5)
+    for name, value in (("xy-sound-x", "0.25"), ("xy-sound-y", "0.75"), ("xy-image-x", "0.875"),
+                        ("xy-image-y", "0.125"), ("direction-sound-2", "1.5"), ("direction-image-4", "-2")):
+        pd.wait_printed(f"^shown-{name}: set {re.escape(value)}$")
+    pd.wait_printed(f"^shown-xy-sound-dot: {dot('sound', 0.25, 0.75)}$")
+    pd.wait_printed(f"^shown-xy-image-dot: {dot('image', 0.875, 0.125)}$")
+    pd.wait_printed(r"^shown-presets: set 0\\? intro\\?,\\? 3\\? storm$")
+    # Nothing was sent back (from the start on, only this move), and the move sends the node's y.
+    pd.command("send ciel-xy-sound-x 0.5")
+    assert steer_messages_sent(node, pd) == as_oscdump([("/ciel/xy/sound", "ff", [0.5, 0.75])])
+    pd.assert_healthy()
+
+
+def test_pd_steer_widgets_are_wired(node: Node, start_pd: Callable[[list[str]], Pd]) -> None:
+    """A value sent to each steering widget's receive name makes it output, as a drag or typing would."""
+    pd = start_pd([
+        "ciel-xy-sound-x-set 0.4",  # slider and number box: two moves
+        "ciel-xy-image-y-set 0.6",
+        "ciel-direction-sound-3-set 2", "ciel-direction-image-1-set -1",
+        "ciel-preset-slot-set 5", "ciel-preset-glide-set 1.5",  # select only
+        "ciel-preset-name-set symbol dawn",
+    ])
+    s, i = ("/ciel/xy/sound", "ff", [0.4, 0.5]), ("/ciel/xy/image", "ff", [0.5, 0.6])
+    d3, d1 = ("/ciel/direction/sound/3", "f", [2.0]), ("/ciel/direction/image/1", "f", [-1.0])
+    assert steer_messages_sent(node, pd) == as_oscdump([s, s, i, i, d3, d3, d1, d1,
+                                                        ("/ciel/preset/name", "is", [5, "dawn"])])
+    mark = len(node.messages())
+    pd.command("send ciel-preset-recall")  # what the recall button sends (a bang)
+    assert steer_messages_sent(node, pd, mark) == as_oscdump([("/ciel/preset/recall", "if", [5, 1.5])])
+    # The buttons are bangs sending to those names.
+    buttons = re.findall(r"^#X obj \d+ \d+ bng \d+ \d+ \d+ \d+ (ciel-preset-\w+) ", PD_PATCH.read_text(), re.M)
+    assert buttons == ["ciel-preset-store", "ciel-preset-recall", "ciel-preset-delete"]
     pd.assert_healthy()
 
 
