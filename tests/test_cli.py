@@ -112,7 +112,11 @@ def test_run_publishes_then_stops_cleanly_on_sigterm(tmp_path: Path, tiny_checkp
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     entry = json.loads(manifest.read_text().splitlines()[-1])
-    assert entry["params"] == {"seed": 3, "drift": 0.5, "interval": 0.5, "volume_ceiling": -6.0}
+    params = entry["params"]
+    assert {k: params[k] for k in ("seed", "drift", "interval", "volume_ceiling")} == {
+        "seed": 3, "drift": 0.5, "interval": 0.5, "volume_ceiling": -6.0}
+    # Unsteered and unbent: the maps' default places, no direction, no bend (the full set: tests/test_params.py).
+    assert params["bend"] == {} and params["direction"] == {} and len(params["xy_sound"]) == 2
     for kind in ("image", "sky", "audio", "wav"):
         assert (state / "media" / entry[kind]).is_file()
     assert "piece 1 published" in err and "node stopped" in err
