@@ -2839,6 +2839,1929 @@
 					"outlettype": [""],
 					"text": "/ciel/bend/sound/clear"
 				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "5. STEERING -> node: drag each net's pad (its walk's home on the net's map, /ciel/xy/<net> x y), turn its first four principal directions (/ciel/direction/<net>/<k>), store and recall presets with a glide. The node's own xy (a glide, another controller) moves the pads; nothing it reports is sent back.",
+					"id": "obj-301",
+					"patching_rect": [20.0, 1960.0, 640.0, 48.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1000.0, 640.0, 48.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "steering: the pad is a pictslider over 0..1000 (x right, y up), scaled to 0..1; a report from the node is played into the pad with the gate to udpsend shut, so the pad, the number boxes and the next move all have the node's values",
+					"id": "obj-302",
+					"patching_rect": [720.0, 1960.0, 640.0, 48.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["bang"],
+					"text": "loadbang",
+					"id": "obj-303",
+					"patching_rect": [720.0, 2020.0, 70.0, 22.0],
+					"varname": "steer-loadbang"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["bang", "bang"],
+					"text": "t b b",
+					"id": "obj-304",
+					"patching_rect": [720.0, 2050.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "0.5 0.5",
+					"id": "obj-305",
+					"patching_rect": [720.0, 2080.0, 63.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set 0.",
+					"id": "obj-306",
+					"patching_rect": [800.0, 2080.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 20,
+					"outlettype": ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+					"text": "route /ciel/state/xy_sound /ciel/state/xy_image /ciel/state/direction_sound_1 /ciel/state/direction_sound_2 /ciel/state/direction_sound_3 /ciel/state/direction_sound_4 /ciel/state/direction_image_1 /ciel/state/direction_image_2 /ciel/state/direction_image_3 /ciel/state/direction_image_4 /ciel/state/presets /ciel/state/direction_sound_5 /ciel/state/direction_sound_6 /ciel/state/direction_sound_7 /ciel/state/direction_sound_8 /ciel/state/direction_image_5 /ciel/state/direction_image_6 /ciel/state/direction_image_7 /ciel/state/direction_image_8",
+					"id": "obj-307",
+					"patching_rect": [680.0, 850.0, 600.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "<- the steering reports (directions 5-8 have no knobs: they stop here); the rest: the bends",
+					"id": "obj-308",
+					"patching_rect": [1290.0, 850.0, 330.0, 34.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "sound map",
+					"id": "obj-309",
+					"patching_rect": [20.0, 2030.0, 100.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1060.0, 100.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "pictslider",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": ["int", "int"],
+					"parameter_enable": 0,
+					"leftvalue": 0,
+					"rightvalue": 1000,
+					"bottomvalue": 0,
+					"topvalue": 1000,
+					"id": "obj-310",
+					"patching_rect": [20.0, 2054.0, 160.0, 160.0],
+					"varname": "xy-sound",
+					"presentation": 1,
+					"presentation_rect": [20.0, 1084.0, 160.0, 160.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "x",
+					"id": "obj-311",
+					"patching_rect": [190.0, 2054.0, 20.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [190.0, 1084.0, 20.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": 0.0,
+					"maximum": 1.0,
+					"id": "obj-312",
+					"patching_rect": [210.0, 2054.0, 60.0, 22.0],
+					"varname": "xy-sound-x",
+					"presentation": 1,
+					"presentation_rect": [210.0, 1084.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "y",
+					"id": "obj-313",
+					"patching_rect": [190.0, 2084.0, 20.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [190.0, 1114.0, 20.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": 0.0,
+					"maximum": 1.0,
+					"id": "obj-314",
+					"patching_rect": [210.0, 2084.0, 60.0, 22.0],
+					"varname": "xy-sound-y",
+					"presentation": 1,
+					"presentation_rect": [210.0, 1114.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip 0. 1.",
+					"id": "obj-315",
+					"patching_rect": [20.0, 2230.0, 84.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-316",
+					"patching_rect": [20.0, 2260.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip 0. 1.",
+					"id": "obj-317",
+					"patching_rect": [190.0, 2230.0, 84.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-318",
+					"patching_rect": [190.0, 2290.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "scale 0 1000 0. 1.",
+					"id": "obj-319",
+					"patching_rect": [20.0, 2330.0, 140.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "scale 0 1000 0. 1.",
+					"id": "obj-320",
+					"patching_rect": [190.0, 2330.0, 140.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "pack 0. 0.",
+					"id": "obj-321",
+					"patching_rect": [20.0, 2360.0, 84.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", ""],
+					"text": "t l l",
+					"id": "obj-322",
+					"patching_rect": [20.0, 2390.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "unpack 0. 0.",
+					"id": "obj-323",
+					"patching_rect": [190.0, 2420.0, 98.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-324",
+					"patching_rect": [190.0, 2450.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-325",
+					"patching_rect": [270.0, 2450.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "gate 1 1",
+					"id": "obj-326",
+					"patching_rect": [20.0, 2450.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/xy/sound $1 $2",
+					"id": "obj-327",
+					"patching_rect": [20.0, 2480.0, 154.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": ["bang", "", "bang"],
+					"text": "t b l b",
+					"id": "obj-328",
+					"patching_rect": [20.0, 2530.0, 63.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "0",
+					"id": "obj-329",
+					"patching_rect": [120.0, 2560.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "1",
+					"id": "obj-330",
+					"patching_rect": [20.0, 2650.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "unpack 0. 0.",
+					"id": "obj-331",
+					"patching_rect": [60.0, 2560.0, 98.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-332",
+					"patching_rect": [60.0, 2590.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-333",
+					"patching_rect": [220.0, 2590.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "pack 0 0",
+					"id": "obj-334",
+					"patching_rect": [60.0, 2620.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "image map",
+					"id": "obj-335",
+					"patching_rect": [360.0, 2030.0, 100.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [350.0, 1060.0, 100.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "pictslider",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": ["int", "int"],
+					"parameter_enable": 0,
+					"leftvalue": 0,
+					"rightvalue": 1000,
+					"bottomvalue": 0,
+					"topvalue": 1000,
+					"id": "obj-336",
+					"patching_rect": [360.0, 2054.0, 160.0, 160.0],
+					"varname": "xy-image",
+					"presentation": 1,
+					"presentation_rect": [350.0, 1084.0, 160.0, 160.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "x",
+					"id": "obj-337",
+					"patching_rect": [530.0, 2054.0, 20.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [520.0, 1084.0, 20.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": 0.0,
+					"maximum": 1.0,
+					"id": "obj-338",
+					"patching_rect": [550.0, 2054.0, 60.0, 22.0],
+					"varname": "xy-image-x",
+					"presentation": 1,
+					"presentation_rect": [540.0, 1084.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "y",
+					"id": "obj-339",
+					"patching_rect": [530.0, 2084.0, 20.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [520.0, 1114.0, 20.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": 0.0,
+					"maximum": 1.0,
+					"id": "obj-340",
+					"patching_rect": [550.0, 2084.0, 60.0, 22.0],
+					"varname": "xy-image-y",
+					"presentation": 1,
+					"presentation_rect": [540.0, 1114.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip 0. 1.",
+					"id": "obj-341",
+					"patching_rect": [360.0, 2230.0, 84.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-342",
+					"patching_rect": [360.0, 2260.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip 0. 1.",
+					"id": "obj-343",
+					"patching_rect": [530.0, 2230.0, 84.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-344",
+					"patching_rect": [530.0, 2290.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "scale 0 1000 0. 1.",
+					"id": "obj-345",
+					"patching_rect": [360.0, 2330.0, 140.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "scale 0 1000 0. 1.",
+					"id": "obj-346",
+					"patching_rect": [530.0, 2330.0, 140.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "pack 0. 0.",
+					"id": "obj-347",
+					"patching_rect": [360.0, 2360.0, 84.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", ""],
+					"text": "t l l",
+					"id": "obj-348",
+					"patching_rect": [360.0, 2390.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "unpack 0. 0.",
+					"id": "obj-349",
+					"patching_rect": [530.0, 2420.0, 98.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-350",
+					"patching_rect": [530.0, 2450.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-351",
+					"patching_rect": [610.0, 2450.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "gate 1 1",
+					"id": "obj-352",
+					"patching_rect": [360.0, 2450.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/xy/image $1 $2",
+					"id": "obj-353",
+					"patching_rect": [360.0, 2480.0, 154.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": ["bang", "", "bang"],
+					"text": "t b l b",
+					"id": "obj-354",
+					"patching_rect": [360.0, 2530.0, 63.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "0",
+					"id": "obj-355",
+					"patching_rect": [460.0, 2560.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "1",
+					"id": "obj-356",
+					"patching_rect": [360.0, 2650.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "unpack 0. 0.",
+					"id": "obj-357",
+					"patching_rect": [400.0, 2560.0, 98.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-358",
+					"patching_rect": [400.0, 2590.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "expr int($f1 * 1000. + 0.5)",
+					"id": "obj-359",
+					"patching_rect": [560.0, 2590.0, 203.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "pack 0 0",
+					"id": "obj-360",
+					"patching_rect": [400.0, 2620.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "directions: along the net's k-th principal direction, in standard deviations -4..4 (0 = off); knobs 1-4 of 8",
+					"id": "obj-361",
+					"patching_rect": [20.0, 2660.0, 640.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1260.0, 640.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "sound 1",
+					"id": "obj-362",
+					"patching_rect": [20.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-363",
+					"patching_rect": [20.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-sound-1-dial",
+					"presentation": 1,
+					"presentation_rect": [20.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-364",
+					"patching_rect": [20.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-sound-1",
+					"presentation": 1,
+					"presentation_rect": [20.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-365",
+					"patching_rect": [20.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-366",
+					"patching_rect": [20.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-367",
+					"patching_rect": [40.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/sound/1 $1",
+					"id": "obj-368",
+					"patching_rect": [20.0, 2940.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-369",
+					"patching_rect": [40.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "sound 2",
+					"id": "obj-370",
+					"patching_rect": [100.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [100.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-371",
+					"patching_rect": [100.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-sound-2-dial",
+					"presentation": 1,
+					"presentation_rect": [100.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-372",
+					"patching_rect": [100.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-sound-2",
+					"presentation": 1,
+					"presentation_rect": [100.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-373",
+					"patching_rect": [100.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-374",
+					"patching_rect": [100.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-375",
+					"patching_rect": [120.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/sound/2 $1",
+					"id": "obj-376",
+					"patching_rect": [100.0, 2910.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-377",
+					"patching_rect": [120.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "sound 3",
+					"id": "obj-378",
+					"patching_rect": [180.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [180.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-379",
+					"patching_rect": [180.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-sound-3-dial",
+					"presentation": 1,
+					"presentation_rect": [180.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-380",
+					"patching_rect": [180.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-sound-3",
+					"presentation": 1,
+					"presentation_rect": [180.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-381",
+					"patching_rect": [180.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-382",
+					"patching_rect": [180.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-383",
+					"patching_rect": [200.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/sound/3 $1",
+					"id": "obj-384",
+					"patching_rect": [180.0, 2940.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-385",
+					"patching_rect": [200.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "sound 4",
+					"id": "obj-386",
+					"patching_rect": [260.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [260.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-387",
+					"patching_rect": [260.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-sound-4-dial",
+					"presentation": 1,
+					"presentation_rect": [260.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-388",
+					"patching_rect": [260.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-sound-4",
+					"presentation": 1,
+					"presentation_rect": [260.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-389",
+					"patching_rect": [260.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-390",
+					"patching_rect": [260.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-391",
+					"patching_rect": [280.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/sound/4 $1",
+					"id": "obj-392",
+					"patching_rect": [260.0, 2910.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-393",
+					"patching_rect": [280.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "image 1",
+					"id": "obj-394",
+					"patching_rect": [340.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [340.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-395",
+					"patching_rect": [340.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-image-1-dial",
+					"presentation": 1,
+					"presentation_rect": [340.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-396",
+					"patching_rect": [340.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-image-1",
+					"presentation": 1,
+					"presentation_rect": [340.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-397",
+					"patching_rect": [340.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-398",
+					"patching_rect": [340.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-399",
+					"patching_rect": [360.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/image/1 $1",
+					"id": "obj-400",
+					"patching_rect": [340.0, 2940.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-401",
+					"patching_rect": [360.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "image 2",
+					"id": "obj-402",
+					"patching_rect": [420.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [420.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-403",
+					"patching_rect": [420.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-image-2-dial",
+					"presentation": 1,
+					"presentation_rect": [420.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-404",
+					"patching_rect": [420.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-image-2",
+					"presentation": 1,
+					"presentation_rect": [420.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-405",
+					"patching_rect": [420.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-406",
+					"patching_rect": [420.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-407",
+					"patching_rect": [440.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/image/2 $1",
+					"id": "obj-408",
+					"patching_rect": [420.0, 2910.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-409",
+					"patching_rect": [440.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "image 3",
+					"id": "obj-410",
+					"patching_rect": [500.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [500.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-411",
+					"patching_rect": [500.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-image-3-dial",
+					"presentation": 1,
+					"presentation_rect": [500.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-412",
+					"patching_rect": [500.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-image-3",
+					"presentation": 1,
+					"presentation_rect": [500.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-413",
+					"patching_rect": [500.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-414",
+					"patching_rect": [500.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-415",
+					"patching_rect": [520.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/image/3 $1",
+					"id": "obj-416",
+					"patching_rect": [500.0, 2940.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-417",
+					"patching_rect": [520.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "image 4",
+					"id": "obj-418",
+					"patching_rect": [580.0, 2684.0, 70.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [580.0, 1284.0, 70.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "dial",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["float"],
+					"parameter_enable": 0,
+					"floatoutput": 1,
+					"min": -4.0,
+					"size": 8.0,
+					"id": "obj-419",
+					"patching_rect": [580.0, 2704.0, 40.0, 40.0],
+					"varname": "direction-image-4-dial",
+					"presentation": 1,
+					"presentation_rect": [580.0, 1304.0, 40.0, 40.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": -4.0,
+					"maximum": 4.0,
+					"id": "obj-420",
+					"patching_rect": [580.0, 2750.0, 60.0, 22.0],
+					"varname": "direction-image-4",
+					"presentation": 1,
+					"presentation_rect": [580.0, 1350.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip -4. 4.",
+					"id": "obj-421",
+					"patching_rect": [580.0, 2790.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["float", "float"],
+					"text": "t f f",
+					"id": "obj-422",
+					"patching_rect": [580.0, 2820.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-423",
+					"patching_rect": [600.0, 2850.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/direction/image/4 $1",
+					"id": "obj-424",
+					"patching_rect": [580.0, 2910.0, 196.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "set $1",
+					"id": "obj-425",
+					"patching_rect": [600.0, 2880.0, 56.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "presets: both walks' places, directions and the bends, in slots 0-99; recall glides there over the glide time",
+					"id": "obj-426",
+					"patching_rect": [20.0, 3020.0, 640.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1400.0, 640.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "slot",
+					"id": "obj-427",
+					"patching_rect": [20.0, 3050.0, 40.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1430.0, 40.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "number",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"minimum": 0,
+					"maximum": 99,
+					"id": "obj-428",
+					"patching_rect": [60.0, 3050.0, 50.0, 22.0],
+					"varname": "preset-slot",
+					"presentation": 1,
+					"presentation_rect": [60.0, 1430.0, 50.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "glide (s)",
+					"id": "obj-429",
+					"patching_rect": [120.0, 3050.0, 60.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [120.0, 1430.0, 60.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "flonum",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"format": 6,
+					"minimum": 0.0,
+					"maximum": 600.0,
+					"id": "obj-430",
+					"patching_rect": [185.0, 3050.0, 60.0, 22.0],
+					"varname": "preset-glide",
+					"presentation": 1,
+					"presentation_rect": [185.0, 1430.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"id": "obj-431",
+					"patching_rect": [260.0, 3049.0, 24.0, 24.0],
+					"varname": "preset-store",
+					"presentation": 1,
+					"presentation_rect": [260.0, 1429.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "store",
+					"id": "obj-432",
+					"patching_rect": [286.0, 3050.0, 60.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [286.0, 1430.0, 60.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"id": "obj-433",
+					"patching_rect": [350.0, 3049.0, 24.0, 24.0],
+					"varname": "preset-recall",
+					"presentation": 1,
+					"presentation_rect": [350.0, 1429.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "recall",
+					"id": "obj-434",
+					"patching_rect": [376.0, 3050.0, 60.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [376.0, 1430.0, 60.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"id": "obj-435",
+					"patching_rect": [440.0, 3049.0, 24.0, 24.0],
+					"varname": "preset-delete",
+					"presentation": 1,
+					"presentation_rect": [440.0, 1429.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "delete",
+					"id": "obj-436",
+					"patching_rect": [466.0, 3050.0, 60.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [466.0, 1430.0, 60.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "name",
+					"id": "obj-437",
+					"patching_rect": [20.0, 3085.0, 40.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1465.0, 40.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": ["", "int", "", ""],
+					"parameter_enable": 0,
+					"keymode": 1,
+					"lines": 1,
+					"id": "obj-438",
+					"patching_rect": [60.0, 3085.0, 185.0, 22.0],
+					"varname": "preset-name",
+					"presentation": 1,
+					"presentation_rect": [60.0, 1465.0, 185.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "<- names the selected slot (type, Return)",
+					"id": "obj-439",
+					"patching_rect": [255.0, 3085.0, 300.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [255.0, 1465.0, 300.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "stored",
+					"id": "obj-440",
+					"patching_rect": [20.0, 3120.0, 50.0, 20.0],
+					"presentation": 1,
+					"presentation_rect": [20.0, 1500.0, 50.0, 20.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "",
+					"id": "obj-441",
+					"patching_rect": [75.0, 3120.0, 585.0, 22.0],
+					"varname": "presets",
+					"presentation": 1,
+					"presentation_rect": [75.0, 1500.0, 585.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip 0 99",
+					"id": "obj-442",
+					"patching_rect": [20.0, 3170.0, 77.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "clip 0. 600.",
+					"id": "obj-443",
+					"patching_rect": [250.0, 3170.0, 98.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": ["int"],
+					"text": "i",
+					"id": "obj-444",
+					"patching_rect": [220.0, 3210.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/preset/store $1",
+					"id": "obj-445",
+					"patching_rect": [220.0, 3240.0, 161.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": ["int"],
+					"text": "i",
+					"id": "obj-446",
+					"patching_rect": [420.0, 3210.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/preset/delete $1",
+					"id": "obj-447",
+					"patching_rect": [420.0, 3240.0, 168.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": ["int"],
+					"text": "i",
+					"id": "obj-448",
+					"patching_rect": [20.0, 3210.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "pack 0 0.",
+					"id": "obj-449",
+					"patching_rect": [20.0, 3240.0, 77.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/preset/recall $1 $2",
+					"id": "obj-450",
+					"patching_rect": [20.0, 3270.0, 189.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": ["", ""],
+					"text": "route text",
+					"id": "obj-451",
+					"patching_rect": [620.0, 3170.0, 84.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "tosymbol",
+					"id": "obj-452",
+					"patching_rect": [620.0, 3200.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["bang", ""],
+					"text": "t b s",
+					"id": "obj-453",
+					"patching_rect": [620.0, 3230.0, 49.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": ["int"],
+					"text": "i",
+					"id": "obj-454",
+					"patching_rect": [620.0, 3260.0, 34.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "pack 0 s",
+					"id": "obj-455",
+					"patching_rect": [620.0, 3290.0, 70.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "/ciel/preset/name $1 $2",
+					"id": "obj-456",
+					"patching_rect": [620.0, 3320.0, 175.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"text": "prepend set",
+					"id": "obj-457",
+					"patching_rect": [900.0, 3170.0, 91.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"text": "<- /ciel/state/presets: 'slot name' for each, comma-separated",
+					"id": "obj-458",
+					"patching_rect": [1000.0, 3170.0, 300.0, 20.0]
+				}
 			}
 		],
 		"lines": [
@@ -4494,12 +6417,6 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-242", 0],
-					"source": ["obj-82", 7]
-				}
-			},
-			{
-				"patchline": {
 					"destination": ["obj-243", 0],
 					"source": ["obj-242", 1]
 				}
@@ -4622,6 +6539,1194 @@
 				"patchline": {
 					"destination": ["obj-13", 0],
 					"source": ["obj-252", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-304", 0],
+					"source": ["obj-303", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-306", 0],
+					"source": ["obj-304", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-305", 0],
+					"source": ["obj-304", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-307", 0],
+					"source": ["obj-82", 7]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-242", 0],
+					"source": ["obj-307", 19]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-315", 0],
+					"source": ["obj-312", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-316", 0],
+					"source": ["obj-315", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-310", 0],
+					"source": ["obj-316", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-317", 0],
+					"source": ["obj-314", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-318", 0],
+					"source": ["obj-317", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-310", 1],
+					"source": ["obj-318", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-319", 0],
+					"source": ["obj-310", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-320", 0],
+					"source": ["obj-310", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-321", 0],
+					"source": ["obj-319", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-321", 1],
+					"source": ["obj-320", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-322", 0],
+					"source": ["obj-321", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-323", 0],
+					"source": ["obj-322", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-324", 0],
+					"source": ["obj-323", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-325", 0],
+					"source": ["obj-323", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-312", 0],
+					"source": ["obj-324", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-314", 0],
+					"source": ["obj-325", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-326", 1],
+					"source": ["obj-322", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-327", 0],
+					"source": ["obj-326", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-327", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-329", 0],
+					"source": ["obj-328", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-326", 0],
+					"source": ["obj-329", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-331", 0],
+					"source": ["obj-328", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-332", 0],
+					"source": ["obj-331", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-333", 0],
+					"source": ["obj-331", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-334", 0],
+					"source": ["obj-332", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-334", 1],
+					"source": ["obj-333", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-310", 0],
+					"source": ["obj-334", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-330", 0],
+					"source": ["obj-328", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-326", 0],
+					"source": ["obj-330", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-328", 0],
+					"source": ["obj-307", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-328", 0],
+					"source": ["obj-305", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-341", 0],
+					"source": ["obj-338", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-342", 0],
+					"source": ["obj-341", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-336", 0],
+					"source": ["obj-342", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-343", 0],
+					"source": ["obj-340", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-344", 0],
+					"source": ["obj-343", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-336", 1],
+					"source": ["obj-344", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-345", 0],
+					"source": ["obj-336", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-346", 0],
+					"source": ["obj-336", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-347", 0],
+					"source": ["obj-345", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-347", 1],
+					"source": ["obj-346", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-348", 0],
+					"source": ["obj-347", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-349", 0],
+					"source": ["obj-348", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-350", 0],
+					"source": ["obj-349", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-351", 0],
+					"source": ["obj-349", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-338", 0],
+					"source": ["obj-350", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-340", 0],
+					"source": ["obj-351", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-352", 1],
+					"source": ["obj-348", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-353", 0],
+					"source": ["obj-352", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-353", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-355", 0],
+					"source": ["obj-354", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-352", 0],
+					"source": ["obj-355", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-357", 0],
+					"source": ["obj-354", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-358", 0],
+					"source": ["obj-357", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-359", 0],
+					"source": ["obj-357", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-360", 0],
+					"source": ["obj-358", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-360", 1],
+					"source": ["obj-359", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-336", 0],
+					"source": ["obj-360", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-356", 0],
+					"source": ["obj-354", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-352", 0],
+					"source": ["obj-356", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-354", 0],
+					"source": ["obj-307", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-354", 0],
+					"source": ["obj-305", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-365", 0],
+					"source": ["obj-363", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-365", 0],
+					"source": ["obj-364", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-366", 0],
+					"source": ["obj-365", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-367", 0],
+					"source": ["obj-366", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-363", 0],
+					"source": ["obj-367", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-364", 0],
+					"source": ["obj-367", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-368", 0],
+					"source": ["obj-366", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-368", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-369", 0],
+					"source": ["obj-307", 2]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-363", 0],
+					"source": ["obj-369", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-364", 0],
+					"source": ["obj-369", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-363", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-364", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-373", 0],
+					"source": ["obj-371", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-373", 0],
+					"source": ["obj-372", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-374", 0],
+					"source": ["obj-373", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-375", 0],
+					"source": ["obj-374", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-371", 0],
+					"source": ["obj-375", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-372", 0],
+					"source": ["obj-375", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-376", 0],
+					"source": ["obj-374", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-376", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-377", 0],
+					"source": ["obj-307", 3]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-371", 0],
+					"source": ["obj-377", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-372", 0],
+					"source": ["obj-377", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-371", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-372", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-381", 0],
+					"source": ["obj-379", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-381", 0],
+					"source": ["obj-380", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-382", 0],
+					"source": ["obj-381", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-383", 0],
+					"source": ["obj-382", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-379", 0],
+					"source": ["obj-383", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-380", 0],
+					"source": ["obj-383", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-384", 0],
+					"source": ["obj-382", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-384", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-385", 0],
+					"source": ["obj-307", 4]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-379", 0],
+					"source": ["obj-385", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-380", 0],
+					"source": ["obj-385", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-379", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-380", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-389", 0],
+					"source": ["obj-387", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-389", 0],
+					"source": ["obj-388", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-390", 0],
+					"source": ["obj-389", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-391", 0],
+					"source": ["obj-390", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-387", 0],
+					"source": ["obj-391", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-388", 0],
+					"source": ["obj-391", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-392", 0],
+					"source": ["obj-390", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-392", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-393", 0],
+					"source": ["obj-307", 5]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-387", 0],
+					"source": ["obj-393", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-388", 0],
+					"source": ["obj-393", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-387", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-388", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-397", 0],
+					"source": ["obj-395", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-397", 0],
+					"source": ["obj-396", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-398", 0],
+					"source": ["obj-397", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-399", 0],
+					"source": ["obj-398", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-395", 0],
+					"source": ["obj-399", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-396", 0],
+					"source": ["obj-399", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-400", 0],
+					"source": ["obj-398", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-400", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-401", 0],
+					"source": ["obj-307", 6]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-395", 0],
+					"source": ["obj-401", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-396", 0],
+					"source": ["obj-401", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-395", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-396", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-405", 0],
+					"source": ["obj-403", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-405", 0],
+					"source": ["obj-404", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-406", 0],
+					"source": ["obj-405", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-407", 0],
+					"source": ["obj-406", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-403", 0],
+					"source": ["obj-407", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-404", 0],
+					"source": ["obj-407", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-408", 0],
+					"source": ["obj-406", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-408", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-409", 0],
+					"source": ["obj-307", 7]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-403", 0],
+					"source": ["obj-409", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-404", 0],
+					"source": ["obj-409", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-403", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-404", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-413", 0],
+					"source": ["obj-411", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-413", 0],
+					"source": ["obj-412", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-414", 0],
+					"source": ["obj-413", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-415", 0],
+					"source": ["obj-414", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-411", 0],
+					"source": ["obj-415", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-412", 0],
+					"source": ["obj-415", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-416", 0],
+					"source": ["obj-414", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-416", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-417", 0],
+					"source": ["obj-307", 8]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-411", 0],
+					"source": ["obj-417", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-412", 0],
+					"source": ["obj-417", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-411", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-412", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-421", 0],
+					"source": ["obj-419", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-421", 0],
+					"source": ["obj-420", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-422", 0],
+					"source": ["obj-421", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-423", 0],
+					"source": ["obj-422", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-419", 0],
+					"source": ["obj-423", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-420", 0],
+					"source": ["obj-423", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-424", 0],
+					"source": ["obj-422", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-424", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-425", 0],
+					"source": ["obj-307", 9]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-419", 0],
+					"source": ["obj-425", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-420", 0],
+					"source": ["obj-425", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-419", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-420", 0],
+					"source": ["obj-306", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-442", 0],
+					"source": ["obj-428", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-443", 0],
+					"source": ["obj-430", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-444", 1],
+					"source": ["obj-442", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-444", 0],
+					"source": ["obj-431", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-445", 0],
+					"source": ["obj-444", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-445", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-446", 1],
+					"source": ["obj-442", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-446", 0],
+					"source": ["obj-435", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-447", 0],
+					"source": ["obj-446", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-447", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-448", 1],
+					"source": ["obj-442", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-448", 0],
+					"source": ["obj-433", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-449", 0],
+					"source": ["obj-448", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-449", 1],
+					"source": ["obj-443", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-450", 0],
+					"source": ["obj-449", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-450", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-451", 0],
+					"source": ["obj-438", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-452", 0],
+					"source": ["obj-451", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-453", 0],
+					"source": ["obj-452", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-455", 1],
+					"source": ["obj-453", 1]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-454", 0],
+					"source": ["obj-453", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-454", 1],
+					"source": ["obj-442", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-455", 0],
+					"source": ["obj-454", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-456", 0],
+					"source": ["obj-455", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-456", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-457", 0],
+					"source": ["obj-307", 10]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-441", 0],
+					"source": ["obj-457", 0]
 				}
 			}
 		],

@@ -559,7 +559,7 @@ STEER_PLAYED: list[tuple[str, str, list[Any]]] = [
     ("/ciel/preset/delete", "i", [3]),
 ]
 # The pads in the main window (their top-left corners) and the dot's travel: where "pos" puts the dot for x y.
-PD_PADS = {"sound": (120, 1380), "image": (540, 1380)}
+PD_PADS = {"sound": (120, 1410), "image": (540, 1410)}
 
 
 def dot(net: str, x: float, y: float) -> str:
@@ -842,7 +842,7 @@ class MaxRun:
             self.out(bid, 0, out)
         elif kind == "button":
             self.out(bid, 0, ())
-        elif kind in ("number", "flonum", "toggle", "slider", "umenu"):
+        elif kind in ("number", "flonum", "toggle", "slider", "dial", "umenu"):
             if msg == ():
                 value = st.get("value", 0)
             else:
@@ -851,19 +851,42 @@ class MaxRun:
                     lo, hi = box.get("minimum"), box.get("maximum")
                     value = value if lo is None else max(lo, value)
                     value = value if hi is None else min(hi, value)
-                elif kind == "slider":
+                elif kind in ("slider", "dial"):
                     value = min(max(box.get("min", 0), value), box.get("min", 0) + box["size"])
                 elif kind == "umenu":
                     value = min(max(0, int(value)), len([i for i in box["items"] if i != ","]) - 1)
-                as_float = kind == "flonum" or (kind == "slider" and box.get("floatoutput"))
+                as_float = kind == "flonum" or (kind in ("slider", "dial") and box.get("floatoutput"))
                 value = float(value) if as_float else int(value)
             st["value"] = value
             if not is_set:
                 self.out(bid, 0, (value,))
+        elif kind == "pictslider":  # a 2-D pad: ints over leftvalue..rightvalue (x), bottomvalue..topvalue (y)
+            x, y = st.get("xy", (box["leftvalue"], box["bottomvalue"]))
+            if len(msg) >= 2:  # a list (or a drag): both
+                x, y = msg[0], msg[1]
+            elif msg != () and inlet == 0:
+                x = msg[0]
+            elif msg != ():
+                y = msg[0]
+            x = int(min(max(box["leftvalue"], x), box["rightvalue"]))  # type: ignore[type-var]
+            y = int(min(max(box["bottomvalue"], y), box["topvalue"]))  # type: ignore[type-var]
+            st["xy"] = (x, y)
+            self.out(bid, 1, (y,))  # right to left, as Max outputs
+            self.out(bid, 0, (x,))
+        elif kind == "textedit":  # what comes in is kept without output; typing and Return output it (type_text)
+            if msg == ():
+                self.out(bid, 0, ("text", *st.get("words", ())))
+            else:
+                st["words"] = msg[1:] if is_set else msg
         elif kind == "newobj":
             self._object(bid, inlet, msg)
         else:
             raise AssertionError(f"{bid}: no model for a {kind}")
+
+    def type_text(self, name: str, words: list[str]) -> None:
+        """Typing into a textedit and pressing Return: it outputs text and the words."""
+        self.state[self.named[name]]["words"] = tuple(words)
+        self.out(self.named[name], 0, ("text", *words))
 
     def _object(self, bid: str, inlet: int, msg: tuple[Atom, ...]) -> None:
         st = self.state[bid]
@@ -905,11 +928,11 @@ class MaxRun:
             x = self._number(msg)
             hits = [i for i, a in enumerate(argv) if a == x]
             self.out(bid, hits[0], ()) if hits else self.out(bid, len(argv), msg)
-        elif name == "gate":
+        elif name == "gate":  # [gate n open-at-start]
             if inlet == 0:
                 st["open"] = int(self._number(msg))
-            elif st.get("open", 0):
-                self.out(bid, st["open"] - 1, msg)
+            elif opened := int(st.get("open", argv[1] if len(argv) > 1 else 0)):
+                self.out(bid, opened - 1, msg)
         elif name == "pack":
             slots = st.setdefault("slots", list(argv))
             if msg != ():
@@ -951,6 +974,11 @@ class MaxRun:
             self.sent.append((address, types, rest))
         elif name == "loadbang":
             self.out(bid, 0, ())
+        elif name == "prepend":
+            self.out(bid, 0, (*argv, *msg))
+        elif name == "tosymbol":  # the words as one symbol, spaces between
+            words = msg[1:] if msg[:1] == ("symbol",) else msg
+            self.out(bid, 0, ("symbol", " ".join(str(w) for w in words)))
         else:
             raise AssertionError(f"{bid}: no model for [{self.p.text(bid)}]")
 
@@ -1035,3 +1063,87 @@ def test_max_bend_shows_the_nodes_bends_without_sending_them_back(max_bend: MaxR
     # what the stores now hold is what a move sends: y stays where the node had it
     max_bend.play(["ciel-bend-layer 3", "ciel-bend-transform translate", "ciel-bend-value 0.25"])
     assert max_bend.sent == [("/ciel/bend/image/3/translate", "ff", [0.25, -0.25])]
+
+
+# --- Max steering section: the same performance, simulated -------------------------------------------------------
+def play_steer(run: MaxRun, pd_sends: list[str]) -> None:
+    """STEER_PLAY's receive-name messages, done on the Max patch's widgets (a pad pair is a drag to that point)."""
+    for line in pd_sends:
+        name, *words = line.split()
+        what = name.removeprefix("ciel-")
+        if re.fullmatch(r"xy-(sound|image)", what):
+            run.widget(what, *(round(float(w) * 1000) for w in words))
+        elif re.fullmatch(r"xy-(sound|image)-[xy]|direction-(sound|image)-[1-4]|preset-glide", what):
+            run.widget(what, float(words[0]))
+        elif what == "preset-slot":
+            run.widget(what, int(words[0]))
+        elif what in ("preset-store", "preset-recall", "preset-delete"):
+            if words and words != ["bang"]:  # a slot (and a glide) first
+                run.widget("preset-slot", int(words[0]))
+                if len(words) > 1:
+                    run.widget("preset-glide", float(words[1]))
+            run.widget(what)
+        elif what == "preset-name":
+            run.type_text(what, words)
+        else:
+            raise AssertionError(f"no Max widget for {line!r}")
+
+
+@pytest.fixture
+def max_steer(maxpat: MaxPatch) -> MaxRun:
+    run = MaxRun(maxpat)
+    assert "steer-loadbang" in run.named, "the Max patch has no steering section (no box named steer-loadbang)"
+    run.widget("steer-loadbang")
+    assert run.sent == [], "the load defaults must send nothing"
+    return run
+
+
+def feedback_route(run: MaxRun) -> str:
+    (udpreceive,) = run.p.objects("udpreceive")
+    (route,) = [dst for _, dst, _ in run.p.out[udpreceive] if run.p.text(dst).startswith("route ")]
+    return route
+
+
+def test_max_steer_sends_what_the_pd_patch_sends(max_steer: MaxRun) -> None:
+    assert max_steer.p.boxes[max_steer.named["xy-sound"]]["maxclass"] == "pictslider"  # a real 2-D pad
+    play_steer(max_steer, STEER_PLAY)
+    assert max_steer.sent == STEER_PLAYED
+
+
+def test_max_steer_widgets_show_what_they_send_and_load_defaults(max_steer: MaxRun) -> None:
+    shown = lambda name: max_steer.state[max_steer.named[name]]["value"]  # noqa: E731
+    pad = lambda net: max_steer.state[max_steer.named[f"xy-{net}"]]["xy"]  # noqa: E731
+    # at load: both pads in the middle, the knobs at 0
+    assert (pad("sound"), pad("image")) == ((500, 500), (500, 500))
+    assert (shown("xy-sound-x"), shown("xy-sound-y"), shown("xy-image-x"), shown("xy-image-y")) == (0.5,) * 4
+    assert all(shown(f"direction-{net}-{k}") == 0.0 == shown(f"direction-{net}-{k}-dial")
+               for net in NETS for k in range(1, 5))
+    # a drag on the pad sends and shows both; a number box moves the pad
+    max_steer.widget("xy-image", 250, 1000)
+    max_steer.widget("xy-image-y", -3.0)
+    assert max_steer.sent == [("/ciel/xy/image", "ff", [0.25, 1.0]), ("/ciel/xy/image", "ff", [0.25, 0.0])]
+    assert (pad("image"), shown("xy-image-x"), shown("xy-image-y")) == ((250, 0), 0.25, 0.0)
+    # a knob sends and its number box shows it
+    max_steer.sent.clear()
+    max_steer.widget("direction-sound-3-dial", 2.0)
+    assert max_steer.sent == [("/ciel/direction/sound/3", "f", [2.0])] and shown("direction-sound-3") == 2.0
+
+
+def test_max_steer_shows_the_nodes_xy_without_sending_it_back(max_steer: MaxRun) -> None:
+    """The same reports as the Pd test, into the feedback route: shown on the pads, knobs and listing, never sent;
+    the next move sends what the node had for the other coordinate."""
+    route = feedback_route(max_steer)
+    shown = lambda name: max_steer.state[max_steer.named[name]]["value"]  # noqa: E731
+    for report in (("/ciel/state/xy_sound", 0.25, 0.75), ("/ciel/state/xy_image", 0.875, 0.125),
+                   ("/ciel/state/direction_sound_2", 1.5), ("/ciel/state/direction_image_4", -2.0),
+                   ("/ciel/state/direction_image_7", 3.0), ("/ciel/state/presets", "0 intro, 3 storm")):
+        max_steer.receive(route, 0, report)
+    assert max_steer.state[max_steer.named["xy-sound"]]["xy"] == (250, 750)
+    assert (shown("xy-sound-x"), shown("xy-sound-y"), shown("xy-image-x"), shown("xy-image-y")) == (
+        0.25, 0.75, 0.875, 0.125)
+    assert shown("direction-sound-2") == 1.5 == shown("direction-sound-2-dial")
+    assert shown("direction-image-4") == -2.0 == shown("direction-image-4-dial")
+    assert max_steer.state[max_steer.named["presets"]]["text"] == "0 intro, 3 storm"
+    assert max_steer.sent == [], "the node's reports were sent back to it"
+    max_steer.widget("xy-sound-x", 0.5)
+    assert max_steer.sent == [("/ciel/xy/sound", "ff", [0.5, 0.75])]
