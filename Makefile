@@ -72,6 +72,7 @@ bench: $(STAMP) system-test
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/playback.py
 	$(BIN)/python bench/bend.py
+	$(BIN)/python bench/steer.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
