@@ -137,3 +137,17 @@ async def running_node(config: RunConfig, *, first_piece: bool = True, osc: bool
         finally:
             if r.ssh is not None:  # first: its sessions end while the node still runs
                 await r.ssh.stop()
+
+
+async def next_piece(r: RunningNode, after: int, deadline_s: float = 60.0) -> dict[str, Any]:
+    """Ask a running node for a piece now (/ciel/next) and wait for it: its manifest entry."""
+    r.node.request_next()
+    await until(lambda: r.node.media.last_seq > after, deadline_s, f"piece {after + 1}")
+    entry = r.node.media.latest()
+    assert entry is not None
+    return entry
+
+
+def media_bytes(state: Path, entry: dict[str, Any], key: str) -> bytes:
+    """A published piece's file (`image`, `sky`, `audio`, `wav`) as the node wrote it in its state dir."""
+    return (state / "media" / str(entry[key]).rsplit("/", 1)[-1]).read_bytes()

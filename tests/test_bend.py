@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 import torch
 from conftest import TINY_AUDIO, TINY_IMAGE, make_checkpoints
-from nodes import node_config, running_node, until
+from nodes import media_bytes, next_piece, node_config, running_node, until
 from oscpeers import OscDump, oscsend
 
 from ciel_node.bends import MAPS, SPECTRUM, UNITS, Bends, LayerBend, declare, markdown
@@ -235,18 +235,6 @@ def test_clusters_are_deterministic_and_cached_per_checkpoint(tmp_path: Path) ->
 
 
 # --- a running node, driven by liblo's oscsend -----------------------------------------------------------------
-def media(node_state: Path, entry: dict[str, object], key: str) -> bytes:
-    return (node_state / "media" / str(entry[key]).rsplit("/", 1)[-1]).read_bytes()
-
-
-async def _next_piece(r, after: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    r.node.request_next()
-    await until(lambda: r.node.media.last_seq > after, 30, f"piece {after + 1}")
-    entry = r.node.media.latest()
-    assert entry is not None
-    return entry
-
-
 async def test_bends_by_oscsend_change_the_next_piece_are_recorded_cleared_and_kept(
         tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> None:
     state = tmp_path / "state"
@@ -259,19 +247,19 @@ async def test_bends_by_oscsend_change_the_next_piece_are_recorded_cleared_and_k
         await oscsend(r.osc_port, "/ciel/bend/image/1/features", "si", "cluster", 1)
         await oscsend(r.osc_port, "/ciel/bend/sound/2/translate", "f", 0.25)
         await dump.expect(r"^/ciel/state/bend_sound_2_translate f 0\.25")
-        bent = await _next_piece(r, plain["seq"])  # type: ignore[arg-type]
+        bent = await next_piece(r, plain["seq"])  # type: ignore[arg-type]
         assert bent["params"]["bend"] == {"image/2/rotate": 90.0, "image/1/features": ["cluster", 1.0],
                                           "sound/2/translate": 0.25}
-        assert media(state, bent, "image") != media(state, plain, "image")
-        assert _centroid(media(state, bent, "audio")) > _centroid(media(state, plain, "audio"))  # moved up
+        assert media_bytes(state, bent, "image") != media_bytes(state, plain, "image")
+        assert _centroid(media_bytes(state, bent, "audio")) > _centroid(media_bytes(state, plain, "audio"))  # moved up
         await oscsend(r.osc_port, "/ciel/bend/image/clear")
         await until(lambda: r.controls.bend_image_2_rotate == 0.0, 5, "the image bends cleared")
         assert r.controls.bend_sound_2_translate == 0.25  # the sound's stay
         await oscsend(r.osc_port, "/ciel/bend/clear")
         await until(lambda: not r.controls.bends, 5, "every bend cleared")
-        cleared = await _next_piece(r, bent["seq"])  # type: ignore[arg-type]
+        cleared = await next_piece(r, bent["seq"])  # type: ignore[arg-type]
         assert cleared["params"]["bend"] == {}
-        assert media(state, cleared, "image") == media(state, plain, "image")  # back to the unbent bytes
+        assert media_bytes(state, cleared, "image") == media_bytes(state, plain, "image")  # back to the unbent bytes
         await oscsend(r.osc_port, "/ciel/bend/image/3/invert", "i", 1)
         await until(lambda: r.controls.bend_image_3_invert == 1, 5, "a bend before the restart")
     # A restart keeps the bends in force (controls.json), and so does the next piece.
@@ -293,7 +281,7 @@ async def test_the_same_bends_make_the_same_bytes(tmp_path: Path, tiny_checkpoin
         async with running_node(node_config(state, tiny_checkpoints, controls={"seed": 42})) as r:
             entry = r.node.media.latest()
             assert entry is not None and len(entry["params"]["bend"]) == len(bends)
-            hashes.append([hashlib.sha256(media(tmp_path / f"state{run}", entry, k)).hexdigest()
+            hashes.append([hashlib.sha256(media_bytes(tmp_path / f"state{run}", entry, k)).hexdigest()
                            for k in ("image", "audio")])
     assert hashes[0] == hashes[1]
 

@@ -17,7 +17,7 @@ import pytest
 import soundfile as sf
 import torch
 from conftest import TINY_AUDIO, TINY_IMAGE, require_tool
-from nodes import free_port, node_config, running_node, until, until_sync
+from nodes import free_port, media_bytes, next_piece, node_config, running_node, until, until_sync
 from oscpeers import OscDump, oscsend
 
 from ciel_node.config import PACKAGE_ROOT
@@ -84,18 +84,6 @@ def test_places_steer_only_a_net_whose_parameters_the_controls_have() -> None:
 
 
 # --- a running node, steered by oscsend --------------------------------------------------------------------------
-async def _piece(r, after: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    r.node.request_next()
-    await until(lambda: r.node.media.last_seq > after, 60, f"piece {after + 1}")
-    entry = r.node.media.latest()
-    assert entry is not None
-    return entry
-
-
-def _media(state: Path, entry: dict[str, object], key: str) -> bytes:
-    return (state / "media" / str(entry[key]).rsplit("/", 1)[-1]).read_bytes()
-
-
 def _spectrum(wav: bytes) -> np.ndarray:
     x, _ = sf.read(io.BytesIO(wav))
     frames = np.lib.stride_tricks.sliding_window_view(x, 1024)[::256] * np.hanning(1024)
@@ -111,10 +99,10 @@ async def test_xy_moves_the_sound_and_the_same_corner_sounds_the_same(tmp_path: 
         for xy in ((0.0, 0.0), (1.0, 1.0), (0.0, 0.0)):
             await oscsend(r.osc_port, "/ciel/xy/sound", "ff", *xy)
             await until(lambda: r.controls.xy_sound == xy, 5, f"xy {xy}")  # noqa: B023 - awaited at once
-            entry = await _piece(r, seq)
+            entry = await next_piece(r, seq)
             seq = int(entry["seq"])  # type: ignore[call-overload]
             assert entry["params"]["xy_sound"] == list(xy)  # type: ignore[index]
-            spectra.append(_spectrum(_media(state, entry, "wav")))
+            spectra.append(_spectrum(media_bytes(state, entry, "wav")))
     far, same = np.abs(spectra[0] - spectra[1]).mean(), np.abs(spectra[0] - spectra[2]).mean()
     assert far > 5 * same, (far, same)
 
@@ -170,16 +158,16 @@ async def test_recall_at_drift_0_gives_the_pictures_of_the_stored_point(tmp_path
         await until(lambda: r.controls.direction_image_1 == 2.0, 5, "placed")
         await oscsend(r.osc_port, "/ciel/preset/store", "i", 0)
         await until(lambda: r.node.presets.slots.get(0), 5, "stored")
-        here = await _piece(r, r.node.media.last_seq)
+        here = await next_piece(r, r.node.media.last_seq)
         await oscsend(r.osc_port, "/ciel/xy/image", "ff", 1.0, 0.0)
         await oscsend(r.osc_port, "/ciel/direction/image/1", "f", -3.0)
         await until(lambda: r.controls.direction_image_1 == -3.0, 5, "moved")
-        away = await _piece(r, int(here["seq"]))  # type: ignore[call-overload]
-        assert _media(state, away, "image") != _media(state, here, "image")
+        away = await next_piece(r, int(here["seq"]))  # type: ignore[call-overload]
+        assert media_bytes(state, away, "image") != media_bytes(state, here, "image")
         await oscsend(r.osc_port, "/ciel/preset/recall", "i", 0)
         await until(lambda: r.controls.direction_image_1 == 2.0, 5, "recalled")
-        back = await _piece(r, int(away["seq"]))  # type: ignore[call-overload]
-        assert _media(state, back, "image") == _media(state, here, "image")
+        back = await next_piece(r, int(away["seq"]))  # type: ignore[call-overload]
+        assert media_bytes(state, back, "image") == media_bytes(state, here, "image")
         assert back["params"]["direction"] == {"image/1": 2.0}  # type: ignore[index]
 
 
