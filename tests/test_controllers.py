@@ -82,7 +82,7 @@ class Node:
         """(address, type tags, args) per line; oscdump prefixes each line with a timetag (hex.hex)."""
         out = []
         for line in self.proc.text().splitlines():
-            words = line.split()
+            words = re.findall(r'"[^"]*"|\S+', line)  # a string with spaces stays one argument
             if words and not words[0].startswith("/"):
                 words = words[1:]
             if words:
@@ -535,7 +535,7 @@ STEER_PLAY = [
     "ciel-xy-image 0.3 0.9",
     "ciel-direction-image-2 1.5", "ciel-direction-image-2 9", "ciel-direction-sound-1 -7",  # clipped to -4..4
     "ciel-direction-sound-4 0.25",
-    "ciel-preset-slot 3", "ciel-preset-store bang", "ciel-preset-name storm",
+    "ciel-preset-slot 3", "ciel-preset-store bang", "ciel-preset-name big storm 2",  # one name
     "ciel-preset-glide 2.5", "ciel-preset-recall bang",
     "ciel-preset-recall 7 700",  # slot 7, the glide clipped to 600 s
     "ciel-preset-store 150", "ciel-preset-delete bang",  # the slot clipped to 99
@@ -551,7 +551,7 @@ STEER_PLAYED: list[tuple[str, str, list[Any]]] = [
     ("/ciel/direction/sound/1", "f", [-4.0]),
     ("/ciel/direction/sound/4", "f", [0.25]),
     ("/ciel/preset/store", "i", [3]),
-    ("/ciel/preset/name", "is", [3, "storm"]),
+    ("/ciel/preset/name", "is", [3, "big storm 2"]),
     ("/ciel/preset/recall", "if", [3, 2.5]),
     ("/ciel/preset/recall", "if", [7, 600.0]),
     ("/ciel/preset/store", "i", [99]),
@@ -573,8 +573,8 @@ def test_pd_steer_sends_xy_directions_and_presets(node: Node, start_pd: Callable
     # What was sent is shown: clipped values, the dot on the pad, the selected slot and glide.
     for name, value in (("xy-sound-x", "1"), ("xy-sound-y", "0.7"), ("xy-image-x", "0.5"), ("xy-image-y", "0"),
                         ("direction-image-2", "4"), ("direction-sound-1", "-4"), ("preset-slot", "99"),
-                        ("preset-glide", "600"), ("preset-name", "storm"), ("xy-sound-dot", dot("sound", 1, 0.7)),
-                        ("xy-image-dot", dot("image", 0.3, 0.9))):
+                        ("preset-glide", "600"), ("preset-name", "big\\ storm\\ 2"),  # Pd escapes spaces
+                        ("xy-sound-dot", dot("sound", 1, 0.7)), ("xy-image-dot", dot("image", 0.3, 0.9))):
         pd.wait_printed(f"^shown-{re.escape(name)}: {'' if name.endswith('dot') else 'set '}{re.escape(value)}$")
     pd.assert_healthy()
 
