@@ -558,12 +558,11 @@ STEER_PLAYED: list[tuple[str, str, list[Any]]] = [
     ("/ciel/preset/delete", "i", [99]),
     ("/ciel/preset/delete", "i", [3]),
 ]
-# The pads in the main window (their top-left corners) and the dot's travel: where "pos" puts the dot for x y.
-PD_PADS = {"sound": (120, 1410), "image": (540, 1410)}
-
-
 def dot(net: str, x: float, y: float) -> str:
-    left, top = PD_PADS[net]
+    """Where "pos" puts a pad's dot for x y: its 120-pixel square (sound's first in the main window), less the
+    dot's 10 pixels, y upwards."""
+    pads = re.findall(r"^#X obj (\d+) (\d+) cnv 1 120 120 ", PD_PATCH.read_text(), re.M)
+    left, top = (int(v) for v in pads[NETS.index(net)])
     return f"pos {left + int(x * 110)} {top + int(round(1 - y, 6) * 110)}"
 
 
