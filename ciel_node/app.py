@@ -126,6 +126,10 @@ class Node:
             "node up: seed %d, interval %g s, state in %s", self.controls.controls.seed,
             self.controls.controls.interval, self.config.state_dir,
         )
+        if self.maps["sound"].source != "archive":
+            log.info("%s has no map of its archive (made before maps, or not by crack): /ciel/xy/sound moves on the "
+                     "plane of the net's own sounds; `ciel-node map --archive DIR` stores the archive's",
+                     self.config.audio_checkpoint.name)
         self.renderer.warm_up()  # the child loads its models while the surfaces come up
         if self.engine is not None:
             self.engine.set_controls(self.controls.controls)

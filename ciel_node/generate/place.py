@@ -157,17 +157,14 @@ def sound_map_of_own_sounds(model: SpectralVAE, n: int = 4096) -> NetMap:
 
 
 def sound_map(model: SpectralVAE, checkpoint: Path) -> NetMap:
-    """The map stored in the checkpoint by `crack`, else the net's own sounds' (said once)."""
+    """The map stored in the checkpoint by `crack`, else the net's own sounds' (source "own sounds")."""
     extra = load_checkpoint(checkpoint, "audio_vae").get("extra") or {}
     if "map" in extra:
         try:
             return NetMap.from_dict(extra["map"], "sound", model.config.latent)
         except ValueError as e:
             log.warning("the sound map in %s is unusable (%s); using the plane of the net's own sounds", checkpoint, e)
-    else:
-        log.info("%s has no map of its archive (made before maps, or not by crack): /ciel/xy/sound moves on the "
-                 "plane of the net's own sounds; `ciel-node crack` stores the archive's", checkpoint.name)
-    return sound_map_of_own_sounds(model)
+    return sound_map_of_own_sounds(model)  # the node says so once it is up (app.py), not before a start error
 
 
 def image_map(generator: Generator, n: int = 2048) -> NetMap:
