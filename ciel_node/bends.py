@@ -11,14 +11,13 @@ After Broad, Leymarie & Grierson, "Network Bending: Expressive Manipulation of D
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ciel_node.params import PREFIX, WRITE, ParamError, ParamSpec, Value, number
+from ciel_node.params import PREFIX, WRITE, ParamError, ParamSpec, Value, number, rewrite_block
 
 GROUP = "bend"  # /ciel/bend/...; a piece's params["bend"]
 NETS = ("image", "sound")
@@ -208,13 +207,8 @@ def markdown() -> str:
 
 
 def update_readme(path: Path) -> bool:
-    """Rewrite the table between README's `<!-- bends:begin -->` and `<!-- bends:end -->`; True if it changed."""
-    text = path.read_text()
-    new = re.sub(r"(<!-- bends:begin[^\n]*-->\n).*?(<!-- bends:end -->)",
-                 lambda m: m.group(1) + markdown() + m.group(2), text, flags=re.S)
-    if new != text:
-        path.write_text(new)
-    return new != text
+    """The README's transforms table (`<!-- bends:begin -->` ... `<!-- bends:end -->`); True if it changed."""
+    return rewrite_block(path, "bends", markdown())
 
 
 if __name__ == "__main__":  # python -m ciel_node.bends [--readme README.md]: the transforms table

@@ -417,14 +417,19 @@ def _declared() -> list[ParamSpec]:
 PARAMS = Registry(_declared())
 
 
-def update_readme(path: Path) -> bool:
-    """Rewrite the table between README's `<!-- params:begin -->` and `<!-- params:end -->`; True if it changed."""
+def rewrite_block(path: Path, name: str, table: str) -> bool:
+    """Rewrite what stands between README's `<!-- NAME:begin -->` and `<!-- NAME:end -->`; True if it changed."""
     text = path.read_text()
-    new = re.sub(r"(<!-- params:begin[^\n]*-->\n).*?(<!-- params:end -->)",
-                 lambda m: m.group(1) + PARAMS.markdown() + m.group(2), text, flags=re.S)
+    new = re.sub(rf"(<!-- {name}:begin[^\n]*-->\n).*?(<!-- {name}:end -->)",
+                 lambda m: m.group(1) + table + m.group(2), text, flags=re.S)
     if new != text:
         path.write_text(new)
     return new != text
+
+
+def update_readme(path: Path) -> bool:
+    """The README's address table (`<!-- params:begin -->` ... `<!-- params:end -->`); True if it changed."""
+    return rewrite_block(path, "params", PARAMS.markdown())
 
 
 if __name__ == "__main__":  # python -m ciel_node.params [--readme README.md]: the address table
