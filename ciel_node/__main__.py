@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="no local playback at all (a headless node: pieces are rendered ahead)")
     run.add_argument("--audio-device", metavar="NAME|INDEX",
                      help="output device: an index or (part of) a name from `ciel-node devices` (default: system's)")
+    run.add_argument("--image-format", choices=["webp", "png", "avif"],
+                     help="published pictures: webp (default, light), png (lossless, for archives) or avif")
+    run.add_argument("--image-quality", type=int, metavar="1..100", help="webp/avif quality (default 80)")
+    run.add_argument("--publish-to", metavar="URL",
+                     help="also publish each piece once to nchan's publisher location, which pushes it to every "
+                          "listener (deploy/nginx-nchan.conf: http://127.0.0.1:8081/internal/pieces)")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
     sub.add_parser("devices", help="list the audio output devices (for --audio-device)")

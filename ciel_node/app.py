@@ -25,6 +25,7 @@ from ciel_node.controls.osc_server import OscServer
 from ciel_node.controls.oscquery import OscQueryServer
 from ciel_node.errors import CielError
 from ciel_node.generate.derived import derived
+from ciel_node.generate.image import ImageFormat
 from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters
 from ciel_node.generate.place import NetMap, Places, image_map, sound_map
 from ciel_node.generate.walk import WalkState, WalkStore
@@ -35,6 +36,7 @@ from ciel_node.models.image_gan import Generator
 from ciel_node.params import PARAMS
 from ciel_node.playback.engine import EngineSpec, SoundEngine
 from ciel_node.presets import Presets
+from ciel_node.publish.fanout import Fanout
 from ciel_node.publish.media import MediaStore
 from ciel_node.publish.web import WebSurface, serve
 from ciel_node.schedule import Schedule
@@ -94,7 +96,8 @@ class Node:
         places = Places(*(replace(self.maps[net], points=(), sources=()) for net in ("sound", "image")))
         spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
                           config.max_sound_s, config.threads, config.render_stall_s,
-                          audio_clusters=sound.layout.clusters, image_clusters=image.layout.clusters, places=places)
+                          audio_clusters=sound.layout.clusters, image_clusters=image.layout.clusters, places=places,
+                          image_format=ImageFormat(config.image_format, config.image_quality))
         self.renderer = RenderWorker(spec, process=config.render_process)
         # The live sound for the speakers, in its own process; none at all with --no-playback.
         self.engine = (
@@ -253,11 +256,23 @@ async def control_surfaces(node: Node, config: RunConfig) -> AsyncIterator[OscSe
 
 @asynccontextmanager
 async def audience_surface(node: Node, config: RunConfig) -> AsyncIterator[int]:
-    """The page, the API and the media over HTTP; yields the bound port."""
+    """The page, the API and the media over HTTP (and each piece to nchan with --publish-to); yields the bound port."""
     surface = WebSurface(node.media, node.health, lambda: node.next_at)
     node.piece_listeners.append(surface.on_piece)
+    fanout = None
+    if config.publish_to is not None:  # each piece once to nchan too, which pushes it to every listener there
+        fanout = Fanout(config.publish_to, surface.latest_json)
+        surface.relay = fanout.stats
+        node.piece_listeners.append(fanout.on_piece)
     async with serve(surface, *config.web_endpoint) as port:
-        yield port
+        if fanout is not None:
+            fanout.start()
+            log.info("publishing each piece to %s (nchan) as well", config.publish_to)
+        try:
+            yield port
+        finally:
+            if fanout is not None:
+                await fanout.close()
 
 
 LOCK_FILE = ".lock"  # in the state dir: held (flock) by the one node that uses it, with its pid inside

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ciel_node.errors import ConfigError
 from ciel_node.navigation import WEKINATOR_DEFAULT
@@ -17,6 +18,7 @@ from ciel_node.params import PARAMS, ParamError, number
 log = logging.getLogger(__name__)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+IMAGE_FORMATS = ("webp", "png", "avif")  # how the pictures may be published (generate/image.py's ImageFormat)
 # The controls a config file or a flag may set: the persisted ones (params.py), e.g. `drift = 0.3`.
 CONTROL_NAMES = tuple(s.name for s in PARAMS.persisted)
 
@@ -70,6 +72,12 @@ class RunConfig:
     osc_allow: str | None = None  # comma-separated CIDRs; None accepts every source
     # Wekinator's outputs, in order, onto declared parameters: `name` or `name.k` (the k-th of its values, from 1).
     wekinator: str = ",".join(WEKINATOR_DEFAULT)
+    # The published pictures: webp (light, every browser), png (lossless, for archives) or avif; quality for the lossy.
+    image_format: str = "webp"
+    image_quality: int = 80
+    # nchan's publisher location (deploy/nginx-nchan.conf): each piece is POSTed there once, and nginx pushes it to
+    # every listener. The node's own /api/events goes on serving whoever comes to it directly.
+    publish_to: str | None = None
 
     @property
     def wekinator_targets(self) -> tuple[str, ...]:
@@ -93,6 +101,12 @@ class RunConfig:
         _check(1.0 <= self.render_stall_s <= 3600.0, f"render_stall_s={self.render_stall_s:g} must be in 1..3600")
         _check(1.0 <= self.engine_stall_s <= 600.0, f"engine_stall_s={self.engine_stall_s:g} must be in 1..600")
         _check(0.01 <= self.engine_lead_s <= 0.5, f"engine_lead_s={self.engine_lead_s:g} must be in 0.01..0.5 s")
+        _check(self.image_format in IMAGE_FORMATS,
+               f"image_format={self.image_format!r} must be one of {', '.join(IMAGE_FORMATS)}")
+        _check(isinstance(self.image_quality, int) and 1 <= self.image_quality <= 100,
+               f"image_quality={self.image_quality!r} must be a whole number in 1..100")
+        if self.publish_to is not None:
+            _check_url("publish_to", self.publish_to, "http://127.0.0.1:8081/internal/pieces")
         if self.audio_device is not None:
             object.__setattr__(self, "audio_device", str(self.audio_device))  # TOML may give an index as a number
         self.osc_endpoint  # noqa: B018 - validates
@@ -181,6 +195,12 @@ def parse_endpoint(name: str, value: str) -> tuple[str, int]:
     if not sep or not 0 <= port <= 65535:
         raise ConfigError(f"{name}={value!r}: port must be in 0..65535")
     return host, port
+
+
+def _check_url(name: str, value: Any, example: str) -> None:
+    url = urlsplit(str(value))
+    _check(url.scheme in ("http", "https") and bool(url.hostname) and not url.username,
+           f"{name}={value!r} must be an http(s) URL without credentials, e.g. {example}")
 
 
 def _check(ok: bool, message: str) -> None:

@@ -279,9 +279,10 @@ class Schedule:
             "checkpoints": {k: v["sha256"] for k, v in self.checkpoints.items()},
             "render_s": round(piece.render_s, 4),
             "played": self._kind == "cut",  # its sound is what the speakers played (else rendered ahead)
+            "encoding": piece.image_format.as_dict(),  # how its pictures were written (the sound: MP3 and WAV)
         }
         files = {
-            "image": (piece.image_png, ".png"), "sky": (piece.sky_png, ".png"),
+            "image": (piece.image, piece.image_format.suffix), "sky": (piece.sky, piece.image_format.suffix),
             "audio": (piece.mp3, ".mp3"), "wav": (piece.wav, ".wav"),
         }
         return self.media.publish(files, meta)

@@ -85,7 +85,7 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     assert node.layouts[0].clusters and node.layouts[1].layers == 3
     composer = RenderSpec(audio, images, 16, 120.0, 1).composer()
     piece, _ = composer.compose(node.walk, node.controls.controls)
-    assert Image.open(io.BytesIO(piece.sky_png)).size == (512, 256)
+    assert Image.open(io.BytesIO(piece.sky)).size == (512, 256)
     assert np.abs(piece.samples).max() > 0
 
 

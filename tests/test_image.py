@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 import torch
 from conftest import TINY_IMAGE
 from PIL import Image
 
-from ciel_node.generate.image import ImageRenderer, MollweideWarp
+from ciel_node.generate.image import ImageFormat, ImageRenderer, MollweideWarp
 from ciel_node.models.image_gan import Generator, init_weights
 
 
@@ -43,14 +44,37 @@ def test_sky_meridians_converge_at_the_poles() -> None:
     assert pole_cols.max() < eq_cols.min() - 20
 
 
-def test_render_publishes_256_png_and_rgba_sky() -> None:
+@pytest.mark.parametrize("kind", ["webp", "png", "avif"])
+def test_render_publishes_256_picture_and_rgba_sky(kind: str) -> None:
     torch.manual_seed(0)
     gen = Generator(TINY_IMAGE)
     gen.apply(init_weights)
-    r = ImageRenderer(gen.eval())
-    image_png, sky_png = r.render(np.random.default_rng(0).standard_normal(TINY_IMAGE.latent))
-    image, sky = Image.open(io.BytesIO(image_png)), Image.open(io.BytesIO(sky_png))
-    assert (image.format, image.size, image.mode) == ("PNG", (256, 256), "RGB")
-    assert (sky.format, sky.size, sky.mode) == ("PNG", (512, 256), "RGBA")
+    r = ImageRenderer(gen.eval(), fmt=ImageFormat(kind))
+    z = np.random.default_rng(0).standard_normal(TINY_IMAGE.latent)
+    image_bytes, sky_bytes = r.render(z)
+    image, sky = Image.open(io.BytesIO(image_bytes)), Image.open(io.BytesIO(sky_bytes))
+    assert (image.format, image.size, image.mode) == (kind.upper(), (256, 256), "RGB")
+    assert (sky.format, sky.size) == (kind.upper(), (512, 256)) and sky.mode == "RGBA"
     assert np.asarray(image).std() > 0  # not a blank picture
+    assert r.render(z) == (image_bytes, sky_bytes)  # same pixels, same bytes: pieces stay reproducible
+    # The oval's rim: exact in PNG and WebP (lossless alpha); AVIF codes alpha lossily, within a few steps at the
+    # antialiased edge, while outside stays transparent and inside opaque.
+    alpha, want_alpha = np.asarray(sky)[..., 3].astype(int), MollweideWarp(256, 256)._alpha.astype(int)
+    slack = 24 if kind == "avif" else 0
+    assert np.abs(alpha - want_alpha).max() <= slack
+    assert (alpha[want_alpha == 0] <= slack // 2).all() and (alpha[want_alpha == 255] >= 255 - slack // 2).all()
+    # PNG is the pixels; the lossy formats stay close to them.
+    rgb, want = np.asarray(image).astype(float), r.pixels(z).astype(float)
+    if kind == "png":
+        assert np.array_equal(rgb, want)
+    else:
+        psnr = 10 * np.log10(255.0**2 / np.mean((rgb - want) ** 2))
+        assert psnr > 28, psnr
     assert r.render(np.full(TINY_IMAGE.latent, np.nan))[0]  # NaN latent still yields a valid image
+
+
+def test_image_format_refuses_what_it_cannot_write() -> None:
+    with pytest.raises(ValueError, match="'gif'.*webp, png, avif"):
+        ImageFormat("gif")
+    with pytest.raises(ValueError, match="quality 0"):
+        ImageFormat("webp", 0)

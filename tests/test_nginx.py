@@ -7,9 +7,7 @@ substituted), unprivileged-style: `nginx -p PREFIX -c CONF -e stderr -g 'daemon 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,66 +16,13 @@ from typing import Any
 import aiohttp
 import pytest
 from conftest import require_tool
-from nodes import free_port, node_config, running_node
+from nginxpeers import running_nginx
+from nodes import node_config, running_node
 
 from ciel_node.app import Node
 from ciel_node.publish.web import IMMUTABLE
 
-NGINX_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
-
-
-def render_conf(prefix: Path, node_port: int, listen_port: int) -> Path:
-    """deploy/nginx.conf with this test's ports, in its own prefix (logs/, temp/, cache/ beneath it)."""
-    text = NGINX_CONF.read_text()
-    for old, new in (("server 127.0.0.1:8080;", f"server 127.0.0.1:{node_port};"),
-                     ("listen 127.0.0.1:8081;", f"listen 127.0.0.1:{listen_port};")):
-        assert text.count(old) == 1, f"deploy/nginx.conf should have exactly one `{old}`"
-        text = text.replace(old, new)
-    if os.geteuid() == 0:
-        # As root, workers would run as `nobody`, which cannot enter pytest's private (0700) tmp dir.
-        text = "user root;\n" + text
-    for sub in ("logs", "temp"):
-        (prefix / sub).mkdir(parents=True, exist_ok=True)
-    conf = prefix / "nginx.conf"
-    conf.write_text(text)
-    return conf
-
-
-async def wait_for_port(port: int, deadline_s: float = 10.0) -> None:
-    end = time.monotonic() + deadline_s
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            assert time.monotonic() < end, f"nothing listening on {port} after {deadline_s} s"
-            await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def running_nginx(prefix: Path, node_port: int) -> AsyncIterator[int]:
-    exe = require_tool("nginx")
-    port = free_port()
-    conf = render_conf(prefix, node_port, port)
-    args = [exe, "-p", f"{prefix}/", "-c", str(conf), "-e", "stderr"]
-    check = await asyncio.create_subprocess_exec(*args, "-t", stdout=asyncio.subprocess.PIPE,
-                                                 stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(check.communicate(), 20)
-    assert check.returncode == 0, out.decode()
-    with (prefix / "nginx.stderr").open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(*args, "-g", "daemon off;", stderr=log)
-    try:
-        await wait_for_port(port)
-        yield port
-    finally:
-        proc.terminate()  # SIGTERM: fast shutdown (SIGQUIT would wait for open event streams)
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 class Stack:
@@ -107,7 +52,7 @@ async def stack(tmp_path: Path, tiny_checkpoints: tuple[Path, Path]) -> AsyncIte
 async def test_media_is_cached_as_immutable(stack: Stack) -> None:
     r, latest = await stack.get(stack.proxy + "/api/latest")
     piece: dict[str, Any] = await r.json()
-    for kind, ctype in (("sky", "image/png"), ("image", "image/png"), ("audio", "audio/mpeg")):
+    for kind, ctype in (("sky", "image/webp"), ("image", "image/webp"), ("audio", "audio/mpeg")):
         _, original = await stack.get(stack.direct + piece[kind])
         first, body1 = await stack.get(stack.proxy + piece[kind])
         second, body2 = await stack.get(stack.proxy + piece[kind])

@@ -24,7 +24,7 @@ def _composer(ckpts: tuple[Path, Path]) -> Composer:
 
 
 def _media(p: RenderedPiece) -> tuple[bytes, ...]:
-    return (p.image_png, p.sky_png, p.wav, p.mp3)
+    return (p.image, p.sky, p.wav, p.mp3)
 
 
 def _sequence(c: Composer, controls: Controls, n: int) -> list[RenderedPiece]:
@@ -40,14 +40,14 @@ def test_same_seed_same_bytes_across_composers(tiny_checkpoints: tuple[Path, Pat
     a = _sequence(_composer(tiny_checkpoints), controls, 3)
     b = _sequence(_composer(tiny_checkpoints), controls, 3)
     assert [_media(p) for p in a] == [_media(p) for p in b]
-    assert len({p.image_png for p in a}) == 3  # the walk moves from piece to piece
+    assert len({p.image for p in a}) == 3  # the walk moves from piece to piece
     other = _sequence(_composer(tiny_checkpoints), Controls(interval=1.5, seed=43, drift=0.3), 1)[0]
-    assert other.image_png != a[0].image_png and other.wav != a[0].wav
+    assert other.image != a[0].image and other.wav != a[0].wav
 
 
 def test_drift_zero_freezes_the_image(tiny_checkpoints: tuple[Path, Path]) -> None:
     pieces = _sequence(_composer(tiny_checkpoints), Controls(interval=0.5, seed=1, drift=0.0), 3)
-    assert len({p.image_png for p in pieces}) == 1
+    assert len({p.image for p in pieces}) == 1
 
 
 def test_a_new_seed_restarts_the_walk_at_its_origin(tiny_checkpoints: tuple[Path, Path]) -> None:

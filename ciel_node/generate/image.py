@@ -1,15 +1,18 @@
-"""The image renderer: a latent point -> a 256x256 picture and its all-sky (Mollweide) rendition."""
+"""The image renderer: a latent point -> a 256x256 picture and its all-sky (Mollweide) rendition, encoded."""
 
 from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ciel_node.bends import Bends
+from ciel_node.config import IMAGE_FORMATS
 from ciel_node.generate.instrument import ImageInstrument
 from ciel_node.models.image_gan import Generator
 
@@ -60,12 +63,50 @@ def encode_png(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class ImageFormat:
+    """How the published pictures are encoded. WebP (the default) is ~15x lighter than PNG for the sky at quality
+    80 and every browser the page supports shows it; PNG is lossless, for archives; AVIF is lighter still at the
+    same quality and slower to encode. The sky's transparent rim is exact in PNG and WebP (lossless alpha); AVIF codes
+    alpha lossily (within ~18 of 255 at the antialiased edge at quality 80)."""
+
+    kind: str = "webp"
+    quality: int = 80  # 1..100, WebP and AVIF; PNG is lossless
+
+    def __post_init__(self) -> None:
+        if self.kind not in IMAGE_FORMATS:
+            raise ValueError(f"image format {self.kind!r}: give one of {', '.join(IMAGE_FORMATS)}")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"image quality {self.quality}: give a whole number in 1..100")
+
+    @property
+    def suffix(self) -> str:
+        return "." + self.kind
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"image": self.kind, "image_quality": None if self.kind == "png" else self.quality}
+
+    def encode(self, pixels: np.ndarray) -> bytes:
+        """(H, W, 3|4) uint8 -> the file's bytes; the same pixels always give the same bytes."""
+        if self.kind == "png":
+            return encode_png(pixels)
+        buf = io.BytesIO()
+        picture = Image.fromarray(pixels)
+        if self.kind == "webp":
+            # method 4: libwebp's default trade of time for size; alpha stays lossless (the oval's rim).
+            picture.save(buf, format="WEBP", quality=self.quality, method=4, alpha_quality=100)
+        else:
+            picture.save(buf, format="AVIF", quality=self.quality, speed=8, max_threads=1)
+        return buf.getvalue()
+
+
 class ImageRenderer:
     """Decodes one latent point through the generator; publishes at `size`, warps the sky once set up."""
 
     def __init__(self, generator: Generator, size: int = 256, sky_height: int = 256,
-                 clusters: tuple[tuple[int, ...], ...] | None = None) -> None:
+                 clusters: tuple[tuple[int, ...], ...] | None = None, fmt: ImageFormat | None = None) -> None:
         self.generator = generator
+        self.format = fmt or ImageFormat()
         self.instrument = ImageInstrument(generator, clusters)
         self.latent = generator.config.latent
         self.size = size
@@ -82,6 +123,6 @@ class ImageRenderer:
         return arr
 
     def render(self, z: np.ndarray, bends: Bends | None = None) -> tuple[bytes, bytes]:
-        """(image PNG, sky PNG) for one latent point."""
+        """(picture, sky) for one latent point, encoded in `format`."""
         pixels = self.pixels(z, bends)
-        return encode_png(pixels), encode_png(self.warp(pixels))
+        return self.format.encode(pixels), self.format.encode(self.warp(pixels))

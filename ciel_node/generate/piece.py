@@ -11,7 +11,7 @@ import soundfile as sf
 
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
-from ciel_node.generate.image import ImageRenderer
+from ciel_node.generate.image import ImageFormat, ImageRenderer
 from ciel_node.generate.place import Places
 from ciel_node.generate.walk import AUDIO_STREAM, IMAGE_STREAM, LivePoint, WalkState
 from ciel_node.state import Controls
@@ -23,13 +23,14 @@ __all__ = ["AUDIO_STREAM", "IMAGE_STREAM", "Composer", "RenderedPiece", "WalkSta
 class RenderedPiece:
     controls: Controls
     step: int
-    image_png: bytes
-    sky_png: bytes
+    image: bytes  # the 256x256 picture, encoded as image_format says
+    sky: bytes  # its all-sky rendition, the same way
     wav: bytes
     mp3: bytes
     duration_s: float
     render_s: float
     samples: np.ndarray = field(repr=False)
+    image_format: ImageFormat = ImageFormat()
 
 
 class Composer:
@@ -86,10 +87,10 @@ class Composer:
         if state.step > 0:
             rng = walk.piece_rng(state.seed, state.step, IMAGE_STREAM)
             image_z = walk.image_step(image_z, controls.drift, rng, home=state.home("image"))
-        image_png, sky_png = self.image.render(image_z, controls.bends)
+        image, sky = self.image.render(image_z, controls.bends)
         sr = self.audio.sample_rate
         piece = RenderedPiece(
-            controls=controls, step=state.step, image_png=image_png, sky_png=sky_png,
+            controls=controls, step=state.step, image=image, sky=sky, image_format=self.image.format,
             wav=encode_wav(samples, sr), mp3=encode_mp3(samples, sr, controls.volume_ceiling),
             duration_s=len(samples) / sr, render_s=time.perf_counter() - t0, samples=samples,
         )

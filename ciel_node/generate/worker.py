@@ -23,7 +23,7 @@ import torch
 from ciel_node import lifeline
 from ciel_node.errors import CielError
 from ciel_node.generate.audio import AudioRenderer
-from ciel_node.generate.image import ImageRenderer
+from ciel_node.generate.image import ImageFormat, ImageRenderer
 from ciel_node.generate.piece import Composer, RenderedPiece
 from ciel_node.generate.place import Places
 from ciel_node.generate.walk import LivePoint, WalkState
@@ -47,13 +47,15 @@ class RenderSpec:
     audio_clusters: tuple[tuple[int, ...], ...] | None = None  # the nets' feature clusters, as the node declared them
     image_clusters: tuple[tuple[int, ...], ...] | None = None
     places: Places | None = None  # both nets' maps: where the xy and direction parameters put the homes
+    image_format: ImageFormat = ImageFormat()  # how the pictures are published
 
     def composer(self) -> Composer:
         torch.set_num_threads(self.threads)
         vae, _ = SpectralVAE.from_checkpoint(self.audio_checkpoint)
         gan, _ = Generator.from_checkpoint(self.image_checkpoint)
         return Composer(AudioRenderer(vae, iterations=self.gl_iterations, clusters=self.audio_clusters),
-                        ImageRenderer(gan, clusters=self.image_clusters), self.max_sound_s, self.places)
+                        ImageRenderer(gan, clusters=self.image_clusters, fmt=self.image_format), self.max_sound_s,
+                        self.places)
 
 
 RENDER_NICE = 10  # added to the renderer's nice value: below the sound engine and the node's loop

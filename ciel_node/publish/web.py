@@ -21,14 +21,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ciel_node.errors import CielError
 from ciel_node.fdlimit import CappedListener, ConnectionCaps
-from ciel_node.publish.media import MediaStore
+from ciel_node.publish.media import MediaStore, is_media_name
 
 log = logging.getLogger(__name__)
 
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "web"
 AFRAME = Path("node_modules") / "aframe" / "dist" / "aframe-master.min.js"
-MEDIA_NAME = re.compile(r"^[0-9a-f]{24}(?:[0-9a-f]{40})?\.(png|mp3|wav)$")  # sha256; 24 hex: older state dirs
-CONTENT_TYPES = {"png": "image/png", "mp3": "audio/mpeg", "wav": "audio/wav"}
+CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "avif": "image/avif", "mp3": "audio/mpeg",
+                 "wav": "audio/wav"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 PAGE_FILES = {"index.html", "app.js", "style.css", "note.html"}
 MAX_PIECES = 500
@@ -76,6 +76,7 @@ class WebSurface:
         self.counters = {"requests": 0, "not_modified": 0, "media": 0, "event_clients": 0, "errors": 0,
                          "bad_requests": 0, "refused": 0, "media_refused": 0}
         self.connections: Callable[[], int] = lambda: 0  # set by serve(): connections open now
+        self.relay: Callable[[], dict[str, Any]] | None = None  # the nchan publisher's stats, when there is one
         self._clients: set[asyncio.Queue[bytes | None]] = set()
         self._latest_cache: tuple[Any, bytes, str] | None = None
         self._verified: OrderedDict[tuple[int, ...], str] = OrderedDict()  # inode identity -> its checked name
@@ -152,6 +153,11 @@ class WebSurface:
             return entry
         return next((e for e in self.media.recent(MAX_PIECES) if is_piece(e)), None)  # rare: a damaged line
 
+    def latest_json(self) -> bytes | None:
+        """The latest piece as /api/latest and the push channel send it (None before the first)."""
+        found = self._latest_body()
+        return None if found is None else found[0]
+
     def _latest_body(self) -> tuple[bytes, str] | None:
         entry = self._latest_entry()
         if entry is None:
@@ -192,13 +198,30 @@ class WebSurface:
         data = self.health()
         data["web"] = {**self.counters, "connections": self.connections(), "max_connections": self.caps.connections,
                        "max_event_clients": self.caps.listeners, "nofile": self.caps.nofile}
+        data["audience"] = self.audience()
         return web.json_response(data, headers={"Cache-Control": "no-cache"})
+
+    def audience(self) -> dict[str, Any]:
+        """How the audience is served: direct (this node's /api/events) or through nchan as well; the listeners this
+        node holds itself; what one piece costs a listener (its bytes, as published)."""
+        latest = self._latest_entry() or {}
+        sizes = latest.get("bytes")
+        sizes = sizes if isinstance(sizes, dict) else {}
+        per_piece = {k: sizes[k] for k in ("sky", "audio", "image") if isinstance(sizes.get(k), int)}
+        return {
+            "mode": "nchan" if self.relay is not None else "direct",
+            "listeners": len(self._clients),
+            # The page downloads the sky and the sound of each piece; the picture is there for other clients.
+            "bytes_per_piece": {**per_piece, "page": per_piece.get("sky", 0) + per_piece.get("audio", 0)}
+            if per_piece else None,
+            "nchan": self.relay() if self.relay is not None else None,
+        }
 
     # --- media -------------------------------------------------------------------------------
     async def _media(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         # Content names only: nothing outside the media folder, no temporaries, no listing.
-        if not MEDIA_NAME.match(name):
+        if not is_media_name(name):
             raise web.HTTPNotFound()
         loop = asyncio.get_running_loop()
         opened = await loop.run_in_executor(None, self._open_media, name)
