@@ -285,4 +285,6 @@ class Schedule:
             "image": (piece.image, piece.image_format.suffix), "sky": (piece.sky, piece.image_format.suffix),
             "audio": (piece.mp3, ".mp3"), "wav": (piece.wav, ".wav"),
         }
+        if piece.opus:
+            files["audio_opus"] = (piece.opus, ".opus")
         return self.media.publish(files, meta)

@@ -350,6 +350,9 @@ async def test_listen_plays_each_piece_through_webaudio(tmp_path: Path) -> None:
         assert silent < 0.05, f"{silent:.0%} of {len(levels)} analyser samples silent"
         assert await page.eval("ciel.soundErrors") == 0
         assert await page.eval("ciel.voices") <= 3
+        # Chromium plays Opus: it fetched the piece's Ogg Opus, the lighter of its two sounds.
+        pieces = await get_json(origin + "/api/pieces?limit=20")
+        assert await page.eval("ciel.soundUrl") in {p["audio_opus"] for p in pieces}
 
         # Stop: the context is suspended and the meter falls back.
         await page.call("click", selector="#listen")

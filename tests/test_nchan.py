@@ -143,7 +143,7 @@ async def test_each_piece_is_published_once_and_pushed_to_every_listener(
                 entry = r.node.media.latest()
                 assert entry is not None and sizes["sky"] == len((r.node.config.state_dir / "media" /
                                                                   entry["sky"]).read_bytes())
-                assert sizes["page"] == sizes["sky"] + sizes["audio"]
+                assert sizes["page"] == sizes["sky"] + sizes["audio_opus"] < sizes["sky"] + sizes["audio"]
             never[1].close()
 
 
@@ -290,6 +290,7 @@ async def test_the_page_through_nchan_shows_and_plays_the_pieces(tmp_path: Path)
         assert await page.wait("ciel.sky") == (await get_json(origin + "/api/latest"))["sky"]
         assert (await get_json(f"http://127.0.0.1:{r.web_port}/api/health"))["web"]["event_clients"] == 0
         assert await page.eval("ciel.soundErrors") == 0
+        assert (await page.eval("ciel.soundUrl")).endswith(".opus")
         await page.assert_same_origin(origin)
 
 

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
 from ciel_node.generate.image import ImageRenderer
-from ciel_node.generate.piece import Composer, RenderedPiece, WalkState, encode_mp3
+from ciel_node.generate.piece import Composer, RenderedPiece, WalkState, encode_mp3, encode_opus
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.image_gan import Generator
 from ciel_node.state import Controls
@@ -24,7 +24,7 @@ def _composer(ckpts: tuple[Path, Path]) -> Composer:
 
 
 def _media(p: RenderedPiece) -> tuple[bytes, ...]:
-    return (p.image, p.sky, p.wav, p.mp3)
+    return (p.image, p.sky, p.wav, p.mp3, p.opus)
 
 
 def _sequence(c: Composer, controls: Controls, n: int) -> list[RenderedPiece]:
@@ -80,6 +80,26 @@ def test_mp3_overshoot_is_pulled_under_the_ceiling() -> None:
     assert np.abs(sf.read(buf)[0]).max() > db_to_gain(-6.0)  # the problem is real
     decoded, _ = sf.read(io.BytesIO(encode_mp3(x, 16000, -6.0)))
     assert np.abs(decoded).max() <= db_to_gain(-6.0)
+
+
+def test_opus_decodes_to_the_sound_under_the_ceiling_and_is_lighter() -> None:
+    import av
+
+    rng = np.random.default_rng(3)
+    t = np.arange(16000 * 4) / 16000
+    x = (0.5 * np.sin(2 * np.pi * 440 * t) + 0.49 * np.sign(np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    x += 0.01 * rng.standard_normal(len(x)).astype(np.float32)
+    data = encode_opus(x, 16000, -6.0)
+    assert data == encode_opus(x, 16000, -6.0)  # bit-exact: same sound, same bytes
+    with av.open(io.BytesIO(data), mode="r") as container:
+        stream = container.streams.audio[0]
+        assert stream.codec_context.name == "opus" and container.format.name == "ogg"
+        decoded = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(stream)])
+        rate = stream.rate
+    assert abs(len(decoded) / rate - 4.0) < 0.05  # the whole sound, decoded at the decoder's rate
+    assert np.abs(decoded).max() <= db_to_gain(-6.0)  # a square-ish wave rings over; re-encoded quieter
+    assert np.abs(decoded).max() > db_to_gain(-6.0) * 0.8  # ... but not much quieter
+    assert len(data) < len(encode_mp3(x, 16000, -6.0))
 
 
 def test_sound_length_is_exact_for_intervals_off_the_hop_grid(tiny_checkpoints: tuple[Path, Path]) -> None:

@@ -30,11 +30,14 @@
   const FPS = 30;             // everything here moves slowly: half the frames of a 60 Hz screen suffice
 
   const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
+  // Each piece's sound comes as Ogg Opus (lighter) and MP3 (everywhere): Opus where the browser says it plays it.
+  const PLAYS_OPUS = !!document.createElement('audio').canPlayType('audio/ogg; codecs="opus"');
 
   // The debug view the tests read. Getters, so it is always current and costs nothing when unread.
   const ciel = {
     seq: null, sky: null, pieces: 0, texturesMade: 0, texturesLive: 0,
     state: 'connecting', transport: null, listening: false, soundErrors: 0,
+    soundUrl: null,           // the last sound fetched: the piece's Opus where this browser plays it, else its MP3
     renderer: null,           // 'webgl' (A-Frame) or 'img' (no WebGL2: the plain picture)
   };
   window.ciel = ciel;
@@ -513,8 +516,10 @@
 
     async load(piece, announced, token) {
       if (token !== this.token) return;  // a newer piece came in while this one waited its turn
-      const res = await fetch(piece.audio);
-      if (!res.ok) throw new Error(`${piece.audio}: HTTP ${res.status}`);
+      const url = piece.audio_opus && PLAYS_OPUS ? piece.audio_opus : piece.audio;
+      ciel.soundUrl = url;
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
       const buffer = await this.ctx.decodeAudioData(await res.arrayBuffer());
       if (token !== this.token || !this.on) return;
       this.schedule(buffer, piece, announced);

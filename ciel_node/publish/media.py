@@ -18,10 +18,10 @@ from ciel_node.atomic import read_json, write_atomic
 
 log = logging.getLogger(__name__)
 
-MEDIA_KINDS = ("image", "sky", "audio", "wav")  # entry keys that name a file in the media folder
+MEDIA_KINDS = ("image", "sky", "audio", "audio_opus", "wav")  # entry keys that name a file in the media folder
 REQUIRED_KINDS = ("image", "sky", "audio")  # what the web surface needs of every piece
 # A whole sha256; 24 hex characters was the name before, and such files are still kept and served.
-MEDIA_NAME = re.compile(r"^[0-9a-f]{24}(?:[0-9a-f]{40})?\.(?:png|webp|avif|mp3|wav)$")
+MEDIA_NAME = re.compile(r"^[0-9a-f]{24}(?:[0-9a-f]{40})?\.(?:png|webp|avif|mp3|opus|wav)$")
 SEQ_MAX = 2**53  # exact in a JSON number everywhere (JavaScript too); a million years of pieces at 0.5 s
 # {"last_seq": N, "manifest_seq": M}: the highest seq ever given (a floor that outlives the manifest) and the
 # highest the manifest held when last written (a manifest that holds less has lost lines).

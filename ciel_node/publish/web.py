@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "web"
 AFRAME = Path("node_modules") / "aframe" / "dist" / "aframe-master.min.js"
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "avif": "image/avif", "mp3": "audio/mpeg",
-                 "wav": "audio/wav"}
+                 "opus": "audio/ogg; codecs=opus", "wav": "audio/wav"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 PAGE_FILES = {"index.html", "app.js", "style.css", "note.html"}
 MAX_PIECES = 500
@@ -58,6 +58,8 @@ def piece_json(entry: dict[str, Any], next_at: float | None) -> dict[str, Any]:
         "image": f"/media/{entry['image']}",
         "sky": f"/media/{entry['sky']}",
         "audio": f"/media/{entry['audio']}",
+        # The same sound as Ogg Opus (lighter): the page takes it where the browser plays Opus. Older pieces have none.
+        **({"audio_opus": f"/media/{entry['audio_opus']}"} if isinstance(entry.get("audio_opus"), str) else {}),
         "duration_s": entry.get("duration_s"),
         "params": entry.get("params", {}),
         "checkpoints": entry.get("checkpoints", {}),
@@ -207,12 +209,14 @@ class WebSurface:
         latest = self._latest_entry() or {}
         sizes = latest.get("bytes")
         sizes = sizes if isinstance(sizes, dict) else {}
-        per_piece = {k: sizes[k] for k in ("sky", "audio", "image") if isinstance(sizes.get(k), int)}
+        per_piece = {k: sizes[k] for k in ("sky", "audio", "audio_opus", "image") if isinstance(sizes.get(k), int)}
         return {
             "mode": "nchan" if self.relay is not None else "direct",
             "listeners": len(self._clients),
-            # The page downloads the sky and the sound of each piece; the picture is there for other clients.
-            "bytes_per_piece": {**per_piece, "page": per_piece.get("sky", 0) + per_piece.get("audio", 0)}
+            # The page downloads the sky and one sound of each piece (the Opus where it plays it); the picture is
+            # there for other clients.
+            "bytes_per_piece": {**per_piece, "page": per_piece.get("sky", 0) + per_piece.get("audio_opus",
+                                                                                           per_piece.get("audio", 0))}
             if per_piece else None,
             "nchan": self.relay() if self.relay is not None else None,
         }
