@@ -226,22 +226,23 @@ def weight(direct: str, osc: SimpleUDPClient) -> dict[str, Any]:
         images[kind] = {"kb": statistics.median(sizes) / 1000, "encode_ms": 1000 * statistics.median(times),
                         "psnr_db": statistics.median(psnrs)}
 
-    # Real pieces' sound at the default interval: the node's MP3 against Opus at about its rate.
+    # Real pieces at the default interval, as the node publishes them: the sky, the MP3, the Opus (and the JSON).
     for _ in range(3):
         seq = latest_seq(direct)
         osc.send_message("/ciel/next", [])
         wait_until(lambda s=seq: latest_seq(direct) > s, "a piece", 60)
     pieces = [p for p in get_json(direct + "/api/pieces?limit=10") if p["duration_s"] == INTERVAL][:3]
-    sounds: dict[str, list[float]] = {"mp3_kb": [], "opus_kb": [], "mp3_lsd_db": [], "opus_lsd_db": []}
+    sounds: dict[str, list[float]] = {"mp3_kb": [], "opus_kb": [], "mp3_lsd_db": [], "opus_lsd_db": [],
+                                      "sky_kb": [], "json_kb": []}
     for p in pieces:
-        mp3 = get(direct + p["audio"])[2]
-        wav = _wav_of(p)  # not in the API: from the node's state dir
-        ref, sr = _decode(wav)
-        opus = _encode_opus(ref, sr, 32000)
-        for name, data in (("mp3", mp3), ("opus", opus)):
+        ref, sr = _decode(_wav_of(p))  # the WAV is not in the API: from the node's state dir
+        for name, url in (("mp3", p["audio"]), ("opus", p["audio_opus"])):
+            data = get(direct + url)[2]
             got, got_sr = _decode(data)
             sounds[f"{name}_kb"].append(len(data) / 1000)
             sounds[f"{name}_lsd_db"].append(_lsd(ref, sr, got, got_sr))
+        sounds["sky_kb"].append(len(get(direct + p["sky"])[2]) / 1000)
+        sounds["json_kb"].append(len(json.dumps(p, separators=(",", ":"))) / 1000)
     sound = {k: statistics.median(v) for k, v in sounds.items() if v}
     return {"images": images, "sound": sound, "pieces": len(pieces)}
 
@@ -264,25 +265,6 @@ def _decode(data: bytes) -> tuple[np.ndarray, int]:
         mono = av.AudioResampler(format="flt", layout="mono", rate=rate)
         frames = [g.to_ndarray().reshape(-1) for f in container.decode(stream) for g in mono.resample(f)]
     return (np.concatenate(frames) if frames else np.zeros(0, np.float32)), rate
-
-
-def _encode_opus(x: np.ndarray, sr: int, bitrate: int) -> bytes:
-    import av
-
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="ogg") as out:
-        stream = out.add_stream("libopus", rate=48000)
-        stream.bit_rate = bitrate
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(x.reshape(1, -1).astype(np.float32), format="flt", layout="mono")
-        frame.sample_rate = sr
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
-        for f in resampler.resample(frame) + resampler.resample(None):
-            for packet in stream.encode(f):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buf.getvalue()
 
 
 def _lsd(ref: np.ndarray, sr: int, got: np.ndarray, got_sr: int) -> float:
@@ -400,13 +382,15 @@ def _report(args: argparse.Namespace, out: dict[str, Any]) -> int:
         for kind, v in im.items():
             print(f"audience: sky as {kind}: {v['kb']:.1f} kB, encoded in {v['encode_ms']:.1f} ms, "
                   f"PSNR {v['psnr_db']:.1f} dB inside the oval (medians of 10)")
-        print(f"audience: sound of {w['pieces']} real {INTERVAL:g} s pieces: MP3 {snd['mp3_kb']:.1f} kB "
-              f"(log-spectral distance to the WAV {snd['mp3_lsd_db']:.2f} dB), Opus 32 kbit/s {snd['opus_kb']:.1f} kB "
-              f"({snd['opus_lsd_db']:.2f} dB)")
-        for kind in ("png", "webp"):
-            mb = (im[kind]["kb"] + snd["mp3_kb"] + 1.0) * per_hour / 1000
-            print(f"audience: one listener per hour at {INTERVAL:g} s with the sky as {kind} and MP3 sound: "
-                  f"{mb:.1f} MB (target <= 16 MB)")
+        print(f"audience: {w['pieces']} real {INTERVAL:g} s pieces as published: sky {snd['sky_kb']:.1f} kB, "
+              f"MP3 {snd['mp3_kb']:.1f} kB (log-spectral distance to the WAV {snd['mp3_lsd_db']:.2f} dB), "
+              f"Opus {snd['opus_kb']:.1f} kB ({snd['opus_lsd_db']:.2f} dB), JSON {snd['json_kb']:.1f} kB")
+        before = (im["png"]["kb"] + snd["mp3_kb"] + snd["json_kb"]) * per_hour / 1000
+        mp3_browsers = (snd["sky_kb"] + snd["mp3_kb"] + snd["json_kb"]) * per_hour / 1000
+        now = (snd["sky_kb"] + snd["opus_kb"] + snd["json_kb"]) * per_hour / 1000
+        print(f"audience: one listener per hour at {INTERVAL:g} s: {now:.1f} MB (sky WebP + Opus; target <= 16 MB), "
+              f"{mp3_browsers:.1f} MB where the browser plays no Opus (WebP + MP3), before {before:.1f} MB "
+              f"(PNG + MP3): {before / now:.1f}x lighter")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0

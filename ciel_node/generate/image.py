@@ -53,6 +53,7 @@ class MollweideWarp:
         rgb = sum(w * flat[t] for t, w in zip(self._taps, self._weights))
         out = np.empty((self.height, self.width, 4), dtype=np.uint8)
         out[..., :3] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+        out[..., :3][self._alpha == 0] = 0  # unseen: black codes in fewer bytes than the stretched picture's edge
         out[..., 3] = self._alpha
         return out
 
