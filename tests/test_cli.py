@@ -57,6 +57,10 @@ def test_tampered_checkpoint_exit_2_nothing_executed(tmp_path: Path, tiny_checkp
         (["--osc", "localhost:9000"], "osc='localhost:9000' must be IP:PORT"),
         (["--osc", "127.0.0.1:99999"], "port must be in 0..65535"),
         (["--osc-allow", "10.0.0.0/33"], "osc_allow entry '10.0.0.0/33' is not a network"),
+        (["--image-quality", "0"], "image_quality=0 must be a whole number in 1..100"),
+        (["--publish-to", "127.0.0.1:8081/internal/pieces"],
+         "publish_to='127.0.0.1:8081/internal/pieces' must be an http(s) URL without credentials"),
+        (["--publish-to", "http://user:pw@127.0.0.1/pub"], "must be an http(s) URL without credentials"),
     ],
 )
 def test_bad_settings_one_line_exit_2(tmp_path: Path, tiny_checkpoints, args: list[str], needle: str) -> None:
