@@ -344,13 +344,8 @@ def main() -> int:
                 procs.append(start_nginx(tmpdir / "relay-b", web_port, b, redis))
                 out["relays"] = asyncio.run(push(node.pid, direct, osc, [a, b], args.subscribers, args.pieces))
         finally:
-            for p in reversed(procs):
+            for p in [*reversed(procs), node]:
                 stop(p)
-            node.send_signal(signal.SIGTERM)
-            try:
-                node.wait(30)
-            except subprocess.TimeoutExpired:
-                node.kill()
             node_log.close()
     return _report(args, out)
 

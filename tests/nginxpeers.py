@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool
-from nodes import free_port
+from nodes import free_port, tcp_sockets
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 NGINX_CONF = DEPLOY / "nginx.conf"
@@ -121,19 +121,5 @@ async def running_redis(workdir: Path, port: int | None = None) -> AsyncIterator
 
 
 def connections_to(port: int) -> int:
-    """This process's established TCP connections to 127.0.0.1:`port` (from /proc: its sockets' inodes)."""
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    count = 0
-    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as f:
-            next(f)
-            for line in f:
-                cols = line.split()
-                remote_port, state, inode = int(cols[2].rsplit(":", 1)[1], 16), cols[3], cols[9]
-                count += remote_port == port and state == "01" and inode in inodes  # 01: ESTABLISHED
-    return count
+    """This process's established TCP connections to `port`."""
+    return sum(1 for _, remote, state in tcp_sockets() if remote == port and state == "01")

@@ -4,6 +4,7 @@ a real node in the test's event loop with its OSC, web and (optionally) SSH surf
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import time
@@ -151,3 +152,24 @@ async def next_piece(r: RunningNode, after: int, deadline_s: float = 60.0) -> di
 def media_bytes(state: Path, entry: dict[str, Any], key: str) -> bytes:
     """A published piece's file (`image`, `sky`, `audio`, `wav`) as the node wrote it in its state dir."""
     return (state / "media" / str(entry[key]).rsplit("/", 1)[-1]).read_bytes()
+
+
+def tcp_sockets() -> list[tuple[int, int, str]]:
+    """This process's TCP sockets as (local port, remote port, state) from /proc: state "0A" listens, "01" is an
+    established connection."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    out = []
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[9] in inodes:
+                    out.append((int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16), cols[3]))
+    return out

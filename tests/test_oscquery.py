@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from nodes import free_port, node_config, running_node, until
+from nodes import free_port, node_config, running_node, tcp_sockets, until
 from oscpeers import OscDump, oscsend
 
 from ciel_node.controls.oscquery import EXTENSIONS, UNITS, OscQueryServer, max_clients
@@ -391,23 +391,8 @@ async def test_mdns_advertises_beyond_loopback_only(tmp_path: Path) -> None:
 
 
 def _listening_tcp_ports() -> set[int]:
-    """TCP ports this process listens on (its sockets in /proc/net/tcp{,6} in state LISTEN)."""
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[3] == "0A" and fields[9] in inodes:
-                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
+    """TCP ports this process listens on."""
+    return {local for local, _, state in tcp_sockets() if state == "0A"}
 
 
 async def test_oscquery_off_starts_nothing(tmp_path: Path, tiny_checkpoints) -> None:
