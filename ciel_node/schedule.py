@@ -279,7 +279,7 @@ class Schedule:
             "checkpoints": {k: v["sha256"] for k, v in self.checkpoints.items()},
             "render_s": round(piece.render_s, 4),
             "played": self._kind == "cut",  # its sound is what the speakers played (else rendered ahead)
-            "encoding": piece.image_format.as_dict(),  # how its pictures were written (the sound: MP3 and WAV)
+            "encoding": piece.image_format.as_dict(),  # how its pictures were written (the sound: MP3, Opus, WAV)
         }
         files = {
             "image": (piece.image, piece.image_format.suffix), "sky": (piece.sky, piece.image_format.suffix),
