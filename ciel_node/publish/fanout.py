@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 RETRY_S = (1.0, 30.0)  # first retry after a failed publish, doubling up to the second
 TIMEOUT_S = 5.0  # a publish (connect, send, answer) that takes longer has failed
 CHECK_S = 15.0  # between asking the relay whether its channel still holds a piece
+KEEPALIVE_S = 60.0  # an idle connection to the relay is closed by us first (deploy/nginx-nchan.conf keeps it 75 s)
 
 Latest = Callable[[], bytes | None]
 
@@ -68,7 +69,8 @@ class Fanout:
         delay, wait = RETRY_S[0], CHECK_S
         timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
         # One connection, kept alive: the relay sees one publisher however many pieces and listeners there are.
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout) as http:
+        connector = aiohttp.TCPConnector(limit=1, keepalive_timeout=KEEPALIVE_S)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
@@ -87,7 +89,7 @@ class Fanout:
                 else:
                     wait, delay = delay, min(2 * delay, RETRY_S[1])
 
-    async def _publish(self, http: aiohttp.ClientSession, body: bytes) -> bool:
+    async def _publish(self, http: aiohttp.ClientSession, body: bytes, again: bool = True) -> bool:
         t0 = time.perf_counter()
         try:
             async with http.post(self.url, data=body, headers={"Content-Type": "application/json",
@@ -96,6 +98,9 @@ class Fanout:
                 if r.status >= 300:
                     return self._failed(_refusal(r.status))
             info = json.loads(answer) if answer else {}
+        except aiohttp.ServerDisconnectedError as e:
+            # The relay closed the kept-alive connection as we used it (its keep-alive ran out): once more, anew.
+            return await self._publish(http, body, again=False) if again else self._failed(_describe(e))
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             return self._failed(_describe(e))
         except ValueError:
