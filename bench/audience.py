@@ -152,6 +152,17 @@ class Subscribers:
         await asyncio.gather(*(one(k) for k in range(self.n)), return_exceptions=True)
 
 
+async def next_piece(direct: str, osc: SimpleUDPClient) -> int:
+    """Ask for a piece and wait until the node has published it (polled the same way with and without
+    subscribers, so the node's CPU for the polling is in both); the seq before it."""
+    loop = asyncio.get_running_loop()
+    seq = await loop.run_in_executor(None, latest_seq, direct)
+    osc.send_message("/ciel/next", [])
+    while await loop.run_in_executor(None, latest_seq, direct) <= seq:
+        await asyncio.sleep(0.05)
+    return seq
+
+
 async def push(node_pid: int, direct: str, osc: SimpleUDPClient, ports: list[int], n: int,
                pieces: int) -> dict[str, Any]:
     subs = Subscribers(ports, n)
@@ -165,8 +176,7 @@ async def push(node_pid: int, direct: str, osc: SimpleUDPClient, ports: list[int
     rows = []
     cpu_before = cpu_s(node_pid)
     for _ in range(pieces):
-        seq = await loop.run_in_executor(None, latest_seq, direct)
-        osc.send_message("/ciel/next", [])
+        seq = await next_piece(direct, osc)
         end = time.monotonic() + 60
         while len(subs.got.get(seq + 1, [])) < n - len(subs.failed) and time.monotonic() < end:
             await asyncio.sleep(0.05)
@@ -186,10 +196,7 @@ async def push(node_pid: int, direct: str, osc: SimpleUDPClient, ports: list[int
     # The same pieces with nobody listening: what the audience costs the node is the difference.
     cpu_before = cpu_s(node_pid)
     for _ in range(pieces):
-        seq = await loop.run_in_executor(None, latest_seq, direct)
-        osc.send_message("/ciel/next", [])
-        while await loop.run_in_executor(None, latest_seq, direct) <= seq:
-            await asyncio.sleep(0.05)
+        await next_piece(direct, osc)
         await asyncio.sleep(1.0)
     cpu_without = (cpu_s(node_pid) - cpu_before) / pieces
     return {"subscribers": n, "ports": len(ports), "opened_s": opened_s, "failed": len(subs.failed),
