@@ -330,24 +330,42 @@ async def test_listen_plays_each_piece_through_webaudio(tmp_path: Path) -> None:
         await page.wait("ciel.analyserLevel() > 1e-4", 10)
         assert await page.eval("ciel.audioTime") > t0
 
-        # Listen across at least two joins. On the AudioContext clock each piece starts where the one
-        # before ends (a short overlap): no gap, whatever the page's main thread is busy with.
+        # Listen across at least two joins. On the AudioContext clock each piece that is decoded before the
+        # sound ahead of it ends starts where that one ends (a short overlap): no gap, whatever the page's
+        # main thread is busy with. A piece the node sent too late for that (a busy machine) starts again,
+        # faded in, and is not a join; the test then listens on for two that are.
         seq0 = await page.eval("ciel.seq")
-        levels: list[float] = []
-        end = time.monotonic() + 15
-        while await page.eval(f"ciel.sounds.filter(s => s.seq > {seq0}).length") < 2:
-            assert time.monotonic() < end, "the next two pieces were not scheduled"
-            levels.append(await page.eval("ciel.analyserLevel()"))
+        levels: list[tuple[float, float]] = []  # (context time, analyser level)
+        end = time.monotonic() + 30
+        while True:
+            sounds = [s for s in await page.eval("ciel.sounds") if s["seq"] >= seq0]
+            if sum(1 for s in sounds if s["how"] == "join") >= 2:
+                break
+            assert time.monotonic() < end, f"no two joins in 30 s: {sounds}"
+            levels.append(tuple(await page.eval("[ciel.audioTime, ciel.analyserLevel()]")))
             await asyncio.sleep(0.05)
-        sounds = await page.eval("ciel.sounds")
-        assert sounds[0]["how"] == "entry", sounds
+        heard_until = sounds[-1]["start"] + 1.0  # and on, into the last join
+        while (sample := tuple(await page.eval("[ciel.audioTime, ciel.analyserLevel()]")))[0] < heard_until:
+            levels.append(sample)
+            assert time.monotonic() < end + 5, "the audio clock stopped"
+            await asyncio.sleep(0.05)
+        assert (await page.eval("ciel.sounds"))[0]["how"] == "entry"  # the click tuned in
         for before, after in zip(sounds, sounds[1:]):
-            assert after["how"] == "join", sounds
-            assert before["end"] - 0.1 <= after["start"] <= before["end"], (before, after)
-        # ... and the analyser hears it: hardly a silent sample (the page's thread samples it).
-        silent = sum(1 for v in levels if v < 1e-5) / len(levels)
-        print(f"\nlistening: {len(sounds)} sounds scheduled, {len(levels)} analyser samples, {silent:.0%} silent")
-        assert silent < 0.05, f"{silent:.0%} of {len(levels)} analyser samples silent"
+            # Decoded with room for the 50 ms the page keeps ahead of its clock: a join, never a gap.
+            if after["ready"] < before["end"] - 0.06:
+                assert after["how"] == "join", (before, after, sounds)
+                assert before["end"] - 0.1 <= after["start"] <= before["end"], (before, after)
+            elif after["ready"] > before["end"] - 0.04:
+                assert after["how"] == "entry", (before, after, sounds)
+        # ... and the analyser hears it: hardly a silent sample while a sound is scheduled (past its fade-in
+        # and before its fade-out; the page's thread samples the analyser).
+        def sounding(t: float) -> bool:
+            return any(s["start"] + (1.3 if s["how"] == "entry" else 0.1) < t < s["end"] - 0.1 for s in sounds)
+        heard = [v for t, v in levels if sounding(t)]
+        silent = sum(1 for v in heard if v < 1e-5) / max(1, len(heard))
+        print(f"\nlistening: {len(sounds)} sounds scheduled ({[s['how'] for s in sounds]}), "
+              f"{len(heard)} analyser samples under them, {silent:.0%} silent")
+        assert len(heard) > 20 and silent < 0.05, f"{silent:.0%} of {len(heard)} analyser samples silent"
         assert await page.eval("ciel.soundErrors") == 0
         assert await page.eval("ciel.voices") <= 3
         # Chromium plays Opus: it fetched the piece's Ogg Opus, the lighter of its two sounds.

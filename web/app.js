@@ -472,7 +472,7 @@
       this.token = 0;           // the newest piece asked for; older loads give way to it
       this.chain = Promise.resolve();
       this.on = false;
-      this.history = [];        // the last few sounds scheduled, {seq, start, end, how}: for the tests
+      this.history = [];        // the last few sounds scheduled, {seq, ready, start, end, how}: for the tests
     }
 
     // Must run inside the click handler: browsers start audio only from a user gesture.
@@ -535,28 +535,35 @@
       let start, offset = 0, fadeIn = JOIN_XF, how = 'join';
 
       if (!this.playhead) {
-        // Tuning in, like a radio: join the piece where it is now, LATENCY behind live.
-        const age = ageOf(piece);
-        offset = loop ? age % length : clamp(age - LATENCY, 0, Math.max(0, length - 1));
-        start = Math.max(soonest, announced + LATENCY - age);
+        // Tuning in, like a radio: join the piece where it is now, LATENCY behind live. Its time is read
+        // now, after the download and decode, so the sound ends where the next piece's join expects it.
+        const live = now - ageOf(piece) + LATENCY;   // context time at which the piece's start sounds
+        start = Math.max(soonest, live);
+        offset = loop ? (start - live) % length : clamp(start - live, 0, Math.max(0, length - 1));
         fadeIn = ENTRY_FADE;
         how = 'entry';
       } else {
         const target = Math.max(soonest, announced + LATENCY);
         const tolerance = Math.min(0.5, length / 4);
-        if (Math.abs(this.playhead - target) <= tolerance) {
-          start = Math.max(soonest, this.playhead - JOIN_XF);   // the usual case: gapless
-        } else {
-          // Too early (a performer asked for the next piece) or too late (a gap, a slept laptop):
-          // start at the piece's own time, crossfading out of whatever still sounds then.
+        if (target < this.playhead - tolerance) {
+          // Early: a performer asked for the next piece. It starts at its own time, crossfading out of
+          // whatever still sounds then.
           start = target;
-          const cut = this.cut(start);
-          fadeIn = cut ? CUT_XF : ENTRY_FADE;
-          how = cut ? 'cut' : 'entry';
+          fadeIn = this.cut(start) ? CUT_XF : ENTRY_FADE;
+          how = fadeIn === CUT_XF ? 'cut' : 'entry';
+        } else if (this.playhead >= soonest) {
+          // The usual case: back to back, gapless. A piece that came late but is decoded before the
+          // last one ends still joins (the sound runs that much closer to live, never a gap).
+          start = Math.max(soonest, this.playhead - JOIN_XF);
+        } else {
+          // Too late for a join: the last sound has ended (a gap, a slept laptop). Start again, faded in.
+          start = target;
+          fadeIn = ENTRY_FADE;
+          how = 'entry';
         }
       }
       const end = this.voice(buffer, start, offset, fadeIn, loop, length);
-      this.history = [...this.history.slice(-15), { seq: piece.seq, start, end, how }];
+      this.history = [...this.history.slice(-15), { seq: piece.seq, ready: now, start, end, how }];
     }
 
     voice(buffer, start, offset, fadeIn, loop, length) {
