@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     maps.add_argument("--audio-checkpoint", type=Path, default=Path("checkpoints/audio.pt"))
     maps.add_argument("--image-checkpoint", type=Path, default=Path("checkpoints/images.pt"))
 
+    seal = sub.add_parser("seal", help="seal a checkpoint made before checkpoints carried a seal of their weights")
+    seal.add_argument("checkpoints", type=Path, nargs="+", metavar="CHECKPOINT")
+
     operator = sub.add_parser("operator", add_help=False,
                               help="bridge a local Max/Pd patch to a remote node over SSH (see --help there)")
     operator.add_argument("rest", nargs=argparse.REMAINDER)
@@ -193,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             return _bend_sheet(args)
         if args.command == "map":
             return _map(args)
+        if args.command == "seal":
+            from ciel_node.models.checkpoint import seal_checkpoint
+
+            for path in args.checkpoints:
+                print(f"{path}: sealed, sha256 {seal_checkpoint(path)}")
+            return 0
         if args.command == "crack":
             from ciel_node.crack.train import crack
 

@@ -4,6 +4,7 @@ a real node in the test's event loop with its OSC, web and (optionally) SSH surf
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import socket
 import subprocess
@@ -14,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 # The node's imports, in one place: modules being split or moved change only these lines.
 from ciel_node.app import Node, audience_surface, control_surfaces
 from ciel_node.config import RunConfig
 from ciel_node.controls.osc_server import OscServer
+from ciel_node.models.checkpoint import content_seal
 from ciel_node.ssh.server import SshServer
 
 POLL_S = 0.01  # how often `until` looks again: short next to any deadline, long enough not to starve the loop
@@ -173,3 +177,12 @@ def tcp_sockets() -> list[tuple[int, int, str]]:
                 if cols[9] in inodes:
                     out.append((int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16), cols[3]))
     return out
+
+
+def save_resealed(payload: dict[str, Any], path: Path) -> None:
+    """torch.save a checkpoint payload edited by a test, its seal recomputed: as a hostile editor who knows the seal
+    would, so the checks after the seal (config, weights) are the ones tested."""
+    payload["seal"] = {**payload.get("seal", {}), "sha256": content_seal(payload)}
+    buf = io.BytesIO()  # as save_checkpoint writes: a file path would name the zip's folder after the file
+    torch.save(payload, buf)
+    path.write_bytes(buf.getvalue())

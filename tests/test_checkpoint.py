@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import TINY_AUDIO, TINY_IMAGE
+from nodes import save_resealed
 
 from ciel_node.errors import CheckpointError
 from ciel_node.models.audio_vae import SpectralVAE
-from ciel_node.models.checkpoint import FORMAT, load_checkpoint
+from ciel_node.models.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from ciel_node.models.image_gan import Generator, init_weights
 
 
@@ -108,12 +111,12 @@ def test_version_and_shape_mismatch(tmp_path: Path) -> None:
     SpectralVAE(TINY_AUDIO).save(path, {})
     payload = torch.load(path, weights_only=True)
     payload["version"] = 99
-    torch.save(payload, path)
+    save_resealed(payload, path)
     with pytest.raises(CheckpointError, match="format version 99"):
         SpectralVAE.from_checkpoint(path)
     payload["version"] = 1
     payload["config"]["latent"] = 12  # weights are for latent 8
-    torch.save(payload, path)
+    save_resealed(payload, path)
     with pytest.raises(CheckpointError, match="do not fit"):
         SpectralVAE.from_checkpoint(path)
 
@@ -130,7 +133,7 @@ def _edited(tmp_path: Path, model: str, edit) -> Path:  # type: ignore[no-untype
     net.save(path, {})
     payload = torch.load(path, weights_only=True)
     edit(payload)
-    torch.save(payload, path)
+    save_resealed(payload, path)
     return path
 
 
@@ -201,7 +204,7 @@ def _flipped(good: Path, out: Path, pos: int, bit: int = 0x10) -> Path:
     return out
 
 
-def test_one_flipped_byte_is_refused_or_harmless(tmp_path: Path) -> None:
+def test_one_flipped_byte_anywhere_is_refused(tmp_path: Path) -> None:
     good = tmp_path / "good.pt"
     model = SpectralVAE(TINY_AUDIO)
     model.save(good, {})
@@ -223,17 +226,69 @@ def test_one_flipped_byte_is_refused_or_harmless(tmp_path: Path) -> None:
     bad = _flipped(good, tmp_path / "bad.pt", record + 38)
     with pytest.raises(CheckpointError, match="marked as a folder"):
         SpectralVAE.from_checkpoint(bad)
-    # A sweep over the whole file: every flip is refused with one clear error or changes nothing
-    # the net is built from (a timestamp, alignment padding).
-    expected = model.state_dict()
+    # ... inside a weight with its CRC mended (an editor who knows zip): the seal no longer matches.
+    bad = _flipped(good, tmp_path / "bad.pt", _data_offset(blob, tensor) + tensor.file_size // 2)
+    _mend_crc(bad, tensor.filename)
+    with pytest.raises(CheckpointError, match="altered after it was written: its content no longer matches its seal"):
+        SpectralVAE.from_checkpoint(bad)
+    # A sweep over the whole file: every flip is refused with one clear line, including those in bytes the net is
+    # not built from (a timestamp, alignment padding, the zip's comment): the file is not what was written.
     for pos in range(7, len(blob), 211):
+        with pytest.raises(CheckpointError) as info:
+            SpectralVAE.from_checkpoint(_flipped(good, tmp_path / "bad.pt", pos, 1 << pos % 8))
+        assert "\n" not in str(info.value)
+
+
+def test_every_byte_of_a_checkpoint_is_sealed(tmp_path: Path) -> None:
+    # A checkpoint small enough to flip each of its bytes in turn (load_checkpoint does not build the net).
+    good = tmp_path / "small.pt"
+    save_checkpoint(good, "audio_vae", {"latent": 2}, {"w": torch.arange(6, dtype=torch.float32)}, {"steps": 1})
+    assert load_checkpoint(good, "audio_vae")["weights"]["w"].tolist() == [0, 1, 2, 3, 4, 5]
+    blob = good.read_bytes()
+    accepted = []
+    for pos in range(len(blob)):
         try:
-            loaded, _ = SpectralVAE.from_checkpoint(_flipped(good, tmp_path / "bad.pt", pos, 1 << pos % 8))
-        except CheckpointError as e:
-            assert "\n" not in str(e)
+            load_checkpoint(_flipped(good, tmp_path / "bad.pt", pos, 0xFF), "audio_vae")
+        except CheckpointError:
             continue
-        got = loaded.state_dict()
-        assert loaded.config == TINY_AUDIO and all(torch.equal(got[k], expected[k]) for k in expected), pos
+        accepted.append(pos)
+    assert accepted == [], f"{len(accepted)} of {len(blob)} flipped bytes accepted, at {accepted[:10]}"
+
+
+def test_an_unsealed_checkpoint_is_refused_until_sealed(tmp_path: Path) -> None:
+    path = tmp_path / "old.pt"
+    SpectralVAE(TINY_AUDIO).save(path, {"steps": 3})
+    payload = torch.load(path, weights_only=True)
+    del payload["seal"]  # as every checkpoint was before seals
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(CheckpointError, match=f"carries no seal .* seal it with `ciel-node seal {path}`"):
+        SpectralVAE.from_checkpoint(path)
+    # `ciel-node seal` checks it as a load would (a broken CRC is refused, the file left as it was) ...
+    broken = _flipped(path, tmp_path / "broken.pt", len(buf.getvalue()) // 2)
+    run = subprocess.run([sys.executable, "-m", "ciel_node", "seal", str(broken)], capture_output=True, text=True)
+    assert run.returncode == 2 and "fails its CRC check" in run.stderr, run.stderr
+    assert broken.read_bytes() != path.read_bytes() and len(broken.read_bytes()) == len(buf.getvalue())
+    # ... and seals a sound one: then it loads, weights unchanged.
+    run = subprocess.run([sys.executable, "-m", "ciel_node", "seal", str(path)], capture_output=True, text=True)
+    assert run.returncode == 0 and "sealed, sha256" in run.stdout, run.stderr
+    loaded, prov = SpectralVAE.from_checkpoint(path)
+    assert prov["steps"] == 3
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in payload["weights"].items())
+
+
+def _mend_crc(path: Path, name: str) -> None:
+    """Rewrite the CRC-32 of entry `name` (local header and central directory) to match its altered bytes."""
+    blob = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(io.BytesIO(bytes(blob))).getinfo(name)
+    start = _data_offset(bytes(blob), info)
+    crc = struct.pack("<I", zlib.crc32(blob[start:start + info.file_size]))
+    blob[info.header_offset + 14:info.header_offset + 18] = crc
+    central = bytes(blob).rfind(name.encode()) - 46  # the central directory's record: its name at offset 46
+    assert blob[central:central + 4] == b"PK\x01\x02"
+    blob[central + 16:central + 20] = crc
+    path.write_bytes(bytes(blob))
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from nodes import free_port, until_sync
+from nodes import free_port, save_resealed, until_sync
 
 from ciel_node.models.checkpoint import FORMAT
 
@@ -167,7 +167,7 @@ def _damaged(good: Path, out: Path, how: str) -> Path:
         payload["config"]["hidden"] = [10**12]
     else:
         payload["weights"]["decoder.0.bias"][0] = float("nan")
-    torch.save(payload, out)
+    save_resealed(payload, out)
     return out
 
 

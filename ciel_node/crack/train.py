@@ -20,7 +20,7 @@ from torch import nn
 
 from ciel_node import __version__
 from ciel_node.crack.archive import ArchiveReport, read_archive_pictures, read_archive_sounds
-from ciel_node.errors import CielError
+from ciel_node.errors import CheckpointError, CielError
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.derived import derived
@@ -340,7 +340,11 @@ def _load_resume(
     if not path.exists():
         log.warning("no %s beside the checkpoint: resuming the weights with fresh optimiser state", path.name)
         return
-    payload = load_checkpoint(path, f"{kind}.resume")
+    try:
+        payload = load_checkpoint(path, f"{kind}.resume")
+    except CheckpointError as e:  # damaged, or from before seals: the weights go on, the optimiser starts afresh
+        log.warning("%s: fresh optimiser state", e)
+        return
     extra = payload.get("extra", {})
     try:
         if disc is None:

@@ -17,6 +17,8 @@ from ciel_node.errors import CheckpointError
 
 FORMAT = "ciel-node/checkpoint"
 VERSION = 1
+# What a checkpoint's seal (its "seal" entry: the sha256 of these, see content_seal) vouches for.
+SEAL_COVERS = ("kind", "config", "weights", "provenance", "extra")
 
 # The largest net a node builds from a checkpoint's config, in floats (weights, or one render's
 # activations): ~200 MB of float32, 50x the shipped models, so a hostile config cannot make the
@@ -58,24 +60,69 @@ def save_checkpoint(
     }
     if extra:
         payload["extra"] = extra
+    payload["seal"] = {"sha256": content_seal(payload), "covers": SEAL_COVERS}
+    write_atomic(path, _serialise(payload))
+
+
+def content_seal(payload: dict[str, Any]) -> str:
+    """sha256 of what a checkpoint means: kind, config, weights, provenance and extra, in a canonical encoding
+    (sorted keys; each tensor's dtype, shape and bytes) that does not depend on how torch lays out its zip."""
+    h = hashlib.sha256()
+    for key in SEAL_COVERS:
+        h.update(key.encode() + b"\0")
+        _canonical(payload.get(key), h)
+    return h.hexdigest()
+
+
+def _canonical(value: object, h: Any) -> None:
+    """Feed `value` to the hash unambiguously: a type tag, a length where there is one, then the content."""
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}:".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, dict):
+        h.update(f"D{len(value)}:".encode())
+        for k in sorted(value, key=repr):
+            _canonical(k, h)
+            _canonical(value[k], h)
+    elif isinstance(value, (list, tuple)):
+        h.update(f"L{len(value)}:".encode())
+        for v in value:
+            _canonical(v, h)
+    elif isinstance(value, (str, bytes)):
+        raw = value.encode() if isinstance(value, str) else value
+        h.update(f"{'S' if isinstance(value, str) else 'B'}{len(raw)}:".encode() + raw)
+    elif value is None or isinstance(value, (bool, int, float)):
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+    else:
+        raise CheckpointError(f"a checkpoint cannot hold a {type(value).__name__}")
+
+
+def _serialise(payload: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     torch.save(payload, buf)
-    write_atomic(path, buf.getvalue())
+    return buf.getvalue()
 
 
 def load_checkpoint(path: Path, kind: str) -> dict[str, Any]:
-    """Load with weights_only=True (no pickle code runs) and check container, format, version and kind."""
+    """Load with weights_only=True (no pickle code runs) and check container, format, version, kind and seal."""
+    return _load(path, kind, sealed=True)
+
+
+def _load(path: Path, kind: str | None, sealed: bool) -> dict[str, Any]:
+    """load_checkpoint; `kind` None takes any kind, `sealed` False takes a checkpoint without a seal."""
     if path.exists() and not path.is_file():
         # A folder, a FIFO or a device: opening a FIFO would wait for a writer forever.
         raise CheckpointError(f"checkpoint {path} is not a regular file; pass a .pt made by `ciel-node crack`")
     if not path.is_file():
         raise CheckpointError(
             f"checkpoint {path} does not exist; pass an existing file or train one with "
-            f"`ciel-node crack {'audio' if kind == 'audio_vae' else 'images'} ARCHIVE --out {path}`"
+            f"`ciel-node crack {'images' if kind == 'image_gan' else 'audio'} ARCHIVE --out {path}`"
         )
-    _check_container(path)
+    raw = path.read_bytes()
+    _check_container(path, raw)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(
@@ -96,7 +143,7 @@ def load_checkpoint(path: Path, kind: str) -> dict[str, Any]:
             f"checkpoint {path} has format version {payload.get('version')!r}, this node reads {VERSION}; "
             f"retrain it with this version's `ciel-node crack`"
         )
-    if payload.get("kind") != kind:
+    if kind is not None and payload.get("kind") != kind:
         raise CheckpointError(
             f"checkpoint {path} is a {payload.get('kind')!r} model where a {kind!r} model is needed; "
             f"swap --audio-checkpoint and --image-checkpoint?"
@@ -104,17 +151,52 @@ def load_checkpoint(path: Path, kind: str) -> dict[str, Any]:
     for key in ("config", "weights", "provenance"):
         if not isinstance(payload.get(key), dict):
             raise CheckpointError(f"checkpoint {path} lacks its {key!r} section; rebuild it with `ciel-node crack`")
+    if not isinstance(payload.get("kind"), str):
+        raise CheckpointError(f"checkpoint {path} does not say what kind of model it is; {_REBUILD}")
+    if sealed or "seal" in payload:
+        _check_seal(path, payload, raw)
     return payload
 
 
-def _check_container(path: Path) -> None:
+def _check_seal(path: Path, payload: dict[str, Any], raw: bytes) -> None:
+    """The content must hash to the seal the writer put in it (a changed weight, config or provenance, even with its
+    zip CRC mended), and the file must be exactly what torch writes for that content (a changed byte anywhere else:
+    a timestamp, padding, a comment of the zip)."""
+    seal = payload.get("seal")
+    if not isinstance(seal, dict) or not isinstance(seal.get("sha256"), str):
+        raise CheckpointError(
+            f"checkpoint {path} carries no seal of its weights (made before ciel-node sealed them, or not by it); "
+            f"if it is yours, seal it with `ciel-node seal {path}`, or rebuild it with `ciel-node crack`"
+        )
+    if content_seal(payload) != seal["sha256"]:
+        raise CheckpointError(
+            f"checkpoint {path} was altered after it was written: its content no longer matches its seal "
+            f"(sha256 {seal['sha256'][:16]}…); {_REBUILD}"
+        )
+    if _serialise(payload) != raw:
+        raise CheckpointError(
+            f"checkpoint {path} was altered after it was written: its content matches its seal but the file's other "
+            f"bytes differ from what torch {torch.__version__} writes for it; {_REBUILD}"
+        )
+
+
+def seal_checkpoint(path: Path) -> str:
+    """`ciel-node seal`: seal a checkpoint made before seals, in place, after every other check of load_checkpoint
+    (zip CRCs, format, version, sections); one sealed already is verified and left as it is. Returns the seal."""
+    payload = _load(path, None, sealed=False)
+    if "seal" not in payload:
+        save_checkpoint(path, payload["kind"], payload["config"], payload["weights"], payload["provenance"],
+                        payload.get("extra"))
+    return str(load_checkpoint(path, payload["kind"])["seal"]["sha256"])
+
+
+def _check_container(path: Path, raw: bytes) -> None:
     """A checkpoint is the zip torch.save writes: stored (uncompressed) entries, each with a CRC-32.
 
     torch.load checks none of those CRCs, so a flipped bit in a tensor would load as a different
     net; testzip() reads every entry once (a few ms for the shipped files) and compares.
     """
-    with open(path, "rb") as f:
-        head = f.read(8)
+    head = raw[:8]
     if not head.startswith(b"PK\x03\x04"):
         if not head:
             raise CheckpointError(f"checkpoint {path} is empty (0 bytes): corrupt or cut short; {_REBUILD}")
@@ -122,7 +204,7 @@ def _check_container(path: Path) -> None:
             f"{path} is not a ciel-node checkpoint ({_what(head)}); pass a .pt made by `ciel-node crack`"
         )
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
             entries = z.infolist()
             if not any(e.filename.endswith("/data.pkl") for e in entries):
                 raise CheckpointError(
