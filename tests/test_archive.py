@@ -95,7 +95,11 @@ def test_amr_with_dtx_frames_decodes_past_the_first_pause(sounds: Path) -> None:
 def test_video_without_audio_is_listed_not_fatal(sounds: Path) -> None:
     clips, report = read_archive_sounds(sounds)
     assert len(clips) == len(report.files) == 9
-    assert [(u.path.name, u.reason) for u in report.unreadable] == [("silent_film.mp4", "no audio stream")]
+    assert report.unreadable == []
+    assert [(u.path.name, u.reason, u.category) for u in report.left_out] == [
+        ("silent_film.mp4", "no audio stream", "no stream")
+    ]
+    assert report.summary() == "9 files read; 1 without sound (silent_film.mp4)"
 
 
 def write_tree(root: Path) -> None:
@@ -180,7 +184,7 @@ def test_broken_files_are_reported_and_the_rest_read(tmp_path: Path) -> None:
     assert "files read: 3" in text
     assert "broken.jpg" in text
     assert "letter.png" in text
-    assert report.summary() == f"3 files read, 2 unreadable (listed in {out})"
+    assert report.summary() == f"3 files read; 2 unreadable; 1 other file, not images (listed in {out})"
 
 
 @pytest.mark.parametrize("kind", ["audio", "images"])
@@ -257,19 +261,24 @@ def test_fifos_loops_and_device_links_are_listed_and_never_opened(tmp_path: Path
                 os.close(os.open(root / fifo, os.O_WRONLY | os.O_NONBLOCK))
         pytest.fail("reading the archive blocked (a FIFO was opened)")
     pictures, report = result[0]
-    assert [p.name for p in report.files] == ["alias.jpg", "p0.jpg", "p1.jpg"] and len(pictures) == 3
-    assert report.unreadable == []
+    # A link to a picture in the archive is its duplicate: the picture is read once, under its own name.
+    assert [p.name for p in report.files] == ["p0.jpg", "p1.jpg"] and len(pictures) == 2
+    assert [(u.path.name, u.reason) for u in report.left_out] == [
+        ("alias.jpg", f"duplicate of p0.jpg (a symlink to it): the same {(root / 'p0.jpg').stat().st_size} bytes")
+    ]
     assert {u.path.name: u.reason for u in report.skipped} == expected
 
     out = tmp_path / "mine.archive.txt"
     report.write(out)
     text = out.read_text()
-    assert "skipped: 9" in text and "other files, not images: 1 (.txt 1)" in text
+    assert "not regular files: 9" in text and "other files, not images: 1 (.txt 1)\n  notes.txt\n" in text
     for name, reason in expected.items():
         assert f"  {name}: {reason}\n" in text
     # Every entry of the folder is accounted for: read, unreadable, skipped or counted as another kind.
-    assert len(report.files) + len(report.unreadable) + len(report.skipped) + 1 == len(os.listdir(root))
-    assert report.summary() == f"3 files read, 0 unreadable, 9 skipped (listed in {out})"
+    assert len(report.files) + len(report.left_out) + len(report.skipped) + 1 == len(os.listdir(root))
+    assert report.summary() == (
+        f"2 files read; 1 duplicate, 9 not regular files; 1 other file, not images (listed in {out})"
+    )
 
 
 def test_an_archive_of_nothing_but_special_entries_says_so(tmp_path: Path) -> None:
@@ -321,9 +330,9 @@ def test_a_13000_square_png_is_refused_before_it_is_decoded(tmp_path: Path) -> N
 
 
 def test_the_pixel_bound_counts_a_jpeg_at_its_decoded_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ciel_node.crack import archive
+    from ciel_node.crack import media
 
-    monkeypatch.setattr(archive, "MAX_PIXELS", 500_000)
+    monkeypatch.setattr(media, "MAX_PIXELS", 500_000)
     Image.new("RGB", (1600, 1200), (20, 200, 20)).save(tmp_path / "big.jpg", quality=90)
     Image.new("RGB", (1600, 1200), (20, 200, 20)).save(tmp_path / "big.png")
     # 1.9 MP each: the JPEG decodes at 1/4 scale (0.12 MP) and is read, the PNG would decode whole.
@@ -332,5 +341,5 @@ def test_the_pixel_bound_counts_a_jpeg_at_its_decoded_scale(tmp_path: Path, monk
     with pytest.raises(ValueError, match="1600x1200 = 2 MP, over the 0.5 MP"):
         read_picture(tmp_path / "big.png", size=256)
     # Under the bound, a large picture is shrunk by a whole factor before the crop: same colours.
-    monkeypatch.setattr(archive, "MAX_PIXELS", 40_000_000)
+    monkeypatch.setattr(media, "MAX_PIXELS", 40_000_000)
     assert read_picture(tmp_path / "big.png", size=64).getpixel((32, 32)) == (20, 200, 20)
