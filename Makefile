@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests talk to (real peers and real media tools).
 APT_TEST := sox libsox-fmt-all ffmpeg espeak-ng libportaudio2 puredata-core liblo-tools \
 	openssh-client openssh-server chromium firefox-esr nginx libnginx-mod-nchan redis-server wrk nodejs pulseaudio \
-	pulseaudio-utils libasound2-plugins
+	pulseaudio-utils libasound2-plugins libvo-amrwbenc0
 # Debian packages the node needs at run time (sounddevice loads PortAudio, which reaches PulseAudio
 # through ALSA's pulse plugin; npm fetches A-Frame once).
 APT_RUN := libportaudio2 libasound2-plugins

@@ -154,7 +154,8 @@ class ArchiveReport:
 
     def summary(self) -> str:
         """One line: "183 files read; 4 unreadable, 2 empty, 3 duplicates; 40 other files, not audio (listed in X)"."""
-        head = f"{len(self.files)} files read" + (f" ({self.cached} from the cache)" if self.cached else "")
+        head = f"{len(self.files)} {'file' if len(self.files) == 1 else 'files'} read"
+        head += f" ({self.cached} from the cache)" if self.cached else ""
         tallies = [f"{n} {self._words(c, n)}" for c, n in self.counts().items() if n]
         if tallies:
             head += "; " + ", ".join(tallies)
@@ -437,7 +438,7 @@ def _reason(path: Path, exc: BaseException) -> str:
     message = " ".join(str(exc).split())
     cause = f"{detail}: {message}" if message else detail
     if isinstance(exc, PermissionError):
-        return f"permission denied ({exc.strerror}); make it readable (chmod a+r) to use it"
+        return f"cannot be opened ({exc.strerror}); make it readable (chmod a+r) to use it"
     if isinstance(exc, Unusable):
         return message
     if isinstance(exc, av.error.FFmpegError):
