@@ -24,15 +24,10 @@ from ciel_node.controls.osc import OscSurface
 from ciel_node.controls.osc_server import OscServer
 from ciel_node.controls.oscquery import OscQueryServer
 from ciel_node.errors import CielError
-from ciel_node.generate.derived import derived
 from ciel_node.generate.image import ImageFormat
-from ciel_node.generate.instrument import ImageInstrument, SoundInstrument, cached_clusters
-from ciel_node.generate.place import NetMap, Places, image_map, sound_map
+from ciel_node.generate.place import Places
 from ciel_node.generate.walk import WalkState, WalkStore
 from ciel_node.generate.worker import RenderSpec, RenderWorker
-from ciel_node.models.audio_vae import SpectralVAE
-from ciel_node.models.checkpoint import file_hash
-from ciel_node.models.image_gan import Generator
 from ciel_node.params import PARAMS
 from ciel_node.playback.engine import EngineSpec, SoundEngine
 from ciel_node.presets import Presets
@@ -44,6 +39,7 @@ from ciel_node.ssh.keys import AuthorizedKeys
 from ciel_node.ssh.server import SshServer
 from ciel_node.ssh.tunnel import ReverseTunnel
 from ciel_node.state import ControlStore
+from ciel_node.swap import Changed, HotSwap, Net, load_net, sweep_snapshots
 
 log = logging.getLogger("ciel_node")
 
@@ -65,53 +61,37 @@ class Node:
             raise CielError(
                 f"cannot write to the state dir {state_dir} ({e.strerror}); pass --state-dir with a writable folder"
             ) from None
-        vae, audio_provenance = SpectralVAE.from_checkpoint(config.audio_checkpoint)
-        gan, image_provenance = Generator.from_checkpoint(config.image_checkpoint)
-        self.checkpoints = {
-            "audio": {"file": config.audio_checkpoint.name, "sha256": file_hash(config.audio_checkpoint)},
-            "image": {"file": config.image_checkpoint.name, "sha256": file_hash(config.image_checkpoint)},
-        }
-        self.models = {
-            kind: {**self.checkpoints[kind], "steps": prov.get("steps"), "minutes": prov.get("minutes")}
-            for kind, prov in (("audio", audio_provenance), ("image", image_provenance))
-        }
-        # The nets' bendable layers and feature clusters (once per checkpoint, cached in the state dir): declared as
-        # parameters, and handed to every process that renders, so each bends exactly what was declared.
-        sound = SoundInstrument(vae, cached_clusters("audio", config.audio_checkpoint, state_dir,
-                                                     lambda: SoundInstrument(vae).clusters()))
-        image = ImageInstrument(gan, cached_clusters("image", config.image_checkpoint, state_dir,
-                                                     lambda: ImageInstrument(gan).clusters()))
-        self.layouts = [image.layout, sound.layout]
-        # Each net's map (generate/place.py): the sound's from its checkpoint (crack puts the archive's there), the
-        # image's GANSpace directions once per checkpoint. The xy and direction parameters are declared from them.
-        self.maps = {
-            "sound": sound_map(vae, config.audio_checkpoint),
-            "image": derived("map-image", 1, config.image_checkpoint, state_dir, lambda: image_map(gan),
-                             NetMap.as_dict, lambda raw: NetMap.from_dict(raw, "image", gan.config.latent)),
-        }
+        # Both nets, checked and snapshotted for the child processes (swap.py), with their bendable layers and feature
+        # clusters (once per checkpoint, cached in the state dir: declared as parameters, and handed to every process
+        # that renders, so each bends exactly what was declared) and their maps (generate/place.py: the sound's from
+        # its checkpoint, where crack puts the archive's; the image's GANSpace directions once per checkpoint; the xy
+        # and direction parameters are declared from them).
+        nets = {"audio": _load(config.audio_checkpoint, "audio", state_dir),
+                "image": _load(config.image_checkpoint, "image", state_dir)}
+        sweep_snapshots(state_dir, {net.snapshot for net in nets.values()})
+        self.models = {kind: net.describe() for kind, net in nets.items()}  # those of the last piece (health)
+        self.checkpoints = {kind: {"file": m["file"], "sha256": m["sha256"]} for kind, m in self.models.items()}
+        self._nets_by_sha = {(kind, net.sha256): net for kind, net in nets.items()}
+        vae, gan = nets["audio"].model, nets["image"].model
+        self.layouts = [nets["image"].layout, nets["audio"].layout]
+        self.maps = {"sound": nets["audio"].map, "image": nets["image"].map}
         what = {"sound": "the archive's sound" if self.maps["sound"].source == "archive" else "the net's own sounds",
                 "image": "the image net's first two principal directions (GANSpace)"}
         registry = PARAMS.extended(bends.declare(self.layouts) + navigation.declare(
             {net: m.centre for net, m in self.maps.items()}, {net: m.count for net, m in self.maps.items()}, what))
-        places = Places(*(replace(self.maps[net], points=(), sources=()) for net in ("sound", "image")))
-        spec = RenderSpec(config.audio_checkpoint, config.image_checkpoint, config.gl_iterations,
-                          config.max_sound_s, config.threads, config.render_stall_s,
-                          audio_clusters=sound.layout.clusters, image_clusters=image.layout.clusters, places=places,
-                          image_format=ImageFormat(config.image_format, config.image_quality))
-        self.renderer = RenderWorker(spec, process=config.render_process)
+        self.renderer = RenderWorker(self._render_spec(nets), process=config.render_process)
         # The live sound for the speakers, in its own process; none at all with --no-playback.
-        self.engine = (
-            SoundEngine(EngineSpec(config.audio_checkpoint, config.gl_iterations, config.max_sound_s,
-                                   config.audio_device, lead_s=config.engine_lead_s, stall_s=config.engine_stall_s,
-                                   clusters=sound.layout.clusters, places=places))
-            if config.speakers else None
-        )
+        self.engine = SoundEngine(self._engine_spec(nets)) if config.speakers else None
+        # A replaced checkpoint file plays from a piece boundary on (swap.py).
+        self.hot_swap = HotSwap(nets, state_dir, self._stage, self.renderer.staged_ready, self._switch)
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls, registry=registry)
         self.presets = Presets(state_dir / "presets.json", self.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self.walks = WalkStore(state_dir / "walk.json", self.controls.controls.seed, vae.config.latent,
                                gan.config.latent)
-        self.schedule = Schedule(self.controls, self.renderer, self.engine, self.media, self.walks, self.checkpoints)
+        self.schedule = Schedule(self.controls, self.renderer, self.engine, self.media, self.walks,
+                                 self.hot_swap.boundary)
+        self.schedule.piece_listeners.append(self._made_by)
         # The control surfaces' counters (control_surfaces hands them over), for health().
         self.osc_counters = dict.fromkeys(
             ("received", "applied", "rejected", "malformed", "dropped", "feedback_sent", "feedback_dropped"), 0
@@ -139,10 +119,12 @@ class Node:
             self.engine.set_walk(self.walks.state)
             self.engine.start()
         saver = asyncio.create_task(_now_and_then(self, stop))
+        watcher = asyncio.create_task(self.hot_swap.watch(stop))
         try:
             await self.schedule.run(stop)
         finally:
             saver.cancel()
+            watcher.cancel()
             self.presets.close()
             self.renderer.close()
             if self.engine is not None:
@@ -159,7 +141,8 @@ class Node:
         """/api/health: each component's own numbers, side by side (the web surface adds its own)."""
         return {
             "uptime_s": round(time.time() - self.started, 3),
-            "models": {kind: dict(model) for kind, model in self.models.items()},
+            "models": {kind: dict(model) for kind, model in self.models.items()},  # what made the last piece
+            "hot_swap": self.hot_swap.stats(),
             **self.media.stats(),  # last_seq, last_piece_age_s, media_bytes
             **self.schedule.stats(),  # next_at, counters
             "osc": dict(self.osc_counters),
@@ -190,6 +173,51 @@ class Node:
     def walk(self) -> WalkState:
         """Where both walks are after the last published piece."""
         return self.walks.state
+
+    # --- hot swap (swap.py) --------------------------------------------------------------------
+    def _render_spec(self, nets: dict[str, Net]) -> RenderSpec:
+        c = self.config
+        places = Places(*(replace(nets[kind].map, points=(), sources=()) for kind in ("audio", "image")))
+        return RenderSpec(nets["audio"].snapshot, nets["image"].snapshot, c.gl_iterations, c.max_sound_s, c.threads,
+                          c.render_stall_s, audio_clusters=nets["audio"].layout.clusters,
+                          image_clusters=nets["image"].layout.clusters, places=places,
+                          image_format=ImageFormat(c.image_format, c.image_quality),
+                          audio_sha256=nets["audio"].sha256, image_sha256=nets["image"].sha256)
+
+    def _engine_spec(self, nets: dict[str, Net]) -> EngineSpec:
+        c, spec = self.config, self._render_spec(nets)
+        return EngineSpec(spec.audio_checkpoint, c.gl_iterations, c.max_sound_s, c.audio_device, lead_s=c.engine_lead_s,
+                          stall_s=c.engine_stall_s, clusters=spec.audio_clusters, places=spec.places,
+                          sha256=spec.audio_sha256)
+
+    def _stage(self, nets: dict[str, Net]) -> None:
+        """New checkpoints, checked: the render process starts on them beside the running one, and the engine loads
+        the sound's beside the sounding one (it switches at its next cut by itself)."""
+        for net in nets.values():
+            self._nets_by_sha[(net.kind, net.sha256)] = net
+        self.renderer.stage(self._render_spec(nets))
+        if self.engine is not None and nets["audio"].sha256 != self.engine.spec.sha256:
+            self.engine.load(self._engine_spec(nets))
+
+    def _switch(self, nets: dict[str, Net]) -> None:
+        """At a piece boundary: the staged render process renders from now on; snapshots nothing loads are gone."""
+        self.renderer.switch()
+        keep = {net.snapshot for net in nets.values()}
+        if self.engine is not None:
+            keep |= {self.engine.spec.audio_checkpoint} | ({self.engine.pending.audio_checkpoint}
+                                                           if self.engine.pending is not None else set())
+        sweep_snapshots(self.config.state_dir, keep)
+
+    def _made_by(self, entry: dict[str, Any]) -> None:
+        """Each published piece: the first one a new checkpoint made is one log line, and /api/health's models."""
+        for kind, sha in entry.get("checkpoints", {}).items():
+            net = self._nets_by_sha.get((kind, sha))
+            if net is None or self.models[kind]["sha256"] == sha:
+                continue
+            self.models[kind] = net.describe()
+            self.checkpoints[kind] = {"file": net.source.name, "sha256": sha}
+            log.info("loaded %s checkpoint %s (sha256 %s): playing from piece %d", kind, net.source, sha,
+                     entry["seq"])
 
     def _tell_engine(self, walk: WalkState) -> None:
         assert self.engine is not None
@@ -276,6 +304,17 @@ async def audience_surface(node: Node, config: RunConfig) -> AsyncIterator[int]:
 
 
 LOCK_FILE = ".lock"  # in the state dir: held (flock) by the one node that uses it, with its pid inside
+
+
+def _load(path: Path, kind: str, state_dir: Path) -> Net:
+    """A checkpoint at start-up (a CheckpointError is one line and exit 2); a file replaced while it was read is read
+    again."""
+    for _ in range(2):
+        try:
+            return load_net(kind, path, state_dir)
+        except Changed:
+            pass
+    return load_net(kind, path, state_dir)
 
 
 def lock_state_dir(state_dir: Path) -> int | None:

@@ -73,9 +73,10 @@ class Schedule:
     plays), writes through `media` in a thread of its own, moves `walks` on, tells `piece_listeners`."""
 
     def __init__(self, controls: ControlStore, renderer: RenderWorker, engine: SoundEngine | None, media: MediaStore,
-                 walks: WalkStore, checkpoints: dict[str, dict[str, str]]) -> None:
+                 walks: WalkStore, boundary: Callable[[], None] = lambda: None) -> None:
         self.controls, self.renderer, self.engine, self.media, self.walks = controls, renderer, engine, media, walks
-        self.checkpoints = checkpoints  # kind -> {file, sha256}: each piece's manifest line names them
+        self.boundary = boundary  # called between two pieces, before the next is made: where a hot swap switches
+        self._made_by = {"audio": "", "image": ""}  # the last piece's checkpoints (sha256): its manifest names them
         self.counters = {"published": 0, "publish_errors": 0, "late": 0}
         self.piece_listeners: list[Callable[[dict[str, Any]], None]] = []  # called in the loop
         self._next_at: float | None = None  # wall-clock time the next piece is due
@@ -223,12 +224,16 @@ class Schedule:
 
     async def _render(self) -> tuple[RenderedPiece, WalkState]:
         """The next piece: cut from the live sound while the speakers play it, else rendered ahead."""
+        self.boundary()
         controls = self.controls.controls
+        spec = self.renderer.spec
+        self._made_by = {"audio": spec.audio_sha256, "image": spec.image_sha256}
         if self.engine is not None and self.engine.sounding:
             cut = await self.engine.cut()
             if cut is not None and len(cut[0]):
                 self._kind = "cut"
-                return await self.renderer.assemble(self.walks.state, controls, *cut)
+                samples, played, self._made_by["audio"] = cut  # the sound is the engine's model's
+                return await self.renderer.assemble(self.walks.state, controls, samples, played)
         self._kind = "ahead"
         return await self.renderer.compose(self.walks.state, controls)
 
@@ -276,7 +281,7 @@ class Schedule:
             "step": piece.step,
             # Every declared parameter that shapes the media (params.py): same checkpoints + seed + these ⇒ same bytes.
             "params": self.controls.registry.manifest_params(c.as_dict()),
-            "checkpoints": {k: v["sha256"] for k, v in self.checkpoints.items()},
+            "checkpoints": dict(self._made_by),  # what made this piece: after a hot swap, the new one's
             "render_s": round(piece.render_s, 4),
             "played": self._kind == "cut",  # its sound is what the speakers played (else rendered ahead)
             "encoding": piece.image_format.as_dict(),  # how its pictures were written (the sound: MP3, Opus, WAV)

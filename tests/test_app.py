@@ -298,7 +298,7 @@ async def test_health_gathers_each_components_own_numbers(tmp_path: Path, tiny_c
         await until(lambda: node.media.last_seq >= 1, 20)
     health = node.health()
     assert set(health) == {"uptime_s", "models", "last_seq", "last_piece_age_s", "next_at", "counters", "osc", "ssh",
-                           "tunnel", "media_bytes", "audio_underruns", "playback"}
+                           "tunnel", "media_bytes", "audio_underruns", "playback", "hot_swap"}
     assert health["last_seq"] == node.media.last_seq >= 1 and health["media_bytes"] == node.media.total_bytes > 0
     assert 0 <= health["last_piece_age_s"] < 60
     assert health["counters"] == node.schedule.stats()["counters"] and health["counters"]["published"] >= 1

@@ -48,6 +48,8 @@ class RenderSpec:
     image_clusters: tuple[tuple[int, ...], ...] | None = None
     places: Places | None = None  # both nets' maps: where the xy and direction parameters put the homes
     image_format: ImageFormat = ImageFormat()  # how the pictures are published
+    audio_sha256: str = ""  # which checkpoints these are (file_hash): each piece's manifest names them
+    image_sha256: str = ""
 
     def composer(self) -> Composer:
         torch.set_num_threads(self.threads)
@@ -104,6 +106,19 @@ def _assemble(walk: WalkState, controls: Controls, samples: np.ndarray, played: 
 
 
 
+def _child(spec: RenderSpec) -> tuple[ProcessPoolExecutor, Future[int]]:
+    """A render process on `spec`, started now; the future is its pid once it has loaded its models."""
+    # The kernel's parent-death signal is tied to the thread that starts the child; ask for it only when
+    # that thread is the main one, which lives as long as the node (the spawn pipe covers the rest).
+    main = threading.current_thread() is threading.main_thread()
+    # spawn, not fork: a forked copy of a process with torch's thread pools can deadlock.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                               initargs=(spec, os.getpid(), main))
+    # Start the child now, from this thread (the one the death signal is tied to); the watchdog counts a
+    # render's time from when it is ready (torch imported, models loaded).
+    return pool, pool.submit(os.getpid)
+
+
 class RenderWorker:
     """compose() off the event loop; in a child process (`process=True`) or a thread.
 
@@ -119,6 +134,8 @@ class RenderWorker:
         self._last_s: dict[str, float] = {}  # the last successful render's time, per kind
         self._ready: Future[int] | None = None  # the child's pid, once it has loaded its models
         self._executor: Executor | None = None  # started by warm_up() or the first render, not before
+        # A hot swap (swap.py): the next spec's process (or composer), started beside the running one.
+        self._staged: tuple[RenderSpec, Executor | None, Future[Any]] | None = None
 
     @property
     def _pool(self) -> Executor:
@@ -129,16 +146,54 @@ class RenderWorker:
     def _new_pool(self) -> Executor:
         if not self.process:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-render", initializer=_lower_priority)
-        # The kernel's parent-death signal is tied to the thread that starts the child; ask for it only when
-        # that thread is the main one, which lives as long as the node (the spawn pipe covers the rest).
-        main = threading.current_thread() is threading.main_thread()
-        # spawn, not fork: a forked copy of a process with torch's thread pools can deadlock.
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
-                                   initargs=(self.spec, os.getpid(), main))
-        # Start the child now, from this thread (the one the death signal is tied to); the watchdog counts a
-        # render's time from when it is ready (torch imported, models loaded).
-        self._ready = pool.submit(os.getpid)
+        pool, self._ready = _child(self.spec)
         return pool
+
+    def stage(self, spec: RenderSpec) -> None:
+        """Start rendering from `spec` beside the running renderer (a process loading its models, or a composer
+        built in a thread); switch() makes it the one that renders. A stage not switched yet is dropped."""
+        self.drop_staged()
+        if self.process:
+            self._staged = (spec, *_child(spec))
+        else:
+            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-stage", initializer=_lower_priority)
+            self._staged = (spec, None, loader.submit(spec.composer))
+            loader.shutdown(wait=False)
+
+    def staged_ready(self) -> bool | None:
+        """Whether the staged renderer is up (None: it failed to start, and was dropped)."""
+        if self._staged is None or not self._staged[2].done():
+            return False
+        if self._staged[2].exception() is not None:
+            log.error("the renderer for the new checkpoints did not start (%s)", self._staged[2].exception())
+            self.drop_staged()
+            return None
+        return True
+
+    def switch(self) -> None:
+        """Between renders: the staged renderer renders from now on; the old process stops."""
+        assert self._staged is not None and self._staged[2].done()
+        spec, pool, ready = self._staged
+        self._staged = None
+        if pool is None:
+            self._thread_composer = ready.result()
+        else:
+            old = self._executor
+            self._executor, self._ready = pool, ready
+            if old is not None:
+                old.shutdown(wait=False, cancel_futures=True)
+        self.spec = spec
+        self._last_s.clear()  # the new nets' renders have no history yet
+
+    def drop_staged(self) -> None:
+        if self._staged is not None:
+            pool = self._staged[1]
+            self._staged = None
+            if pool is not None:
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    if proc.is_alive():
+                        proc.kill()
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def warm_up(self) -> None:
         """Start the child now (it imports torch and loads the models while the node starts)."""
@@ -214,6 +269,7 @@ class RenderWorker:
 
     def close(self, timeout: float = CLOSE_S) -> None:
         """Let a render under way finish (up to `timeout`), then stop the child; a stopped or hung one is killed."""
+        self.drop_staged()
         if self._executor is None:
             return
         procs = list(getattr(self._executor, "_processes", {}).values())

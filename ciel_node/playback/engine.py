@@ -61,9 +61,10 @@ class EngineSpec:
     stall_s: float = STALL_S
     clusters: tuple[tuple[int, ...], ...] | None = None  # the sound net's feature clusters, as the node declared them
     places: Places | None = None  # the maps: where the xy and direction parameters put the sound's home
+    sha256: str = ""  # which checkpoint this is (file_hash): a cut says which one made its sound
 
 
-Cut = tuple[np.ndarray, LivePoint]  # the samples, and where the sound's walk was at the cut
+Cut = tuple[np.ndarray, LivePoint, str]  # the samples, where the sound's walk was at the cut, the checkpoint's sha256
 
 
 class _Window:
@@ -97,9 +98,8 @@ class _Engine:
     def __init__(self, conn: Connection, spec: EngineSpec) -> None:
         import torch
 
-        from ciel_node.generate.audio import AudioRenderer, db_to_gain
+        from ciel_node.generate.audio import db_to_gain
         from ciel_node.generate.live import LiveSound
-        from ciel_node.models.audio_vae import SpectralVAE
         from ciel_node.playback.limiter import TruePeakLimiter
         from ciel_node.playback.speaker import Speaker
 
@@ -111,9 +111,9 @@ class _Engine:
         self._pumping = threading.Thread(target=self._pump, name="ciel-engine-send", daemon=True)
         self._pumping.start()
         self.db_to_gain = db_to_gain
-        vae, _ = SpectralVAE.from_checkpoint(spec.audio_checkpoint)
-        renderer = AudioRenderer(vae, iterations=spec.gl_iterations, clusters=spec.clusters)
-        self.sound = LiveSound(renderer, block=spec.block_frames, places=spec.places)
+        self.sha256 = spec.sha256
+        self.sound = LiveSound(self._renderer(spec), block=spec.block_frames, places=spec.places)
+        self._loaded: tuple[Any, EngineSpec] | None = None  # a hot swap's renderer, loaded beside the sounding one
         self.sr = self.sound.sample_rate
         self.new_limiter = lambda: TruePeakLimiter(self.sr)
         self.limiter = self.new_limiter()
@@ -129,6 +129,32 @@ class _Engine:
         self.stopping = False
         self._last_status = 0.0
         self._last_state = self.speaker.state
+
+    @staticmethod
+    def _renderer(spec: EngineSpec) -> Any:
+        from ciel_node.generate.audio import AudioRenderer
+        from ciel_node.models.audio_vae import SpectralVAE
+
+        vae, _ = SpectralVAE.from_checkpoint(spec.audio_checkpoint)
+        return AudioRenderer(vae, iterations=spec.gl_iterations, clusters=spec.clusters)
+
+    def _load(self, spec: EngineSpec) -> None:
+        """A hot swap's model, loaded in a thread beside the loop: the loop goes on rendering blocks (torch and the
+        file reads let go of the GIL, and the GIL changes hands every millisecond here); it switches at a cut."""
+        try:
+            self._loaded = (self._renderer(spec), spec)
+        except Exception as e:  # noqa: BLE001 - the node checked it; whatever happens, the sounding model plays on
+            self._say(logging.ERROR, f"the sound engine could not load {spec.audio_checkpoint} ({e}); "
+                                     "the sounding model plays on")
+
+    def _switch(self) -> None:
+        """Between two blocks: the loaded model sounds from the next block on. Same shape: the walk, the phase
+        reconstruction and the leveller carry on, so the sound changes without a gap."""
+        assert self._loaded is not None
+        renderer, spec = self._loaded
+        self._loaded = None
+        self.sound.r, self.sound.places, self.sha256 = renderer, spec.places or self.sound.places, spec.sha256
+        self._send(("swapped", spec.sha256))
 
     def _send(self, msg: tuple[Any, ...]) -> None:
         self._outbox.put(msg)  # from any thread: the loop, the device-opening thread's logs
@@ -157,6 +183,8 @@ class _Engine:
                 self._last_state = self.speaker.state
             if not self.pacing and want and self.speaker.state == "open" and self.walk is not None:
                 self._begin()
+            if self._loaded is not None and not self.pacing:  # nothing sounds: switch now, not at a cut
+                self._switch()
             if self.pacing:
                 self._render_due()
             if time.monotonic() - self._last_status >= STATUS_EVERY_S:
@@ -209,6 +237,8 @@ class _Engine:
             self.walk = walk  # where to begin sounding from; while it sounds, the controls carry its home
         elif kind == "cut":
             self._cut(msg[1])
+        elif kind == "load":
+            threading.Thread(target=self._load, args=(msg[1],), name="ciel-engine-load", daemon=True).start()
         elif kind == "stop":
             self.stopping = True
 
@@ -219,7 +249,9 @@ class _Engine:
         samples = self.window.take(self.sr)
         self._say(logging.DEBUG, f"cut {rid}: {len(samples) / self.sr:.3f} s, rendered {self.rendered / self.sr:.3f} s")
         seed, _, z = self.sound.cut()
-        self._send(("cut", rid, (samples, LivePoint(seed, tuple(z)))))
+        self._send(("cut", rid, (samples, LivePoint(seed, tuple(z)), self.sha256)))
+        if self._loaded is not None:  # a piece boundary: a hot swap's model sounds from here on
+            self._switch()
         if not (self.controls.playback and self.speaker.state in ("open", "lost")):
             self.pacing = False  # from the next piece on, the node renders ahead again
 
@@ -236,6 +268,7 @@ class _Engine:
             "cpu_s": round(time.process_time(), 3),
             "rendered_s": round(self.rendered / self.sr, 3),
             "pid": os.getpid(),  # which process is the engine (it is replaced if it dies or stalls)
+            "checkpoint": self.sha256,  # the sounding model's sha256
         }
         status["latency_ms"] = round(status["device_latency_ms"] + status["lead_ms"] + status["block_ms"], 1)
         self._send(("status", status))
@@ -291,6 +324,12 @@ class SoundEngine:
         self._closed = threading.Event()
         self._spawning = threading.Lock()
         self._underruns_before = 0  # from engines that died
+        self._pending: EngineSpec | None = None  # a hot swap's spec, sent, until the engine says it sounds
+
+    @property
+    def pending(self) -> EngineSpec | None:
+        """A hot swap's spec sent to the engine and not sounding yet."""
+        return self._pending
 
     @property
     def sounding(self) -> bool:
@@ -318,6 +357,14 @@ class SoundEngine:
         self._proc, self._conn = proc, parent
         self._wake.set()  # the new engine gets the latest controls and walk
         return parent
+
+    def load(self, spec: EngineSpec) -> None:
+        """A hot swap: the engine loads `spec`'s checkpoint beside the sounding one and switches at its next cut
+        (at once while it does not sound). An engine started after this (a restart) starts on it."""
+        with self._lock:
+            self._pending = spec
+            self._outbox.append(("load", spec))
+        self._wake.set()
 
     def set_controls(self, controls: Controls) -> None:
         self._controls = controls  # only the latest matters: a knob sweep is coalesced
@@ -388,6 +435,9 @@ class SoundEngine:
                 self._proc.join(1.0)
                 log.error("the sound engine stopped (exit code %s); starting a new one", self._proc.exitcode)
             self._proc.join(5.0)
+            with self._lock:  # a swap the dead engine had not made yet: the new one starts on it
+                if self._pending is not None:
+                    self.spec, self._pending = self._pending, None
             self._underruns_before = int(self.status.get("underruns") or 0)
             self.status = {**self.status, "state": "restarting", "sounding": False}
             with self._lock:
@@ -416,6 +466,10 @@ class SoundEngine:
                 self.status = msg[1]
             elif kind == "log":
                 log.log(msg[1], msg[2])
+            elif kind == "swapped":
+                with self._lock:
+                    if self._pending is not None and self._pending.sha256 == msg[1]:
+                        self.spec, self._pending = self._pending, None
             elif kind == "cut":
                 with self._lock:
                     waiter = self._cuts.pop(msg[1], None)
