@@ -63,11 +63,20 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list the audio output devices (for --audio-device)")
 
-    crack = sub.add_parser("crack", help="train a model on your own archive, stopped by the clock")
-    crack.add_argument("model", choices=["audio", "images"])
-    crack.add_argument("source", type=Path, help="your archive folder (searched recursively)")
-    crack.add_argument("--minutes", type=float, required=True, help="training time budget")
-    crack.add_argument("--out", type=Path, required=True, help="checkpoint to write, e.g. checkpoints/mine.pt")
+    crack = sub.add_parser("crack", help="train both nets (or one) on your own archive, stopped by the clock",
+                           usage="ciel-node crack [audio|images] SOURCE --minutes M [--out OUT] [options]")
+    crack.add_argument("model", metavar="[audio|images]", help="one net only (default: both, side by side)")
+    crack.add_argument("source", type=Path, nargs="?", help="your archive folder (searched recursively)")
+    crack.add_argument("--minutes", type=float, required=True, help="training time budget (reading not counted)")
+    crack.add_argument("--out", type=Path,
+                       help="both nets: a folder, gets audio.pt and images.pt (default checkpoints/<SOURCE's name>); "
+                            "one net: its checkpoint, e.g. checkpoints/mine.pt (default that folder's audio.pt or "
+                            "images.pt)")
+    crack.add_argument("--cache", type=Path,
+                       help="decoded archive files, kept by content hash for the next crack "
+                            "(default .archive-cache in the output folder)")
+    crack.add_argument("--progress", choices=["auto", "bar", "lines", "json"], default="auto",
+                       help="a live bar (auto: in a terminal), a line every 10 s, or JSON lines")
     crack.add_argument("--resume", action="store_true", help="continue from --out (and its .resume file)")
     crack.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     crack.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")

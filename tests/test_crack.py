@@ -40,12 +40,15 @@ def crack(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path) -> None:
-    audio, images = tmp_path / "a.pt", tmp_path / "i.pt"
-    pa = crack("audio", str(archive), "--minutes", "0.05", "--out", str(audio))
-    assert pa.returncode == 0, pa.stderr
-    pi = crack("images", str(archive), "--minutes", "0.05", "--out", str(images), "--batch", "4")
-    assert pi.returncode == 0, pi.stderr
-    assert "other files, not audio (listed in" in pa.stderr and "wrote" in pi.stderr
+    # One command: both nets side by side into one folder, and the line that runs a node on them.
+    p = crack(str(archive), "--minutes", "0.05", "--out", str(tmp_path), "--batch", "4")
+    assert p.returncode == 0, p.stderr
+    audio, images = tmp_path / "audio.pt", tmp_path / "images.pt"
+    assert p.stdout == f"ciel-node run --audio-checkpoint {audio} --image-checkpoint {images}\n", p.stdout
+    assert "audio: " in p.stderr and "other files, not audio (listed in" in p.stderr
+    assert "audio: wrote" in p.stderr and "images: wrote" in p.stderr
+    # Not a terminal: each net's progress is a line, not a bar's control characters.
+    assert "\r" not in p.stderr and "\x1b" not in p.stderr
 
     _, prov = SpectralVAE.from_checkpoint(audio)
     assert prov["steps"] >= 1 and prov["archive"]["files"] == SMALL["voices"] + SMALL["noises"]
@@ -53,11 +56,15 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     _, prov_i = Generator.from_checkpoint(images)
     assert prov_i["archive"]["files"] == SMALL["pictures"] and 0 < prov_i["minutes"] < 1
 
-    wav, sr = sf.read(tmp_path / "a.preview.wav")
+    wav, sr = sf.read(tmp_path / "audio.preview.wav")
     assert sr == 16000 and abs(len(wav) - 6 * sr) <= 256 and np.abs(wav).max() > 0
-    sheet = Image.open(tmp_path / "i.preview.png")
+    sheet = Image.open(tmp_path / "images.preview.png")
     assert sheet.size == (4 * 128, 4 * 128)
-    assert (tmp_path / "a.archive.txt").is_file()
+    assert (tmp_path / "audio.archive.txt").is_file() and (tmp_path / "images.archive.txt").is_file()
+    # The loss curves, drawn: not a blank picture.
+    for net in ("audio", "images"):
+        with Image.open(tmp_path / f"{net}.losses.png") as im:
+            assert im.size == (720, 360) and len(set(im.convert("RGB").getdata())) > 8
 
     # The plane /ciel/xy/sound moves on is the archive's: its frames, each named by its file, inside the checkpoint.
     sound_plane = sound_map(SpectralVAE.from_checkpoint(audio)[0], audio)
@@ -71,7 +78,7 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     kept = derived(IMAGE_MAP_NAME, IMAGE_MAP_VERSION, images, tmp_path / "elsewhere", lambda: pytest.fail("rebuilt"),
                    NetMap.as_dict, lambda raw: NetMap.from_dict(raw, "image", latent))
     assert kept.source == "ganspace" and kept.count == min(8, latent)
-    for name, size in (("a.map.png", (SOUND_W, SOUND_H)), ("i.map.png", (IMAGE_W, IMAGE_H))):
+    for name, size in (("audio.map.png", (SOUND_W, SOUND_H)), ("images.map.png", (IMAGE_W, IMAGE_H))):
         with Image.open(tmp_path / name) as im:
             assert im.size == size
 
@@ -111,7 +118,7 @@ def test_ctrl_c_saves(archive: Path, tmp_path: Path) -> None:
     )
     assert proc.stderr is not None
     lines = [proc.stderr.readline(), proc.stderr.readline()]
-    assert "files read" in lines[0] and "training images" in lines[1], lines
+    assert "files read" in lines[0] and "images: training" in lines[1], lines
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
@@ -139,6 +146,10 @@ def test_bad_flags(tmp_path: Path, archive: Path) -> None:
     assert p.returncode == 2 and "--minutes -1" in p.stderr
     p = crack("audio", str(archive), "--minutes", "1", "--out", str(tmp_path / "x.pt"), "--resume")
     assert p.returncode == 2 and "--resume needs an existing checkpoint" in p.stderr
+    p = crack("sound", str(archive), "--minutes", "1")
+    assert p.returncode == 2 and "say `crack audio DIR`, `crack images DIR`, or `crack DIR`" in p.stderr
+    p = crack(str(archive), "--minutes", "1", "--out", str(tmp_path / "x.pt"))
+    assert p.returncode == 2 and "for both nets --out is a folder" in p.stderr
 
 
 def test_crack_lists_fifos_loops_and_device_links_in_the_archive_report(tmp_path: Path) -> None:

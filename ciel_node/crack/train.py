@@ -20,6 +20,8 @@ from torch import nn
 
 from ciel_node import __version__
 from ciel_node.crack.archive import ArchiveReport, read_archive_pictures, read_archive_sounds
+from ciel_node.crack.both import crack_both, default_out
+from ciel_node.crack.progress import LossLog, Progress, clock_text, losses_text
 from ciel_node.errors import CheckpointError, CielError
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer
@@ -37,7 +39,6 @@ from ciel_node.models.image_gan import Discriminator, Generator, ImageGANConfig,
 log = logging.getLogger(__name__)
 
 MAX_FRAMES = 400_000  # about 1.8 h of sound at hop 256: bounds memory on a long archive
-PROGRESS_S = 10.0
 # The image map kept beside a checkpoint (derived.py); the node asks for the same name and version.
 IMAGE_MAP_NAME, IMAGE_MAP_VERSION = "map-image", 1
 
@@ -50,7 +51,6 @@ class Clock:
         self.deadline = self.start + minutes * 60.0
         self.save_every = save_every_min * 60.0
         self.last_save = self.start
-        self.last_report = self.start
 
     def left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -64,18 +64,6 @@ class Clock:
             return True
         return False
 
-    def should_report(self) -> bool:
-        if time.monotonic() - self.last_report >= PROGRESS_S:
-            self.last_report = time.monotonic()
-            return True
-        return False
-
-
-def _progress(step: int, steps0: int, losses: dict[str, float], clock: Clock) -> None:
-    rate = (step - steps0) / max(clock.elapsed(), 1e-9)
-    left = int(clock.left())
-    text = "  ".join(f"{k} {v:.4f}" for k, v in losses.items())
-    print(f"step {step}  {text}  {rate:.2f} steps/s  {left // 60}:{left % 60:02d} left", file=sys.stderr, flush=True)
 
 
 def _provenance(
@@ -103,9 +91,28 @@ def _resume_path(out: Path) -> Path:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    """Settle what `crack [audio|images] SOURCE` asks for (args.model becomes "audio", "images" or "both"; --out and
+    --cache get their defaults) and refuse a bad value before anything is read."""
+    if args.source is None:  # `crack DIR`: both nets
+        args.model, args.source = "both", Path(args.model)
+    elif args.model not in ("audio", "images"):
+        raise CielError(f"crack {args.model} {args.source}: say `crack audio DIR`, `crack images DIR`, or `crack DIR` "
+                        "for both nets")
     if not (args.minutes > 0 and math.isfinite(args.minutes)):
         raise CielError(f"--minutes {args.minutes} must be a positive number of minutes")
-    if args.out.suffix != ".pt":
+    folder = default_out(args.source)
+    if args.model == "both":
+        if args.out is not None and args.out.suffix == ".pt":
+            raise CielError(f"--out {args.out}: for both nets --out is a folder (it gets audio.pt and images.pt); "
+                            f"for one net say `crack audio {args.source} --out {args.out}`")
+        args.out = args.out or folder
+        folder = args.out
+    else:
+        args.out = args.out or folder / ("audio.pt" if args.model == "audio" else "images.pt")
+        folder = args.out.parent
+    if args.cache is None:
+        args.cache = folder / ".archive-cache"
+    if args.model != "both" and args.out.suffix != ".pt":
         raise CielError(f"--out {args.out} should end in .pt, e.g. checkpoints/mine.pt")
     if args.resume and not args.out.exists():
         raise CielError(f"--resume needs an existing checkpoint at --out {args.out}; drop --resume to start fresh")
@@ -114,14 +121,15 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.batch is not None and not 1 <= args.batch <= 4096:
         raise CielError(f"--batch {args.batch} must be in 1..4096")
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CielError(f"cannot create the folder for --out {args.out} ({e.strerror})") from None
 
 
 def crack(args: argparse.Namespace) -> int:
     _check_args(args)
-    clock = Clock(args.minutes, args.save_every)
+    if args.model == "both":
+        return crack_both(args)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     # SIGTERM (systemd, a closed laptop lid script) saves like Ctrl-C does. SIGINT is set too: started in the
@@ -129,9 +137,10 @@ def crack(args: argparse.Namespace) -> int:
     # from whoever started it) would do nothing for the whole training time.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    # The clock starts once the archive is read: reading is not training time.
     if args.model == "audio":
-        return _crack_audio(args, clock)
-    return _crack_images(args, clock)
+        return _crack_audio(args)
+    return _crack_images(args)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -199,10 +208,9 @@ def image_map_of(generator: Generator, checkpoint: Path, cache_dir: Path) -> Net
                    NetMap.as_dict, lambda raw: NetMap.from_dict(raw, "image", generator.config.latent))
 
 
-def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
-    sounds, report = read_archive_sounds(args.source)
-    report_path = args.out.with_name(args.out.stem + ".archive.txt")
-    report.write(report_path)
+def _crack_audio(args: argparse.Namespace) -> int:
+    sounds, report = read_archive_sounds(args.source, cache_dir=args.cache)
+    report.write(_beside(args.out, ".archive.txt"))
     print(report.summary(), file=sys.stderr)
     config = AudioVAEConfig()
     previous: dict[str, Any] = {}
@@ -223,6 +231,7 @@ def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
         model.bin_std.copy_(frames.std(0).clamp_min(1e-3))
     batch = args.batch or 256
     gen = torch.Generator().manual_seed(args.seed + step)
+    clock = Clock(args.minutes, args.save_every)
 
     def save(step: int, losses: dict[str, float]) -> None:
         prov = _provenance(report, previous, clock.elapsed() / 60.0, step, losses,
@@ -241,15 +250,16 @@ def _crack_audio(args: argparse.Namespace, clock: Clock) -> int:
         return {"loss": loss.item(), "rec": rec.item(), "kl": kl.item()}
 
     model.train()
-    _train(clock, one_step, save, step, f"audio on {len(frames)} frames, batch {batch}", args.out)
+    _train(clock, one_step, save, step, f"{len(frames)} frames, batch {batch}", args, "audio")
     model.eval()
-    _audio_preview(model, args.out.with_name(args.out.stem + ".preview.wav"), args.seed)
+    _audio_preview(model, _beside(args.out, ".preview.wav"), args.seed)
     # The plane of the archive's frames, in the checkpoint (before anything keyed by its hash is written beside it).
     sound_plane = archive_sound_map(model, frames, ids, report)
     store_extra(args.out, "audio_vae", "map", sound_plane.as_dict())
-    sound_picture(sound_plane, args.out.name).save(args.out.with_name(args.out.stem + ".map.png"))
+    sound_picture(sound_plane, args.out.name).save(_beside(args.out, ".map.png"))
     # The bend clusters of the new checkpoint, beside it: a node that loads it starts without computing them.
     cached_clusters("audio", args.out, args.out.parent, lambda: SoundInstrument(model).clusters())
+    _made(args.out, ".preview.wav", ".losses.png", ".map.png", ".archive.txt")
     return 0
 
 
@@ -261,9 +271,9 @@ def _audio_preview(model: SpectralVAE, path: Path, seed: int) -> None:
 
 
 # --- images -----------------------------------------------------------------------------------
-def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
-    pictures, report = read_archive_pictures(args.source)
-    report.write(args.out.with_name(args.out.stem + ".archive.txt"))
+def _crack_images(args: argparse.Namespace) -> int:
+    pictures, report = read_archive_pictures(args.source, cache_dir=args.cache)
+    report.write(_beside(args.out, ".archive.txt"))
     print(report.summary(), file=sys.stderr)
     config = ImageGANConfig()
     previous: dict[str, Any] = {}
@@ -286,6 +296,7 @@ def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
     batch = args.batch or 64
     bce = nn.BCEWithLogitsLoss()
     rng = torch.Generator().manual_seed(args.seed + step)
+    clock = Clock(args.minutes, args.save_every)
 
     def save(step: int, losses: dict[str, float]) -> None:
         prov = _provenance(report, previous, clock.elapsed() / 60.0, step, losses,
@@ -314,12 +325,13 @@ def _crack_images(args: argparse.Namespace, clock: Clock) -> int:
 
     gen_net.train()
     disc.train()
-    _train(clock, one_step, save, step, f"images on {len(data)} pictures, batch {batch}", args.out)
+    _train(clock, one_step, save, step, f"{len(data)} pictures, batch {batch}", args, "images")
     gen_net.eval()
-    _contact_sheet(gen_net, args.out.with_name(args.out.stem + ".preview.png"), args.seed)
+    _contact_sheet(gen_net, _beside(args.out, ".preview.png"), args.seed)
     cached_clusters("image", args.out, args.out.parent, lambda: ImageInstrument(gen_net).clusters())
     image_plane = image_map_of(gen_net, args.out, args.out.parent)
-    image_picture(gen_net, image_plane, args.out.name).save(args.out.with_name(args.out.stem + ".map.png"))
+    image_picture(gen_net, image_plane, args.out.name).save(_beside(args.out, ".map.png"))
+    _made(args.out, ".preview.png", ".losses.png", ".map.png", ".archive.txt")
     return 0
 
 
@@ -363,25 +375,42 @@ def _train(
     save: Callable[[int, dict[str, float]], None],
     step: int,
     what: str,
-    out: Path,
+    args: argparse.Namespace,
+    net: str,
 ) -> None:
-    """Step until the clock runs out (at least once), report, save now and then, and on Ctrl-C."""
+    """Step until the clock runs out (at least once), show it, save now and then and on Ctrl-C; draw the losses."""
     steps0, losses = step, {}
+    progress = Progress(net, args.progress, clock.left())
+    curves = LossLog()
     try:
-        left = int(clock.left())
-        print(f"training {what}, from step {step}, {left // 60}:{left % 60:02d} left (Ctrl-C saves)",
-              file=sys.stderr, flush=True)
+        progress.begin(step, what)
         while step == steps0 or clock.left() > 0:
             losses = one_step(step)
             step += 1
-            if clock.should_report():
-                _progress(step, steps0, losses, clock)
+            curves.add(step, losses)
+            progress.update(step, losses)
             if clock.should_save():
                 save(step, losses)
     except KeyboardInterrupt:
-        print("interrupted: saving", file=sys.stderr)
+        # A second Ctrl-C (or the parent's SIGINT after the terminal's) must not cut the save short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        progress.note("interrupted: saving")
+    finally:
+        progress.close()
     save(step, losses)
     rate = (step - steps0) / max(clock.elapsed(), 1e-9)
-    text = ", ".join(f"{k} {v:.4f}" for k, v in losses.items())
-    print(f"wrote {out}: {step} steps ({rate:.2f} steps/s this run), final losses {text}",
-          file=sys.stderr)
+    progress.note(f"wrote {args.out}: {step} steps ({rate:.2f} steps/s this run), final losses {losses_text(losses)}")
+    curves.picture(f"{args.out.name}: losses, steps {steps0}..{step}, {clock_text(clock.elapsed())} of training").save(
+        _beside(args.out, ".losses.png"))
+
+
+def _beside(out: Path, suffix: str) -> Path:
+    """A file kept beside the checkpoint: mine.pt -> mine.preview.wav."""
+    return out.with_name(out.stem + suffix)
+
+
+def _made(out: Path, *suffixes: str) -> None:
+    """The end of a crack: what it left, so a person knows what to open."""
+    kept = ", ".join(_beside(out, s).name for s in suffixes if _beside(out, s).exists())
+    print(f"made {out} and, beside it: {kept}", file=sys.stderr, flush=True)
