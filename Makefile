@@ -60,8 +60,7 @@ archive: $(STAMP)
 	$(BIN)/ciel-node archive $(ARCHIVE) --seed 0
 
 checkpoints: archive
-	$(BIN)/ciel-node crack audio $(ARCHIVE) --minutes $(MINUTES) --out checkpoints/audio.pt --threads 1 & \
-	$(BIN)/ciel-node crack images $(ARCHIVE) --minutes $(MINUTES) --out checkpoints/images.pt --threads 1; wait
+	$(BIN)/ciel-node crack $(ARCHIVE) --minutes $(MINUTES) --out checkpoints
 
 bench: $(STAMP) system-test
 	$(BIN)/python bench/run.py
