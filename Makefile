@@ -51,7 +51,7 @@ docs: $(STAMP)
 	$(BIN)/python -m ciel_node.bends --readme README.md
 
 test: $(STAMP) system-test lint $(WEB_STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 # The project's own found archive, then the shipped checkpoints trained on it (see checkpoints/README.md).
 ARCHIVE := build/found-archive
