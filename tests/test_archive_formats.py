@@ -317,8 +317,13 @@ _DENIED = """
 import json, sys
 from pathlib import Path
 from ciel_node.crack.archive import read_archive_sounds
+from ciel_node.errors import ArchiveError
 _, report = read_archive_sounds(Path(sys.argv[1]))
-print(json.dumps({"read": [p.name for p in report.files], "summary": report.summary(),
+try:
+    read_archive_sounds(Path(sys.argv[1]) / "locked")
+except ArchiveError as e:
+    locked = str(e)
+print(json.dumps({"read": [p.name for p in report.files], "summary": report.summary(), "locked": locked,
                   "left_out": [[u.path.name, u.category, u.reason] for u in report.left_out + report.skipped]}))
 """
 
@@ -349,3 +354,5 @@ def test_files_and_folders_without_read_permission_are_listed(tmp_path: Path) ->
         ["locked", "permission denied", "a folder that cannot be listed (Permission denied); nothing in it was read"],
     ]
     assert seen["summary"] == "1 file read; 2 permission denied (secret.wav, locked)"
+    assert seen["locked"] == (f"archive folder {tmp_path / 'locked'} cannot be listed (Permission denied); make it "
+                              "readable (chmod a+rx) or pass another")

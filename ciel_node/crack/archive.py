@@ -193,6 +193,11 @@ def scan(root: Path, kind: str) -> Scan:
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "does not exist"
         raise ArchiveError(f"archive folder {root} {what}; pass the folder that holds your {kind} files")
+    try:
+        os.scandir(root).close()
+    except OSError as e:  # os.walk would report it as one more entry, and then "no files" as if it were empty
+        raise ArchiveError(f"archive folder {root} cannot be listed ({e.strerror}); make it readable (chmod a+rx) "
+                           "or pass another") from None
     suffixes = _SUFFIXES[kind]
     result = Scan()
 
