@@ -14,12 +14,14 @@ import soundfile as sf
 from conftest import require_tool
 from PIL import Image
 
+from ciel_node import swap
 from ciel_node.app import Node
 from ciel_node.config import RunConfig
 from ciel_node.crack.archive import find_files
 from ciel_node.crack.found import SMALL, build_found_archive
 from ciel_node.crack.train import IMAGE_MAP_NAME, IMAGE_MAP_VERSION
 from ciel_node.generate.derived import derived
+from ciel_node.generate.instrument import ImageInstrument, SoundInstrument
 from ciel_node.generate.mappics import IMAGE_H, IMAGE_W, SOUND_H, SOUND_W
 from ciel_node.generate.place import NetMap, sound_map
 from ciel_node.generate.worker import RenderSpec
@@ -39,7 +41,8 @@ def crack(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
-def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path) -> None:
+def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # One command: both nets side by side into one folder, and the line that runs a node on them.
     p = crack(str(archive), "--minutes", "0.05", "--out", str(tmp_path), "--batch", "4")
     assert p.returncode == 0, p.stderr
@@ -85,10 +88,12 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     # The bend clusters of the new checkpoints are beside them, so the node finds them instead of building them.
     beside = sorted(p.name.split("-")[2] for p in tmp_path.glob("bend-features-*.json"))
     assert beside == ["audio", "image"]
+    for builder in (SoundInstrument, ImageInstrument):
+        monkeypatch.setattr(builder, "clusters", lambda self: pytest.fail("bend clusters built again"))
+    monkeypatch.setattr(swap, "image_map", lambda model: pytest.fail("image map built again"))
     node = Node(RunConfig(state_dir=tmp_path / "state", audio_checkpoint=audio, image_checkpoint=images,
                           render_process=False))
-    assert not list((tmp_path / "state").glob("bend-features-*"))
-    assert not list((tmp_path / "state").glob("map-image-*")) and node.maps["sound"].source == "archive"
+    assert node.maps["sound"].source == "archive"
     assert node.layouts[0].clusters and node.layouts[1].layers == 3
     composer = RenderSpec(audio, images, 16, 120.0, 1).composer()
     piece, _ = composer.compose(node.walk, node.controls.controls)
@@ -103,6 +108,9 @@ def test_resume_continues_steps_and_minutes(archive: Path, tmp_path: Path) -> No
     assert (tmp_path / "a.resume.pt").is_file()
     p = crack("audio", str(archive), "--minutes", "0.03", "--out", str(out), "--resume")
     assert p.returncode == 0, p.stderr
+    # The second crack on the folder decodes nothing: every file comes from the cache beside the checkpoint.
+    files = SMALL["voices"] + SMALL["noises"]
+    assert f"{files} files read ({files} from the cache)" in p.stderr, p.stderr
     _, second = SpectralVAE.from_checkpoint(out)
     assert second["steps"] > first["steps"] and second["minutes"] > first["minutes"]
 
