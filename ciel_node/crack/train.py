@@ -76,6 +76,7 @@ def _provenance(
             "manifest_hash": report.manifest_hash,
             "files": len(report.files),
             "unreadable": len(report.unreadable),
+            "left_out": {category: n for category, n in report.counts().items() if n},  # by reason
         },
         "minutes": round(previous.get("minutes", 0.0) + minutes, 3),
         "steps": steps,
