@@ -83,14 +83,14 @@ class Node:
         # The live sound for the speakers, in its own process; none at all with --no-playback.
         self.engine = SoundEngine(self._engine_spec(nets)) if config.speakers else None
         # A replaced checkpoint file plays from a piece boundary on (swap.py).
-        self.hot_swap = HotSwap(nets, state_dir, self._stage, self.renderer.staged_ready, self._switch)
+        self.hot_swap = HotSwap(nets, state_dir, self._apply, self._loading)
         self.controls = ControlStore(state_dir / "controls.json", overrides=config.controls, registry=registry)
         self.presets = Presets(state_dir / "presets.json", self.controls)
         self.media = MediaStore(state_dir, config.keep_pieces, int(config.keep_mb * 1024 * 1024))
         self.walks = WalkStore(state_dir / "walk.json", self.controls.controls.seed, vae.config.latent,
                                gan.config.latent)
         self.schedule = Schedule(self.controls, self.renderer, self.engine, self.media, self.walks,
-                                 self.hot_swap.boundary)
+                                 self.hot_swap.busy)
         self.schedule.piece_listeners.append(self._made_by)
         # The control surfaces' counters (control_surfaces hands them over), for health().
         self.osc_counters = dict.fromkeys(
@@ -190,23 +190,21 @@ class Node:
                           stall_s=c.engine_stall_s, clusters=spec.audio_clusters, places=spec.places,
                           sha256=spec.audio_sha256)
 
-    def _stage(self, nets: dict[str, Net]) -> None:
-        """New checkpoints, checked: the render process starts on them beside the running one, and the engine loads
-        the sound's beside the sounding one (it switches at its next cut by itself)."""
+    def _apply(self, nets: dict[str, Net], replaced: dict[str, Net]) -> None:
+        """A new checkpoint, checked: the renderer loads it after the render under way, the engine beside the sounding
+        model (it switches at its next cut); snapshots no process can load any more are deleted."""
         for net in nets.values():
             self._nets_by_sha[(net.kind, net.sha256)] = net
-        self.renderer.stage(self._render_spec(nets))
+        self.renderer.reload(self._render_spec(nets))
         if self.engine is not None and nets["audio"].sha256 != self.engine.spec.sha256:
             self.engine.load(self._engine_spec(nets))
-
-    def _switch(self, nets: dict[str, Net]) -> None:
-        """At a piece boundary: the staged render process renders from now on; snapshots nothing loads are gone."""
-        self.renderer.switch()
-        keep = {net.snapshot for net in nets.values()}
+        keep = {net.snapshot for net in (*nets.values(), *replaced.values())}  # the replaced: if a load fails
         if self.engine is not None:
-            keep |= {self.engine.spec.audio_checkpoint} | ({self.engine.pending.audio_checkpoint}
-                                                           if self.engine.pending is not None else set())
+            keep |= {spec.audio_checkpoint for spec in (self.engine.spec, self.engine.pending) if spec is not None}
         sweep_snapshots(self.config.state_dir, keep)
+
+    def _loading(self) -> bool:
+        return self.renderer.reloading or (self.engine is not None and self.engine.pending is not None)
 
     def _made_by(self, entry: dict[str, Any]) -> None:
         """Each published piece: the first one a new checkpoint made is one log line, and /api/health's models."""

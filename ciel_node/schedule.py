@@ -73,9 +73,9 @@ class Schedule:
     plays), writes through `media` in a thread of its own, moves `walks` on, tells `piece_listeners`."""
 
     def __init__(self, controls: ControlStore, renderer: RenderWorker, engine: SoundEngine | None, media: MediaStore,
-                 walks: WalkStore, boundary: Callable[[], None] = lambda: None) -> None:
+                 walks: WalkStore, busy: Callable[[], bool] = lambda: False) -> None:
         self.controls, self.renderer, self.engine, self.media, self.walks = controls, renderer, engine, media, walks
-        self.boundary = boundary  # called between two pieces, before the next is made: where a hot swap switches
+        self.busy = busy  # True while a hot swap loads: the machine is busier, pieces are started earlier
         self._made_by = {"audio": "", "image": ""}  # the last piece's checkpoints (sha256): its manifest names them
         self.counters = {"published": 0, "publish_errors": 0, "late": 0}
         self.piece_listeners: list[Callable[[dict[str, Any]], None]] = []  # called in the loop
@@ -150,6 +150,11 @@ class Schedule:
         # the whole interval, and a full disk would be retried back to back again.
         retry = self._retry_at is not None
         lead = 0.0 if retry else leads["cut" if self.engine is not None and self.engine.sounding else "ahead"]
+        if lead and self.busy():
+            # A hot swap's checks and loads share the CPU with this piece's render (and the renderer may load before
+            # it): start it earlier. A piece cut from the live sound is then a little shorter, and the next one
+            # longer: the sound stays one stream.
+            lead = min(max(3 * lead, 0.5), self.controls.controls.interval / 2)
         # The soonest this piece can be out as the schedule stands now: a shorter interval may set a time that
         # has passed already, and a piece is not late for a time nobody could have met.
         earliest = time.time() + lead
@@ -224,18 +229,19 @@ class Schedule:
 
     async def _render(self) -> tuple[RenderedPiece, WalkState]:
         """The next piece: cut from the live sound while the speakers play it, else rendered ahead."""
-        self.boundary()
         controls = self.controls.controls
-        spec = self.renderer.spec
-        self._made_by = {"audio": spec.audio_sha256, "image": spec.image_sha256}
         if self.engine is not None and self.engine.sounding:
             cut = await self.engine.cut()
             if cut is not None and len(cut[0]):
                 self._kind = "cut"
-                samples, played, self._made_by["audio"] = cut  # the sound is the engine's model's
-                return await self.renderer.assemble(self.walks.state, controls, samples, played)
+                samples, played, sounded_by = cut
+                made = await self.renderer.assemble(self.walks.state, controls, samples, played)
+                self._made_by = {**self.renderer.made_by, "audio": sounded_by}  # the sound is the engine's model's
+                return made
         self._kind = "ahead"
-        return await self.renderer.compose(self.walks.state, controls)
+        made = await self.renderer.compose(self.walks.state, controls)
+        self._made_by = dict(self.renderer.made_by)  # what the renderer says made it
+        return made
 
     async def _store_piece(self, piece: RenderedPiece, walk: WalkState, due: float, on_time: bool,
                            scheduled: bool, earliest: float = 0.0) -> None:

@@ -2,12 +2,13 @@
 
 `crack` writes a checkpoint atomically (a new file renamed over the old name), so a poll of the path's stat
 (inode, mtime, size) every second sees either the old file or the whole new one. A changed file is loaded and
-checked in full off the event loop (the container, the seal, the config, the weights, the net built, its bend
-clusters and map derived) before anything switches. Then the render process is started on it beside the one
-that renders now, and the sound engine loads it beside the model that sounds; the render process is switched at
-the next piece boundary once the new one is up, the engine at its next cut (a piece boundary too) once loaded:
-neither the speakers nor the schedule wait for the load. Each piece's manifest names the checkpoints that made it;
-the first piece of a new one is one log line. A file that is not a checkpoint, is damaged, is of the other kind, or
+checked in full off the event loop, below the renders' priority (the container, the seal, the config, the weights,
+the net built, its bend clusters and map derived) before anything switches. Then the render process loads it in its
+own queue after the render under way (a piece boundary: torch is warm there, no second process competes for the CPU),
+and the sound engine loads it in a thread beside the model that sounds and switches between two blocks at its next
+cut (a piece boundary too): neither the speakers nor the schedule wait for the load. Each piece's manifest names the
+checkpoints that made it (the render process and the engine say which with each piece); the first piece of a new one
+is one log line. A file that is not a checkpoint, is damaged, is of the other kind, or
 holds a net of another shape (which would change the declared parameters: bend layers, map directions) is refused
 with one log line, and the running model plays on.
 
@@ -22,7 +23,9 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ from ciel_node.models.image_gan import Generator
 log = logging.getLogger("ciel_node")
 
 POLL_S = 1.0  # how often the checkpoint files are looked at
+PREPARE_NICE = 19  # the thread that checks a replacement: below everything that makes pieces and sound
 SNAPSHOTS = "checkpoints"  # in the state dir: the checked bytes the child processes load
 KINDS = ("audio", "image")
 Stat = tuple[int, int, int, int] | None  # (device, inode, mtime ns, size) of a path, None when it is not there
@@ -84,9 +88,10 @@ class Net:
                 "minutes": self.provenance.get("minutes")}
 
 
-def load_net(kind: str, source: Path, state_dir: Path) -> Net:
+def load_net(kind: str, source: Path, state_dir: Path, like: Net | None = None) -> Net:
     """Load and check `source` (a CheckpointError names it and the fix), snapshot its bytes into the state dir and
-    derive its bend clusters and map (cached there by hash, or found beside the source where `crack` put them)."""
+    derive its bend clusters and map (cached there by hash, or found beside the source where `crack` put them).
+    With `like`, a net of another shape is refused before anything is derived or kept."""
     stat = stat_of(source)
     try:
         data = source.read_bytes()
@@ -102,6 +107,11 @@ def load_net(kind: str, source: Path, state_dir: Path) -> Net:
         model, provenance = Generator.from_checkpoint(source)
     if file_hash(source) != sha or stat_of(source) != stat:
         raise Changed(f"{source} changed while it was loaded")
+    if like is not None and sha != like.sha256 and asdict(model.config) != like.shape:
+        differ = ", ".join(f"{k} {like.shape[k]} -> {v}" for k, v in asdict(model.config).items()
+                           if like.shape.get(k) != v)
+        raise CheckpointError(f"{source} now holds a net of another shape ({differ}): its bend layers and parameters "
+                              "differ from the running one's; restart the node to load a net of another shape")
     snapshot = state_dir / SNAPSHOTS / f"{kind}-{sha}.pt"
     if not snapshot.is_file() or file_hash(snapshot) != sha:
         write_atomic(snapshot, data)
@@ -123,6 +133,16 @@ def load_net(kind: str, source: Path, state_dir: Path) -> Net:
     return Net(kind, source, stat, sha, snapshot, model, provenance, instrument.layout, net_map)
 
 
+def _background() -> None:
+    """Checking a replacement is background work: this thread runs below the renders (nice +10) and the sound, so
+    the pieces under way stay on time (Linux keeps a nice value per thread; raising it needs no privilege)."""
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), PREPARE_NICE))
+    except OSError:
+        pass
+
+
 def sweep_snapshots(state_dir: Path, keep: set[Path]) -> None:
     """Delete the snapshots no process can load any more (a restarted child loads one of `keep`)."""
     for path in (state_dir / SNAPSHOTS).glob("*.pt"):
@@ -133,18 +153,15 @@ def sweep_snapshots(state_dir: Path, keep: set[Path]) -> None:
 def candidate(running: Net, state_dir: Path) -> Net | None:
     """The replacement of `running`'s file, loaded and checked; None when it is the same bytes (or changed again
     while loading: the next poll sees it). Raises CheckpointError for one to refuse."""
+    _background()
     try:
-        net = load_net(running.kind, running.source, state_dir)
+        net = load_net(running.kind, running.source, state_dir, like=running)
     except Changed:
         return None
     if net.sha256 == running.sha256:
         return None
-    if net.shape != running.shape:
-        differ = ", ".join(f"{k} {running.shape[k]} -> {v}" for k, v in net.shape.items() if running.shape.get(k) != v)
-        raise CheckpointError(f"{running.source} now holds a net of another shape ({differ}): its bend layers and "
-                              "parameters differ from the running one's; restart the node to load a net of another "
-                              "shape")
     if net.map.count != running.map.count:
+        net.snapshot.unlink(missing_ok=True)
         raise CheckpointError(f"{running.source} now has a map with {net.map.count} directions, not "
                               f"{running.map.count}: the declared parameters differ; restart the node to load it")
     return net
@@ -152,22 +169,19 @@ def candidate(running: Net, state_dir: Path) -> Net | None:
 
 @dataclass
 class HotSwap:
-    """Watches both checkpoint files (poll() every POLL_S from the node's loop), prepares a replacement off the loop
-    and hands it to `stage` (the node starts the render process and loads the engine on it); boundary() switches
-    what is staged, at a piece boundary, once `staged_ready()` says the new render process is up."""
+    """Watches both checkpoint files (poll() every POLL_S from the node's loop), checks a replacement off the loop
+    and hands the nets to `apply` (the node's renderer and engine load it, each switching at a piece boundary)."""
 
-    nets: dict[str, Net]  # what renders now
+    nets: dict[str, Net]  # the newest checked nets (what the pieces are made by once the renderers have switched)
     state_dir: Path
-    stage: Callable[[dict[str, Net]], None]  # start rendering processes on these nets (not switched yet)
-    staged_ready: Callable[[], bool | None]  # True: switch now; None: the staging failed (dropped)
-    switch: Callable[[dict[str, Net]], None]  # at a piece boundary: render from the staged nets from now on
+    apply: Callable[[dict[str, Net], dict[str, Net]], None]  # (new nets, the nets they replace)
+    loading: Callable[[], bool]  # whether the renderers are still loading what apply() gave them
     counters: dict[str, int] = field(default_factory=lambda: {"swaps": 0, "refused": 0})
     last_refused: str | None = None
     _seen: dict[str, Stat] = field(default_factory=dict)
     _preparing: dict[str, asyncio.Future[Net | None]] = field(default_factory=dict)
-    _ready: dict[str, Net] = field(default_factory=dict)  # checked, waiting to be staged
-    _staged: dict[str, Net] | None = None
     _gone: set[str] = field(default_factory=set)
+    _checker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "ciel-swap-check"))
 
     def __post_init__(self) -> None:
         self._seen = {kind: net.stat for kind, net in self.nets.items()}
@@ -182,9 +196,10 @@ class HotSwap:
                 pass
         for fut in self._preparing.values():
             fut.cancel()
+        self._checker.shutdown(wait=False, cancel_futures=True)
 
     def poll(self) -> None:
-        """Start preparing each file that changed; take what finished; stage what is ready."""
+        """Start checking each file that changed; apply what passed, log what did not."""
         loop = asyncio.get_running_loop()
         for kind, net in self.nets.items():
             st = stat_of(net.source)
@@ -198,8 +213,7 @@ class HotSwap:
                                 net.source.name, net.sha256)
                 continue
             self._gone.discard(kind)
-            running = self._ready.get(kind) or (self._staged or {}).get(kind) or net
-            self._preparing[kind] = loop.run_in_executor(None, candidate, running, self.state_dir)
+            self._preparing[kind] = loop.run_in_executor(self._checker, candidate, net, self.state_dir)
         for kind, fut in list(self._preparing.items()):
             if not fut.done():
                 continue
@@ -213,33 +227,18 @@ class HotSwap:
                           self.nets[kind].source.name, self.nets[kind].sha256)
                 continue
             if ready is not None:
-                self._ready[kind] = ready
-        if self._staged is None and self._ready:
-            self._staged = {**self.nets, **self._ready}
-            self._ready = {}
-            self.stage(self._staged)
+                old, self.nets = self.nets, {**self.nets, kind: ready}
+                self.counters["swaps"] += 1
+                self.apply(self.nets, old)
 
-    def boundary(self) -> None:
-        """Between two pieces: switch to the staged nets if their render process is up."""
-        if self._staged is None:
-            return
-        ready = self.staged_ready()
-        if ready is None:  # the new render process did not start: stay with the running one, try the files again
-            log.error("the render process for the new checkpoint did not start; the running models play on")
-            self._staged = None
-            self._seen = {kind: None for kind in self._seen}
-            return
-        if ready:
-            staged, self._staged = self._staged, None
-            self.counters["swaps"] += sum(staged[k] is not self.nets[k] for k in staged)
-            self.nets = staged
-            self.switch(staged)
+    def busy(self) -> bool:
+        """A replacement is being checked or loaded (the schedule starts pieces a little earlier)."""
+        return bool(self._preparing) or self.loading()
 
     def stats(self) -> dict[str, Any]:
         """/api/health's `hot_swap`: what is watched and what is under way."""
         return {
             "watching": {kind: str(net.source) for kind, net in self.nets.items()},
-            "preparing": sorted(self._preparing), "staged": sorted(k for k, n in (self._staged or {}).items()
-                                                                  if n is not self.nets.get(k)),
+            "preparing": sorted(self._preparing), "loading": self.loading(),
             **self.counters, "last_refused": self.last_refused,
         }

@@ -8,12 +8,14 @@ import asyncio
 import logging
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from audiopeers import PulseAudio, Recorder, pulse, recorder  # noqa: F401 - fixtures
+from conftest import TINY_AUDIO, make_checkpoints
 from nodes import RunningNode, node_config, running_node, until
 from test_playback import RATE, SHIPPED, _longest_silence
 
@@ -58,14 +60,15 @@ async def test_a_replaced_checkpoint_plays_from_the_next_piece_without_a_gap_and
     _perturbed(SHIPPED[0], tmp_path / "new.pt")  # made before the node runs: the CPU is the node's during the test
     new_bytes = (tmp_path / "new.pt").read_bytes()
     # A lead of 100 ms as in test_playback's gapless test: 30 ms underruns now and then on this VM, swap or not
-    # (issue 18's). The render process as deployed: the swap starts a new one beside it.
+    # (issue 18's). The render process as deployed: it loads the new checkpoint between two pieces.
     config = node_config(tmp_path / "state", (audio, images), max_sound_s=30.0, speakers=True, render_process=True,
                          engine_lead_s=0.1, controls={"interval": INTERVAL, "volume_ceiling": -6.0})
     async with running_node(config) as node:
         health = node.node.health
         await until(lambda: health()["playback"].get("sounding"), 60, "the engine sounding on the null sink")
+        await _pieces_after(node, node.node.media.last_seq, 1)  # its render may have begun before the sound did
+        # From here on every piece is cut from the sound played; the start's underruns (a new stream) are not ours.
         first = node.node.media.last_seq
-        await _pieces_after(node, first, 1)  # the steady state: the start's underruns (a new stream) are not ours
         before = health()
         t_swap = time.monotonic()
         write_atomic(audio, new_bytes)  # as crack writes it: a new file renamed over the old name
@@ -106,7 +109,7 @@ async def test_a_replaced_checkpoint_plays_from_the_next_piece_without_a_gap_and
     k = made.index(new_sha)
     assert made[:k] == [old_sha] * k and made[k:] == [new_sha] * (len(made) - k), made
     assert all(p["checkpoints"]["image"] == image_sha for p in pieces)
-    assert all(p["played"] for p in pieces), "every piece is what the speakers played"
+    assert all(p["played"] for p in pieces), [(p["seq"], p["played"], p["duration_s"]) for p in pieces]
     assert _lines(caplog, "loaded audio checkpoint") == [
         f"loaded audio checkpoint {audio} (sha256 {new_sha}): playing from piece {pieces[k]['seq']}"]
     assert after_swap["models"]["audio"]["sha256"] == new_sha and after_swap["models"]["audio"]["file"] == "audio.pt"
@@ -120,7 +123,8 @@ async def test_a_replaced_checkpoint_plays_from_the_next_piece_without_a_gap_and
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
     gaps = np.diff([p["created_at"] for p in pieces])
     assert gaps.max() < INTERVAL + 0.25, gaps
-    assert end["counters"]["late"] == before["counters"]["late"], end["counters"]
+    assert end["counters"]["late"] == before["counters"]["late"], (end["counters"], gaps, k, [
+        (p["seq"], p["duration_s"], p["render_s"]) for p in pieces])
     assert end["counters"]["publish_errors"] == before["counters"]["publish_errors"] == 0
     # Refused in one line each, naming what is wrong; the new model played on.
     refusals = _lines(caplog, "refused the new audio checkpoint")
@@ -129,3 +133,40 @@ async def test_a_replaced_checkpoint_plays_from_the_next_piece_without_a_gap_and
     assert "audio_vae" in refusals[1] or "image" in refusals[1], refusals[1]
     assert end["hot_swap"]["refused"] == 2 and end["hot_swap"]["swaps"] == 1
     assert end["models"]["audio"]["sha256"] == new_sha and end["playback"]["checkpoint"] == new_sha
+
+
+async def test_an_image_swap_in_a_render_thread_and_a_net_of_another_shape_refused(
+    tmp_path: Path, tiny_checkpoints: tuple[Path, Path], caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="ciel_node")
+    audio, images = tiny_checkpoints
+    old_audio, old_image = file_hash(audio), file_hash(images)
+    other = make_checkpoints(tmp_path / "other", seed=1)  # the same shapes, other weights
+    wider = tmp_path / "wider.pt"
+    SpectralVAE(replace(TINY_AUDIO, hidden=(48,))).save(wider, {"archive": "tiny test model", "steps": 0})
+    async with running_node(node_config(tmp_path / "state", tiny_checkpoints, interval=0.5)) as node:
+        first = node.node.media.last_seq
+        write_atomic(images, other[1].read_bytes())
+        new_image = file_hash(images)
+        await until(lambda: node.node.media.latest()["checkpoints"]["image"] == new_image, 30,  # type: ignore[index]
+                    "a piece made by the new image checkpoint", lambda: str(node.node.health()["hot_swap"]))
+        write_atomic(audio, wider.read_bytes())
+        await until(lambda: _lines(caplog, "refused the new audio checkpoint"), 30, "the wider net refused")
+        refused_at = node.node.media.last_seq
+        await _pieces_after(node, refused_at, 2)
+        pieces = [p for p in reversed(node.node.media.recent(100)) if p["seq"] > first]
+        snapshots = sorted(p.name for p in (tmp_path / "state" / "checkpoints").iterdir())
+    made = [p["checkpoints"]["image"] for p in pieces]
+    k = made.index(new_image)
+    assert made[:k] == [old_image] * k and made[k:] == [new_image] * (len(made) - k), made
+    assert [p["checkpoints"]["audio"] for p in pieces] == [old_audio] * len(pieces)
+    seqs = [p["seq"] for p in pieces]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+    assert _lines(caplog, "loaded image checkpoint") == [
+        f"loaded image checkpoint {images} (sha256 {new_image}): playing from piece {pieces[k]['seq']}"]
+    [refusal] = _lines(caplog, "refused the new audio checkpoint")
+    assert "hidden (32,) -> (48,)" in refusal and "restart the node to load a net of another shape" in refusal
+    # What a restarted render process loads: the running nets' snapshots (and the replaced one's, should the load
+    # fail), never the refused file.
+    assert f"audio-{old_audio}.pt" in snapshots and f"image-{new_image}.pt" in snapshots, snapshots
+    assert f"audio-{file_hash(wider)}.pt" not in snapshots and len(snapshots) <= 3, snapshots

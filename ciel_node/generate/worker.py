@@ -64,8 +64,23 @@ RENDER_NICE = 10  # added to the renderer's nice value: below the sound engine a
 STALL_FACTOR = 10.0  # a render this many times slower than the last one of its kind is a stalled process
 START_S = 180.0  # the child's start-up (import torch, load both models) before the watchdog counts
 CLOSE_S = 5.0  # at shutdown, how long a render under way may finish (it is never published: losing it costs nothing)
-_composer: Composer | None = None  # the child process's own, built once by _init
+_loaded: _Loaded | None = None  # the child process's own, built by _init (and again by a hot swap's _reload)
 Piece = tuple[RenderedPiece, WalkState]  # the piece, and the walk after it
+Made = tuple[RenderedPiece, WalkState, dict[str, str]]  # ... and the checkpoints (sha256) that made it
+
+
+class _Loaded:
+    """A composer, and which checkpoints it was built from: each piece says what made it."""
+
+    def __init__(self, spec: RenderSpec) -> None:
+        self.composer = spec.composer()
+        self.made_by = {"audio": spec.audio_sha256, "image": spec.image_sha256}
+
+    def compose(self, walk: WalkState, controls: Controls) -> Made:
+        return (*self.composer.compose(walk, controls), dict(self.made_by))
+
+    def assemble(self, walk: WalkState, controls: Controls, samples: np.ndarray, played: LivePoint) -> Made:
+        return (*self.composer.assemble(walk, controls, samples, played), dict(self.made_by))
 
 
 def _lower_priority() -> None:
@@ -87,22 +102,28 @@ class RenderStalled(CielError, TimeoutError):
 
 
 def _init(spec: RenderSpec, parent_pid: int, kill_with_thread: bool) -> None:
-    global _composer
+    global _loaded
     lifeline.hold(parent_pid, kill_with_thread)  # never outlive the node, not even a kill -9 of it
     # Ctrl-C reaches the whole process group: the parent decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority()
-    _composer = spec.composer()
+    _loaded = _Loaded(spec)
 
 
-def _compose(walk: WalkState, controls: Controls) -> Piece:
-    assert _composer is not None
-    return _composer.compose(walk, controls)
+def _reload(spec: RenderSpec) -> None:
+    """A hot swap, in the process's own queue: the renders after it use the new checkpoints, those before the old."""
+    global _loaded
+    _loaded = _Loaded(spec)
 
 
-def _assemble(walk: WalkState, controls: Controls, samples: np.ndarray, played: LivePoint) -> Piece:
-    assert _composer is not None
-    return _composer.assemble(walk, controls, samples, played)
+def _compose(walk: WalkState, controls: Controls) -> Made:
+    assert _loaded is not None
+    return _loaded.compose(walk, controls)
+
+
+def _assemble(walk: WalkState, controls: Controls, samples: np.ndarray, played: LivePoint) -> Made:
+    assert _loaded is not None
+    return _loaded.assemble(walk, controls, samples, played)
 
 
 
@@ -130,12 +151,12 @@ class RenderWorker:
 
     def __init__(self, spec: RenderSpec, process: bool = True) -> None:
         self.spec, self.process = spec, process
-        self._thread_composer = None if process else spec.composer()
+        self._thread_loaded = None if process else _Loaded(spec)
+        self.made_by = {"audio": spec.audio_sha256, "image": spec.image_sha256}  # the last piece's checkpoints
+        self._reloading: Future[None] | None = None
         self._last_s: dict[str, float] = {}  # the last successful render's time, per kind
         self._ready: Future[int] | None = None  # the child's pid, once it has loaded its models
         self._executor: Executor | None = None  # started by warm_up() or the first render, not before
-        # A hot swap (swap.py): the next spec's process (or composer), started beside the running one.
-        self._staged: tuple[RenderSpec, Executor | None, Future[Any]] | None = None
 
     @property
     def _pool(self) -> Executor:
@@ -149,51 +170,32 @@ class RenderWorker:
         pool, self._ready = _child(self.spec)
         return pool
 
-    def stage(self, spec: RenderSpec) -> None:
-        """Start rendering from `spec` beside the running renderer (a process loading its models, or a composer
-        built in a thread); switch() makes it the one that renders. A stage not switched yet is dropped."""
-        self.drop_staged()
+    def reload(self, spec: RenderSpec) -> None:
+        """A hot swap: the renderer loads `spec`'s checkpoints in its own queue, after the render under way (a piece
+        boundary), while it is idle between pieces; the pieces asked for after this are rendered from them. The same
+        process (or thread): torch is imported and warm, so loading takes a fraction of a second and no second process
+        competes with the render for the CPU. A process started from now on (a restart) loads them too."""
+        old, self.spec = self.spec, spec
         if self.process:
-            self._staged = (spec, *_child(spec))
+            fut = self._pool.submit(_reload, spec)
         else:
-            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ciel-stage", initializer=_lower_priority)
-            self._staged = (spec, None, loader.submit(spec.composer))
-            loader.shutdown(wait=False)
+            fut = self._pool.submit(self._reload_here, spec)
 
-    def staged_ready(self) -> bool | None:
-        """Whether the staged renderer is up (None: it failed to start, and was dropped)."""
-        if self._staged is None or not self._staged[2].done():
-            return False
-        if self._staged[2].exception() is not None:
-            log.error("the renderer for the new checkpoints did not start (%s)", self._staged[2].exception())
-            self.drop_staged()
-            return None
-        return True
+        def done(f: Future[None]) -> None:
+            if not f.cancelled() and f.exception() is not None and self.spec is spec:
+                log.error("the renderer could not load the new checkpoints (%s); the running ones render on",
+                          f.exception())
+                self.spec = old
+        fut.add_done_callback(done)
+        self._reloading = fut
 
-    def switch(self) -> None:
-        """Between renders: the staged renderer renders from now on; the old process stops."""
-        assert self._staged is not None and self._staged[2].done()
-        spec, pool, ready = self._staged
-        self._staged = None
-        if pool is None:
-            self._thread_composer = ready.result()
-        else:
-            old = self._executor
-            self._executor, self._ready = pool, ready
-            if old is not None:
-                old.shutdown(wait=False, cancel_futures=True)
-        self.spec = spec
-        self._last_s.clear()  # the new nets' renders have no history yet
+    def _reload_here(self, spec: RenderSpec) -> None:
+        self._thread_loaded = _Loaded(spec)
 
-    def drop_staged(self) -> None:
-        if self._staged is not None:
-            pool = self._staged[1]
-            self._staged = None
-            if pool is not None:
-                for proc in list(getattr(pool, "_processes", {}).values()):
-                    if proc.is_alive():
-                        proc.kill()
-                pool.shutdown(wait=False, cancel_futures=True)
+    @property
+    def reloading(self) -> bool:
+        """A hot swap's load is queued or under way."""
+        return self._reloading is not None and not self._reloading.done()
 
     def warm_up(self) -> None:
         """Start the child now (it imports torch and loads the models while the node starts)."""
@@ -212,23 +214,29 @@ class RenderWorker:
 
     async def compose(self, walk: WalkState, controls: Controls) -> Piece:
         """A piece rendered ahead, sound and image."""
-        if self._thread_composer is not None:
-            return await self._in_thread(self._thread_composer.compose, walk, controls)
+        if not self.process:
+            return await self._in_thread(lambda: self._here().compose(walk, controls))
         return await self._run("compose", self._sound_s(controls), _compose, walk, controls)
 
     async def assemble(self, walk: WalkState, controls: Controls, samples: np.ndarray, played: LivePoint) -> Piece:
         """A piece around sound cut from the live sound (which `played` ended at): the image and the files."""
-        if self._thread_composer is not None:
-            return await self._in_thread(self._thread_composer.assemble, walk, controls, samples, played)
+        if not self.process:
+            return await self._in_thread(lambda: self._here().assemble(walk, controls, samples, played))
         return await self._run("assemble", self._sound_s(controls), _assemble, walk, controls, samples, played)
+
+    def _here(self) -> _Loaded:
+        assert self._thread_loaded is not None
+        return self._thread_loaded
 
     def _sound_s(self, controls: Controls) -> float:
         return min(float(controls.interval), self.spec.max_sound_s)
 
-    async def _in_thread(self, fn: Callable[..., Piece], *args: Any) -> Piece:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+    async def _in_thread(self, fn: Callable[[], Made]) -> Piece:
+        # The composer is looked up when the render runs, after any reload queued before it (one thread, FIFO).
+        piece, walk, self.made_by = await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        return piece, walk
 
-    async def _run(self, kind: str, sound_s: float, fn: Callable[..., Piece], *args: Any) -> Piece:
+    async def _run(self, kind: str, sound_s: float, fn: Callable[..., Made], *args: Any) -> Piece:
         pool, ready = self._pool, self._ready
         assert ready is not None
         waited_for, bound, started = "start-up", START_S, time.monotonic()
@@ -237,7 +245,7 @@ class RenderWorker:
             if not ready.done():
                 await asyncio.wait_for(asyncio.wrap_future(ready), START_S)
             waited_for, bound, started = kind, self.stall_bound(kind, sound_s), time.monotonic()
-            piece = await asyncio.wait_for(asyncio.wrap_future(job), bound)
+            piece, walk, made_by = await asyncio.wait_for(asyncio.wrap_future(job), bound)
         except BrokenProcessPool:
             # The renderer died (out of memory, a signal): start a fresh one; the caller retries.
             log.error("the render process died; starting a new one")
@@ -253,7 +261,8 @@ class RenderWorker:
             raise RenderStalled(f"the render process stalled on its {waited_for} for {bound:.0f} s and was "
                                 "replaced; the next piece is tried again") from None
         self._last_s[kind] = time.monotonic() - started
-        return piece
+        self.made_by = made_by
+        return piece, walk
 
     def _pids(self) -> str:
         return ",".join(str(pid) for pid in getattr(self._pool, "_processes", {})) or "?"
@@ -269,7 +278,6 @@ class RenderWorker:
 
     def close(self, timeout: float = CLOSE_S) -> None:
         """Let a render under way finish (up to `timeout`), then stop the child; a stopped or hung one is killed."""
-        self.drop_staged()
         if self._executor is None:
             return
         procs = list(getattr(self._executor, "_processes", {}).values())
