@@ -212,7 +212,7 @@ def image_map_of(generator: Generator, checkpoint: Path, cache_dir: Path) -> Net
 def _crack_audio(args: argparse.Namespace) -> int:
     sounds, report = read_archive_sounds(args.source, cache_dir=args.cache)
     report.write(_beside(args.out, ".archive.txt"))
-    print(report.summary(), file=sys.stderr)
+    print(f"audio: {report.summary()}", file=sys.stderr)
     config = AudioVAEConfig()
     previous: dict[str, Any] = {}
     model = SpectralVAE(config)
@@ -260,7 +260,7 @@ def _crack_audio(args: argparse.Namespace) -> int:
     sound_picture(sound_plane, args.out.name).save(_beside(args.out, ".map.png"))
     # The bend clusters of the new checkpoint, beside it: a node that loads it starts without computing them.
     cached_clusters("audio", args.out, args.out.parent, lambda: SoundInstrument(model).clusters())
-    _made(args.out, ".preview.wav", ".losses.png", ".map.png", ".archive.txt")
+    _made("audio", args.out, ".preview.wav", ".losses.png", ".map.png", ".archive.txt")
     return 0
 
 
@@ -275,7 +275,7 @@ def _audio_preview(model: SpectralVAE, path: Path, seed: int) -> None:
 def _crack_images(args: argparse.Namespace) -> int:
     pictures, report = read_archive_pictures(args.source, cache_dir=args.cache)
     report.write(_beside(args.out, ".archive.txt"))
-    print(report.summary(), file=sys.stderr)
+    print(f"images: {report.summary()}", file=sys.stderr)
     config = ImageGANConfig()
     previous: dict[str, Any] = {}
     gen_net, disc = Generator(config), Discriminator(config)
@@ -332,7 +332,7 @@ def _crack_images(args: argparse.Namespace) -> int:
     cached_clusters("image", args.out, args.out.parent, lambda: ImageInstrument(gen_net).clusters())
     image_plane = image_map_of(gen_net, args.out, args.out.parent)
     image_picture(gen_net, image_plane, args.out.name).save(_beside(args.out, ".map.png"))
-    _made(args.out, ".preview.png", ".losses.png", ".map.png", ".archive.txt")
+    _made("images", args.out, ".preview.png", ".losses.png", ".map.png", ".archive.txt")
     return 0
 
 
@@ -411,7 +411,7 @@ def _beside(out: Path, suffix: str) -> Path:
     return out.with_name(out.stem + suffix)
 
 
-def _made(out: Path, *suffixes: str) -> None:
+def _made(net: str, out: Path, *suffixes: str) -> None:
     """The end of a crack: what it left, so a person knows what to open."""
     kept = ", ".join(_beside(out, s).name for s in suffixes if _beside(out, s).exists())
-    print(f"made {out} and, beside it: {kept}", file=sys.stderr, flush=True)
+    print(f"{net}: made {out} and, beside it: {kept}", file=sys.stderr, flush=True)
