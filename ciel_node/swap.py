@@ -188,15 +188,17 @@ class HotSwap:
 
     async def watch(self, stop: asyncio.Event) -> None:
         """poll() every POLL_S until `stop`."""
-        while not stop.is_set():
-            self.poll()
-            try:
-                await asyncio.wait_for(stop.wait(), POLL_S)
-            except TimeoutError:
-                pass
-        for fut in self._preparing.values():
-            fut.cancel()
-        self._checker.shutdown(wait=False, cancel_futures=True)
+        try:
+            while not stop.is_set():
+                self.poll()
+                try:
+                    await asyncio.wait_for(stop.wait(), POLL_S)
+                except TimeoutError:
+                    pass
+        finally:
+            for fut in self._preparing.values():
+                fut.cancel()
+            self._checker.shutdown(wait=False, cancel_futures=True)
 
     def poll(self) -> None:
         """Start checking each file that changed; apply what passed, log what did not."""
