@@ -182,7 +182,9 @@ class RenderWorker:
             fut = self._pool.submit(self._reload_here, spec)
 
         def done(f: Future[None]) -> None:
-            if not f.cancelled() and f.exception() is not None and self.spec is spec:
+            # A process that died meanwhile is replaced by one started on self.spec: the new checkpoints.
+            if (not f.cancelled() and f.exception() is not None and not isinstance(f.exception(), BrokenProcessPool)
+                    and self.spec is spec):
                 log.error("the renderer could not load the new checkpoints (%s); the running ones render on",
                           f.exception())
                 self.spec = old
