@@ -9,7 +9,8 @@ alike), medians and ratios:
      time per block / the block's duration. Target: bent <= 1.3x unbent.
   3. OSC bend -> audible change, p50/p95, through a real node playing into a private PulseAudio null sink recorded
      by parec (bench/playback.py's node, tests/audiopeers.py's recorder, a change detector on the spectrum's
-     shape, see shape_change): from a frozen point (drift 0), sound bends and clears in turn. Budget 250 ms, goal 50 ms.
+     shape, see tests/changes.py's arrival): from a frozen point (drift 0), sound bends and clears in turn.
+     Budget 250 ms, goal 50 ms.
 
     python bench/bend.py [picture sound osc] [--reps 200] [--blocks 400] [--trials 20] [--json FILE]
 
@@ -185,7 +186,7 @@ SETTLE_S = 3.0  # after a message: the change heard (~0.1-0.6 s), the leveller s
 
 def bench_osc(out: dict[str, Any], trials: int) -> None:
     sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
-    from audiopeers import PulseAudio, Recorder, shape_change
+    from audiopeers import PulseAudio, Recorder, arrival
     from playback import get_json, playing_node
     from pythonosc.udp_client import SimpleUDPClient
 
@@ -210,12 +211,13 @@ def bench_osc(out: dict[str, Any], trials: int) -> None:
         def change(kind: str, address: str, args: Any) -> str:
             t = time.monotonic()
             osc.send_message(address, args)
-            try:
-                took[kind].append(shape_change(rec, t))
-                said = f"{1000 * took[kind][-1]:.0f} ms"
-            except AssertionError:  # the new sound stayed within the range of the old: no time to report
+            heard = arrival(rec, t)
+            if heard is None:  # the new sound stayed within the range of the old: no time to report
                 missed[kind] += 1
                 said = "missed"
+            else:
+                took[kind].append(heard)
+                said = f"{1000 * heard:.0f} ms"
             time.sleep(max(0.0, t + SETTLE_S - time.monotonic()))
             return said
 

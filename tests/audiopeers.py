@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import changes
 import numpy as np
 import pytest
 from conftest import require_tool
@@ -305,41 +306,20 @@ def recorder(pulse: PulseAudio) -> Iterator[Recorder]:
         yield rec
 
 
-# --- when a recorded sound changed (tests/test_playback.py, bench/bend.py) -----------------------------------
-PERSIST = 5  # frames (10 ms each) a change must last to count
+# --- when a recorded sound changed (tests/test_playback.py, bench/playback.py, bench/bend.py, bench/steer.py) -------
+def _around(recording: Recorder, t_send: float, window_s: float) -> tuple[np.ndarray, int]:
+    """The recording once it holds `window_s` after t_send (and a little more), and the sample at t_send."""
+    recording.wait_until(t_send + window_s + 0.1)
+    return recording.samples(), recording.index_at(t_send)
 
 
-def shape_change(recording: Recorder, t_send: float, window_s: float = 1.0, smooth: int = 3) -> float:
-    """Seconds from t_send until the sound is nearer the sound it became than the sound before it, for PERSIST
-    frames in a row: 10 ms frames of log-spectrum with each frame's mean level taken out, their distance to the mean
-    of the 1.4 s before t_send and to the mean of the last 0.5 s of the window (long after any change within the
-    budget). A change smaller than the sound's own spread before it is missed (AssertionError).
+def departure(recording: Recorder, t_send: float, window_s: float = 1.0) -> float | None:
+    """Seconds from t_send until the sound left the range of the sound before it (a drift, a new seed); None when
+    it did not within window_s. See tests/changes.py (how, and why it is conservative)."""
+    return changes.departure(*_around(recording, t_send, window_s), window_s, recording.rate)
 
-    Not test_playback's spectral_change (the first frame beyond the largest distance the sound before it reached):
-    some bent sounds here spread widely (spectrum flip_v: a few frames 6x the median distance from their mean), so
-    the way back to the unbent sound stayed within that range (5 clears of 20 missed in one run, 3 of 4 in
-    another), and one frame over it was often the phase reconstruction's noise (changes "heard" 1-21 ms after the
-    message, before it could reach the speakers: 6 of 64 over two runs). The level is taken out because a bend that
-    makes the sound louder or quieter moves the leveller's gain for a second or more (its release)."""
-    recording.wait_until(t_send + window_s + 0.2)
-    x = recording.samples()
-    hop, n = 480, 2048  # 10 ms frames at 48 kHz
-    start, stop = recording.index_at(t_send - 1.5), recording.index_at(t_send + window_s)
-    frames = np.lib.stride_tricks.sliding_window_view(x[start:stop], n)[::hop] * np.hanning(n)
-    spectra = np.abs(np.fft.rfft(frames, axis=1))
-    loud = spectra.mean(axis=0) >= np.median(spectra.mean(axis=0))  # the bins that carry the sound
-    logmag = np.log(spectra[:, loud] + 1e-6)
-    logmag -= logmag.mean(axis=1, keepdims=True)
-    times = np.array([recording.time_of(start + k * hop + n // 2) for k in range(len(logmag))])
-    before, became = times < t_send - 0.05, times > t_send + window_s - 0.5
-    old, new = logmag[before].mean(axis=0), logmag[became].mean(axis=0)
 
-    def rms(d: np.ndarray) -> np.ndarray:
-        return np.sqrt((d**2).mean(axis=-1))
-
-    assert rms(new - old) > np.median(rms(logmag[before] - old)), "the sound after is within the spread before"
-    nearer = np.convolve(rms(logmag - new) - rms(logmag - old), np.ones(smooth) / smooth, mode="same") < 0
-    lasting = np.lib.stride_tricks.sliding_window_view(nearer & (times > t_send), PERSIST).all(axis=1)
-    after = np.flatnonzero(lasting)
-    assert len(after), "the sound never changed after the message"
-    return float(times[after[0]] - t_send)
+def arrival(recording: Recorder, t_send: float, window_s: float = 1.0) -> float | None:
+    """Seconds from t_send until the sound was nearer the sound it became than the sound before it (a bend, a
+    preset); None when it did not within window_s. See tests/changes.py."""
+    return changes.arrival(*_around(recording, t_send, window_s), window_s, recording.rate)
