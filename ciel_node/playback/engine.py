@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
 import queue
+import resource
 import signal
 import sys
 import threading
@@ -36,11 +38,18 @@ import numpy as np
 from ciel_node import lifeline
 from ciel_node.generate.place import Places
 from ciel_node.generate.walk import LivePoint, WalkState
+from ciel_node.playback.speaker import policy_name
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
 
 LEAD_S = 0.03  # sound queued ahead of the device: with one 32 ms block being made, ~60 ms of cover
+# The lead adapts (class Lead): doubled when the device finds the queue empty, up to LEAD_MAX_S; halved back towards
+# the configured lead after CALM_S without an underrun. RAISE_HOLD_S between raises: one stall empties the queue for
+# several device callbacks in a row, and the raised lead needs a moment to fill; that is one raise, not three.
+LEAD_MAX_S = 0.2
+CALM_S = 30.0
+RAISE_HOLD_S = 1.0
 STATUS_EVERY_S = 0.25
 # Silence from a running engine this long means it is stopped or hung: it sends a status every 0.25 s, and
 # nothing on its loop blocks for more than 2 s (closing a dead stream); the speakers ran dry long before.
@@ -48,6 +57,21 @@ STALL_S = 10.0
 START_S = 120.0  # its start-up (import torch, load the model) before the first word, on a loaded machine
 FADE_S = 0.02
 ENGINE_NICE = -10  # where the system allows it
+# Real-time round-robin where the system allows it (root, CAP_SYS_NICE, an RLIMIT_RTPRIO such as an audio group's).
+# Any real-time priority runs ahead of every ordinary process; among real-time threads, the audio server that drains
+# us (PulseAudio's default 5) should run before its clients, as JACK's clients run below JACK: so 4.
+RT_PRIORITY = 4
+# RLIMIT_RTTIME: CPU time a real-time thread may use without once sleeping. The engine sleeps between blocks, and
+# while a device plays its callback takes the GIL every 10 ms, which puts the loop to sleep; its longest legitimate
+# run is a catch-up of LEAD_MAX_S / block = 7 blocks (~100 ms on this VM's 2 cores, ~200 ms on a laptop that barely
+# keeps up). Past 200 ms (PulseAudio's and rtkit's bound too) it is a runaway: soft = hard, so the kernel ends it
+# with SIGKILL at once (SIGXCPU's default would dump the core of a process holding torch, and a Python handler
+# cannot run while the runaway is in C code); the node logs the exit and starts a new engine.
+RT_CPU_US = 200_000
+
+
+# The terms of health's latency_ms, each reported on its own.
+LATENCY_TERMS = ("device_latency_ms", "resampler_ms", "lead_ms", "block_ms", "phase_ms", "limiter_ms")
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,66 @@ class EngineSpec:
 
 
 Cut = tuple[np.ndarray, LivePoint, str]  # the samples, where the sound's walk was at the cut, the checkpoint's sha256
+
+
+class Lead:
+    """The sound kept queued ahead of the device: raised when the device finds the queue empty, lowered when calm.
+
+    Deterministic rules, applied on each look at the speaker's underrun count (update): more underruns than last time
+    double the lead (up to `cap`; at most once per RAISE_HOLD_S); CALM_S with no new underrun and no change halve it
+    (down to `base`, the configured lead). The cost of a raise is latency, which health's latency_ms shows."""
+
+    def __init__(self, base: float, cap: float = LEAD_MAX_S, now: float = 0.0) -> None:
+        self.base, self.cap = base, max(base, cap)
+        self.s = base
+        self.seen = 0  # underruns counted so far
+        self.changed_at = -math.inf
+        self.calm_since = now
+
+    def update(self, underruns: int, now: float) -> str | None:
+        """Look at the underrun count; a one-line description of the change if the lead changed."""
+        if underruns > self.seen:
+            new, self.seen, self.calm_since = underruns - self.seen, underruns, now
+            if self.s < self.cap and now - self.changed_at >= RAISE_HOLD_S:
+                old, self.s, self.changed_at = self.s, min(self.cap, 2 * self.s), now
+                return (f"sound engine: {new} underrun(s); lead raised from {1000 * old:.0f} to {1000 * self.s:.0f} ms "
+                        f"(back down after {CALM_S:g} s without)")
+            return None
+        if self.s > self.base and now - max(self.calm_since, self.changed_at) >= CALM_S:
+            old, self.s, self.changed_at = self.s, max(self.base, self.s / 2), now
+            return (f"sound engine: no underrun for {CALM_S:g} s; lead lowered from {1000 * old:.0f} to "
+                    f"{1000 * self.s:.0f} ms")
+        return None
+
+
+def _realtime(tids: list[int]) -> tuple[dict[str, Any], str]:
+    """Put the threads `tids` under SCHED_RR at RT_PRIORITY, bounded by RLIMIT_RTTIME; else leave them at their nice.
+
+    Returns the scheduling they have (for health) and the one log line saying it."""
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        if not hasattr(os, "sched_setscheduler"):
+            raise OSError("no sched_setscheduler on this system")
+        _, hard = resource.getrlimit(resource.RLIMIT_RTTIME)
+        bound = RT_CPU_US if hard == resource.RLIM_INFINITY else min(RT_CPU_US, hard)
+        resource.setrlimit(resource.RLIMIT_RTTIME, (bound, bound))  # first: never real-time without the bound
+        for tid in tids:
+            os.sched_setscheduler(tid, os.SCHED_RR, os.sched_param(RT_PRIORITY))
+    except OSError as e:  # an ordinary user without an RLIMIT_RTPRIO: today's nice, the adaptive lead does the rest
+        why = e.strerror or str(e)
+        return ({"policy": "SCHED_OTHER", "nice": nice, "refused": why},
+                f"sound engine: nice {nice} (real-time scheduling refused: {why})")
+    return ({"policy": "SCHED_RR", "priority": RT_PRIORITY, "nice": nice, "rttime_ms": bound / 1000},
+            f"sound engine: real-time (SCHED_RR {RT_PRIORITY}, at most {bound / 1000:g} ms of CPU without a pause)")
+
+
+def _below_realtime() -> None:
+    """The calling thread back to ordinary scheduling (its nice kept): for work that runs for seconds on end."""
+    try:
+        if os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except (OSError, AttributeError):
+        pass
 
 
 class _Window:
@@ -118,6 +202,9 @@ class _Engine:
         self.new_limiter = lambda: TruePeakLimiter(self.sr)
         self.limiter = self.new_limiter()
         self.speaker = Speaker(spec.device, self.sr, spec.lead_s, self._say)
+        self.lead = Lead(spec.lead_s, now=time.monotonic())
+        self.scheduling: dict[str, Any] = {"policy": policy_name(os.sched_getscheduler(0)),
+                                           "nice": os.getpriority(os.PRIO_PROCESS, 0)}
         self.controls = Controls()
         self.walk: WalkState | None = None  # the node's walk: where to begin sounding from, around which home
         self.pacing = False
@@ -140,7 +227,10 @@ class _Engine:
 
     def _load(self, spec: EngineSpec) -> None:
         """A hot swap's model, loaded in a thread beside the loop: the loop goes on rendering blocks (torch and the
-        file reads let go of the GIL, and the GIL changes hands every millisecond here); it switches at a cut."""
+        file reads let go of the GIL, and the GIL changes hands every millisecond here); it switches at a cut.
+        Not real-time: unpickling a model runs for seconds without a pause (the RLIMIT_RTTIME bound would end the
+        engine) and would take a core from everything below; at the engine's nice it still runs ahead of the node."""
+        _below_realtime()
         try:
             self._loaded = (self._renderer(spec), spec)
         except Exception as e:  # noqa: BLE001 - the node checked it; whatever happens, the sounding model plays on
@@ -170,6 +260,14 @@ class _Engine:
         self._send(("log", level, message))
 
     def run(self) -> None:
+        # Real-time from here on, not from the start: importing torch and loading the model run for seconds
+        # without a pause. Which threads: this loop (it renders) and the one that sends to the node, so that no
+        # thread that takes the GIL in the steady state sits below the loop (a preempted GIL holder would stall it:
+        # a priority inversion). Threads started from here inherit the policy (glibc's default PTHREAD_INHERIT_SCHED):
+        # the device opener, and through it PortAudio's callback thread and the ALSA pulse plugin's thread (the
+        # speaker reads the callback's policy back for health). The hot-swap loader steps down (_load).
+        self.scheduling, line = _realtime([threading.get_native_id(), self._pumping.native_id or 0])
+        self._say(logging.INFO, line)
         while not self.stopping:
             if self.conn.poll(self._wait()):
                 while not self.stopping and self.conn.poll(0):
@@ -185,6 +283,9 @@ class _Engine:
                 self._begin()
             if self._loaded is not None and not self.pacing:  # nothing sounds: switch now, not at a cut
                 self._switch()
+            if self.pacing and self.speaker.state == "open":
+                if change := self.lead.update(self.speaker.underruns, time.monotonic()):
+                    self._say(logging.INFO, change)  # one line per change; the node's log filter bounds repeats
             if self.pacing:
                 self._render_due()
             if time.monotonic() - self._last_status >= STATUS_EVERY_S:
@@ -197,9 +298,9 @@ class _Engine:
         if not self.pacing:
             return STATUS_EVERY_S
         if self.speaker.state == "open":
-            return min(0.05, max(0.002, self.speaker.queued_s() - self.spec.lead_s))
+            return min(0.05, max(0.002, self.speaker.queued_s() - self.lead.s))
         ahead = (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0])
-        return min(0.05, max(0.002, ahead - self.spec.lead_s + self.block_s))
+        return min(0.05, max(0.002, ahead - self.lead.s + self.block_s))
 
     def _begin(self) -> None:
         assert self.walk is not None
@@ -212,9 +313,9 @@ class _Engine:
     def _render_due(self) -> None:
         while True:
             if self.speaker.state == "open":
-                if self.speaker.queued_s() >= self.spec.lead_s:  # keeps lead_s to lead_s + one block queued
+                if self.speaker.queued_s() >= self.lead.s:  # keeps the lead to the lead + one block queued
                     return
-            elif (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0]) > self.spec.lead_s:
+            elif (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0]) > self.lead.s:
                 return
             t0 = time.perf_counter()
             c = self.controls
@@ -239,6 +340,8 @@ class _Engine:
             self._cut(msg[1])
         elif kind == "load":
             threading.Thread(target=self._load, args=(msg[1],), name="ciel-engine-load", daemon=True).start()
+        elif kind == "stall":  # tests: the loop held up (a page fault, a GC pause), the device plays on from the queue
+            time.sleep(min(1.0, float(msg[1])))
         elif kind == "stop":
             self.stopping = True
 
@@ -261,8 +364,15 @@ class _Engine:
         status = {
             **self.speaker.status(),
             "sounding": self.pacing,
-            "lead_ms": round(1000 * self.spec.lead_s, 1),
+            "scheduling": self.scheduling,
+            "lead_ms": round(1000 * self.lead.s, 1),  # now: raised after underruns, back to the base when calm
+            "lead_base_ms": round(1000 * self.lead.base, 1),  # the configured lead (engine_lead_s)
             "block_ms": round(1000 * self.block_s, 1),
+            # The first frame a control changes is centred half a window (n_fft / 2) into the block it starts: the
+            # phase stream emits samples only up to the last committed frame's centre minus pad (PhaseStream.push),
+            # and the look-ahead frames add nothing (a seed or drift change drops them, a moved home shifts them).
+            "phase_ms": round(1000 * self.sound.phase.f.pad / self.sr, 1),
+            "limiter_ms": round(1000 * self.limiter.latency / self.sr, 1),  # its look-ahead and interpolator reach
             "render_ms_p50": round(ms[len(ms) // 2], 2) if ms else None,
             "render_ms_max": round(ms[-1], 2) if ms else None,
             "cpu_s": round(time.process_time(), 3),
@@ -270,14 +380,18 @@ class _Engine:
             "pid": os.getpid(),  # which process is the engine (it is replaced if it dies or stalls)
             "checkpoint": self.sha256,  # the sounding model's sha256
         }
-        status["latency_ms"] = round(status["device_latency_ms"] + status["lead_ms"] + status["block_ms"], 1)
+        # The control-to-speaker bound: a control waits for the next block (block), which is made, put behind the
+        # queue (lead) and what the resampler holds back, and played after the device's latency; its change is
+        # centred phase_ms into the block and delayed by the limiter.
+        status["latency_ms"] = round(sum(status[k] for k in LATENCY_TERMS), 1)
         self._send(("status", status))
 
 
 def _raise_priority() -> None:
     """The sound has milliseconds to spare, everything else on the machine has seconds: where allowed (root,
-    CAP_SYS_NICE, a unit's LimitNICE), run ahead of ordinary processes, as audio servers do. Not real-time
-    scheduling: a stuck engine at nice -10 still leaves the machine usable."""
+    CAP_SYS_NICE, a unit's LimitNICE), run ahead of ordinary processes, as audio servers do. Set first, so every
+    thread has it (Linux keeps a nice per thread; new ones inherit it): the start-up, the threads that stay ordinary,
+    and all of them where real-time scheduling is refused (_realtime, from the loop)."""
     try:
         os.setpriority(os.PRIO_PROCESS, 0, min(os.getpriority(os.PRIO_PROCESS, 0), ENGINE_NICE))
     except OSError:
@@ -364,6 +478,13 @@ class SoundEngine:
         with self._lock:
             self._pending = spec
             self._outbox.append(("load", spec))
+        self._wake.set()
+
+    def stall(self, seconds: float) -> None:
+        """For tests: the engine's loop makes nothing for `seconds` (at most 1) from when it reads this, as a loop held
+        up by a page fault or a pause would; the device's callback goes on playing from the queue."""
+        with self._lock:
+            self._outbox.append(("stall", seconds))
         self._wake.set()
 
     def set_controls(self, controls: Controls) -> None:

@@ -12,6 +12,7 @@ device is back (PortAudio is re-initialised to see devices that came or went).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -94,6 +95,12 @@ def reinit_portaudio() -> None:
         log.debug("PortAudio re-initialisation failed: %s", e)
 
 
+def policy_name(policy: int | None) -> str | None:
+    """os.SCHED_RR -> "SCHED_RR" (None stays None)."""
+    names = {getattr(os, n, None): n for n in ("SCHED_OTHER", "SCHED_BATCH", "SCHED_IDLE", "SCHED_FIFO", "SCHED_RR")}
+    return None if policy is None else names.get(policy, str(policy))
+
+
 class Speaker:
     """One output device, opened on demand, its state kept for the node's health data."""
 
@@ -116,6 +123,8 @@ class Speaker:
         self.callbacks = 0
         self.last_callback = 0.0
         self.device_latency_s = 0.0
+        self.callback_policy: int | None = None  # the callback thread's scheduling policy, read on its first call
+        self.resampler_held = 0.0  # the most the resampler has held back on this stream, in device samples
         self.opened = 0
         self.lost = 0
         self._finished = False
@@ -131,6 +140,8 @@ class Speaker:
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         self.callbacks += 1
         self.last_callback = time.monotonic()
+        if self.callbacks == 1:  # one syscall per stream: did PortAudio's thread inherit the opener's real-time?
+            self.callback_policy = os.sched_getscheduler(0)
         if status.output_underflow:
             self.xruns += 1
         if self.read >= self.written or frames != self.block:
@@ -234,6 +245,8 @@ class Speaker:
         self._resampler = soxr.ResampleStream(self.source_rate, rate, 1, dtype="float32", quality="HQ")
         self._finished = False
         self.callbacks = 0
+        self.callback_policy = None
+        self.resampler_held = 0.0
         self.last_callback = time.monotonic()
 
     def _close(self) -> None:
@@ -263,6 +276,9 @@ class Speaker:
         """Sound at the source rate, already under `ceiling` (linear): resampled, cut into slots."""
         if self.state != "open":
             return
+        # What libsoxr holds back (its filter's reach plus its internal blocks: 6-37 ms at HQ, 16 -> 48 kHz) is
+        # played after the queue: a term of the latency, reported as its maximum.
+        self.resampler_held = max(self.resampler_held, self._resampler.delay())
         y = self._resampler.resample_chunk(samples.astype(np.float32))
         # Resampling can ring a hair over a peak that sat exactly on the ceiling.
         np.clip(y, -ceiling, ceiling, out=y)
@@ -285,6 +301,8 @@ class Speaker:
             "state": self.state, "device": self.name, "sample_rate": self.rate or None,
             "underruns": self.underruns, "xruns": self.xruns,
             "device_latency_ms": round(1000 * self.device_latency_s, 1),
+            "resampler_ms": round(1000 * self.resampler_held / self.rate, 1) if self.rate else 0.0,
+            "callback_scheduling": policy_name(self.callback_policy),
             "queued_ms": round(1000 * self.queued_s(), 1), "opened": self.opened, "lost": self.lost,
         }
 
