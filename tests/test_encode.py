@@ -1,4 +1,5 @@
-"""The published MP3: encoded once for ordinary sounds, never over the ceiling when decoded, same samples same bytes."""
+"""The published MP3 (and Opus): encoded once for ordinary sounds, never over the ceiling when decoded, same samples
+same bytes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import io
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from conftest import require_tool
 
 from ciel_node.generate import piece, walk
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
-from ciel_node.generate.piece import encode_mp3
+from ciel_node.generate.piece import encode_mp3, encode_opus
 from ciel_node.models.audio_vae import SpectralVAE
 
 SR = 16000
@@ -42,10 +44,17 @@ def _decoded(data: bytes) -> np.ndarray:
     return sf.read(io.BytesIO(data), dtype="float32")[0]
 
 
+CODECS: dict[str, tuple[Callable[..., bytes], Callable[[bytes], float], str]] = {
+    "mp3": (encode_mp3, lambda data: float(np.abs(_decoded(data)).max()), "MP3_MARGIN_DB"),
+    "opus": (encode_opus, piece._decoded_peak, "OPUS_MARGIN_DB")}
+
+
+@pytest.mark.parametrize("codec", ["mp3", "opus"])
 @pytest.mark.parametrize("ceiling_db", [-6.0, -1.0, -20.0])
-def test_hard_sounds_never_decode_above_the_ceiling(ceiling_db: float) -> None:
+def test_hard_sounds_never_decode_above_the_ceiling(ceiling_db: float, codec: str) -> None:
+    encode, decoded_peak, _ = CODECS[codec]
     for name, x in _hard(ceiling_db).items():
-        peak = float(np.abs(_decoded(encode_mp3(x, SR, ceiling_db))).max())
+        peak = decoded_peak(encode(x, SR, ceiling_db))
         assert peak <= db_to_gain(ceiling_db), f"{name} at {ceiling_db} dBFS decodes to {20 * np.log10(peak):.2f} dBFS"
         assert peak > db_to_gain(ceiling_db - 6.0) or name == "sine7900", name  # pulled under, not crushed
 
@@ -78,24 +87,28 @@ def _ordinary() -> list[tuple[np.ndarray, float]]:
     return out
 
 
-def test_ordinary_sounds_are_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("codec", ["mp3", "opus"])
+def test_ordinary_sounds_are_encoded_once(monkeypatch: pytest.MonkeyPatch, codec: str) -> None:
+    encode, decoded_peak, margin_name = CODECS[codec]
+
     def encodes(margin_db: float) -> list[int]:
-        monkeypatch.setattr(piece, "MP3_MARGIN_DB", margin_db)
+        monkeypatch.setattr(piece, margin_name, margin_db)
         counts = []
         for samples, ceiling_db in sounds:
             stats: dict[str, int] = {}
-            data = encode_mp3(samples, SR, ceiling_db, stats=stats)
-            assert np.abs(_decoded(data)).max() <= db_to_gain(ceiling_db)
+            data = encode(samples, SR, ceiling_db, stats=stats)
+            assert decoded_peak(data) <= db_to_gain(ceiling_db)
             counts.append(stats["encodes"])
         return counts
 
-    sounds, margin_db = _ordinary(), piece.MP3_MARGIN_DB
+    sounds, margin_db = _ordinary(), getattr(piece, margin_name)
     assert sum(encodes(0.0)) >= len(sounds) + 2  # the problem is real: without headroom, re-encodes
     assert sum(encodes(margin_db)) <= len(sounds) + 1, "more than 1 in 8 re-encoded: margin too thin"
 
 
 def _digest() -> str:
-    return hashlib.sha256(b"".join(encode_mp3(x, SR, c) for c in (-6.0, -1.0) for x in _hard(c).values()))\
+    sounds = [(x, c) for c in (-6.0, -1.0) for x in _hard(c).values()]
+    return hashlib.sha256(b"".join(encode(x, SR, c) for encode in (encode_mp3, encode_opus) for x, c in sounds))\
         .hexdigest()
 
 

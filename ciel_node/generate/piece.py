@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -109,54 +110,38 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     return buf.getvalue()
 
 
-# The decoded MP3's peak over the input's sample peak (libsndfile's LAME VBR, 16 kHz): 0.0-1.7 dB over 25 rendered
-# pieces, mean 0.6 (bench/encode.py). Pre-scaling by this margin encodes once; the decode check stays the safety net.
+# How far a codec's decoded peak rises over the input's sample peak (it rings), measured on rendered pieces at
+# 16 kHz by bench/encode.py: MP3 (libsndfile's LAME VBR) 0.0-2.1 dB over 49 sounds, mean 0.6; Opus (24 kbit/s)
+# 0.0-2.3 dB over 25, mean 0.9. Pre-scaling by the margin encodes once; the decode check stays the safety net.
 MP3_MARGIN_DB = 2.0
+OPUS_MARGIN_DB = 2.5
 
 
 def encode_mp3(samples: np.ndarray, sample_rate: int, ceiling_db: float, tries: int = 4,
                stats: dict[str, int] | None = None) -> bytes:
-    """MP3 for the web whose decoded peak never exceeds the ceiling: encoded once with the headroom codecs take
-    (they ring past the input's peaks, MP3_MARGIN_DB), decoded to check, and re-encoded quieter only if it still
-    overshoots; after `tries` encodes it falls back to silence rather than publish over the ceiling. `stats`, if
-    given, receives {"encodes": n}."""
-    ceiling = db_to_gain(ceiling_db)
-    x = samples.astype(np.float32)
-    peak = float(np.max(np.abs(x), initial=0.0))
-    if peak * db_to_gain(MP3_MARGIN_DB) > ceiling:
-        x = x * np.float32(ceiling / (peak * db_to_gain(MP3_MARGIN_DB)))
-    for n in range(1, tries + 1):
-        data = _sf_mp3(x, sample_rate)
+    """MP3 for the web (libsndfile's LAME), never above the ceiling when decoded: see _under_ceiling."""
+    def encode(x: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        sf.write(buf, x, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
+        return buf.getvalue()
+
+    def peak(data: bytes) -> float:
         decoded, _ = sf.read(io.BytesIO(data), dtype="float32")
-        peak = float(np.max(np.abs(decoded), initial=0.0))
-        if peak <= ceiling:
-            if stats is not None:
-                stats["encodes"] = n
-            return data
-        x = x * np.float32(ceiling / peak * 0.97)
-    if stats is not None:
-        stats["encodes"] = tries + 1
-    return _sf_mp3(np.zeros_like(x), sample_rate)
+        return float(np.max(np.abs(decoded), initial=0.0))
 
-
-def _sf_mp3(x: np.ndarray, sample_rate: int) -> bytes:
-    buf = io.BytesIO()
-    sf.write(buf, x, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
-    return buf.getvalue()
+    return _under_ceiling(encode, peak, samples, ceiling_db, MP3_MARGIN_DB, tries, stats)
 
 
 def encode_opus(samples: np.ndarray, sample_rate: int, ceiling_db: float, tries: int = 4,
-                bit_rate: int = OPUS_BIT_RATE) -> bytes:
-    """Ogg Opus for the web (libopus through PyAV, bit-exact: the same samples give the same bytes), re-encoded
-    quieter while its decoded peak overshoots the ceiling, as the MP3 is. libopus takes 8/12/16/24/48 kHz as it is;
-    other rates are resampled to 48 kHz first."""
+                bit_rate: int = OPUS_BIT_RATE, stats: dict[str, int] | None = None) -> bytes:
+    """Ogg Opus for the web (libopus through PyAV, bit-exact: the same samples give the same bytes), never above
+    the ceiling when decoded: see _under_ceiling. libopus takes 8/12/16/24/48 kHz as it is; other rates are
+    resampled to 48 kHz first."""
     import av
 
-    ceiling = db_to_gain(ceiling_db)
     rate = sample_rate if sample_rate in (8000, 12000, 16000, 24000, 48000) else 48000
-    x = samples.astype(np.float32)
-    data = b""
-    for _ in range(tries):
+
+    def encode(x: np.ndarray) -> bytes:
         buf = io.BytesIO()
         with av.open(buf, "w", format="ogg", options={"fflags": "+bitexact"}) as out:
             stream = out.add_stream("libopus", rate=rate, options={"application": "audio", "compression_level": "5"})
@@ -170,12 +155,34 @@ def encode_opus(samples: np.ndarray, sample_rate: int, ceiling_db: float, tries:
                     out.mux(packet)
             for packet in stream.encode(None):
                 out.mux(packet)
-        data = buf.getvalue()
-        peak = _decoded_peak(data)
+        return buf.getvalue()
+
+    return _under_ceiling(encode, _decoded_peak, samples, ceiling_db, OPUS_MARGIN_DB, tries, stats)
+
+
+def _under_ceiling(
+    encode: Callable[[np.ndarray], bytes], decoded_peak: Callable[[bytes], float], samples: np.ndarray,
+    ceiling_db: float, margin_db: float, tries: int, stats: dict[str, int] | None,
+) -> bytes:
+    """Encoded once, pre-scaled by the headroom the codec takes (margin_db over the sample peak), then decoded to
+    check; re-encoded quieter only if it still overshoots, and after `tries` encodes, silence rather than sound over
+    the ceiling. `stats`, if given, receives {"encodes": n} (tests and bench/encode.py count them)."""
+    ceiling = db_to_gain(ceiling_db)
+    x = samples.astype(np.float32)
+    predicted = float(np.max(np.abs(x), initial=0.0)) * db_to_gain(margin_db)
+    if predicted > ceiling:
+        x = x * np.float32(ceiling / predicted)
+    for n in range(1, tries + 1):
+        data = encode(x)
+        peak = decoded_peak(data)
         if peak <= ceiling:
+            if stats is not None:
+                stats["encodes"] = n
             return data
         x = x * np.float32(ceiling / peak * 0.97)
-    return data
+    if stats is not None:
+        stats["encodes"] = tries + 1
+    return encode(np.zeros_like(x))
 
 
 def _decoded_peak(data: bytes) -> float:
