@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{path}: sealed, sha256 {seal_checkpoint(path)}")
             return 0
         if args.command == "crack":
+            from ciel_node.crack.args import settle
+
+            settle(args)  # a wrong flag is refused before torch loads
             from ciel_node.crack.train import crack
 
             return crack(args)

@@ -195,7 +195,7 @@ def test_a_second_node_on_the_same_state_dir_is_refused(tmp_path: Path, tiny_che
     state = tmp_path / "state"
     args = ["run", "--no-playback", "--state-dir", str(state), "--audio-checkpoint", str(tiny_checkpoints[0]),
             "--image-checkpoint", str(tiny_checkpoints[1]), "--interval", "3600", "--osc", "127.0.0.1:0",
-            "--web", "127.0.0.1:0", "--oscquery", "127.0.0.1:0"]
+            "--web", "127.0.0.1:0", "--oscquery", "127.0.0.1:0", "--max-sound-s", "1"]  # a piece soon
     first = subprocess.Popen([sys.executable, "-m", "ciel_node", *args], stderr=subprocess.PIPE, text=True)
     try:
         manifest = state / "manifest.jsonl"

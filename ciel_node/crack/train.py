@@ -20,7 +20,7 @@ from torch import nn
 
 from ciel_node import __version__
 from ciel_node.crack.archive import ArchiveReport, read_archive_pictures, read_archive_sounds
-from ciel_node.crack.both import crack_both, default_out
+from ciel_node.crack.both import crack_both
 from ciel_node.crack.progress import LossLog, Progress, clock_text, losses_text
 from ciel_node.errors import CheckpointError, CielError
 from ciel_node.generate import walk
@@ -91,44 +91,8 @@ def _resume_path(out: Path) -> Path:
     return out.with_name(out.stem + ".resume.pt")
 
 
-def _check_args(args: argparse.Namespace) -> None:
-    """Settle what `crack [audio|images] SOURCE` asks for (args.model becomes "audio", "images" or "both"; --out and
-    --cache get their defaults) and refuse a bad value before anything is read."""
-    if args.source is None:  # `crack DIR`: both nets
-        args.model, args.source = "both", Path(args.model)
-    elif args.model not in ("audio", "images"):
-        raise CielError(f"crack {args.model} {args.source}: say `crack audio DIR`, `crack images DIR`, or `crack DIR` "
-                        "for both nets")
-    if not (args.minutes > 0 and math.isfinite(args.minutes)):
-        raise CielError(f"--minutes {args.minutes} must be a positive number of minutes")
-    folder = default_out(args.source)
-    if args.model == "both":
-        if args.out is not None and args.out.suffix == ".pt":
-            raise CielError(f"--out {args.out}: for both nets --out is a folder (it gets audio.pt and images.pt); "
-                            f"for one net say `crack audio {args.source} --out {args.out}`")
-        args.out = args.out or folder
-        folder = args.out
-    else:
-        args.out = args.out or folder / ("audio.pt" if args.model == "audio" else "images.pt")
-        folder = args.out.parent
-    if args.cache is None:
-        args.cache = folder / ".archive-cache"
-    if args.model != "both" and args.out.suffix != ".pt":
-        raise CielError(f"--out {args.out} should end in .pt, e.g. checkpoints/mine.pt")
-    if args.resume and not args.out.exists():
-        raise CielError(f"--resume needs an existing checkpoint at --out {args.out}; drop --resume to start fresh")
-    if not 1 <= args.threads <= 64:
-        raise CielError(f"--threads {args.threads} must be in 1..64")
-    if args.batch is not None and not 1 <= args.batch <= 4096:
-        raise CielError(f"--batch {args.batch} must be in 1..4096")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CielError(f"cannot create the folder for --out {args.out} ({e.strerror})") from None
-
-
 def crack(args: argparse.Namespace) -> int:
-    _check_args(args)
+    """`ciel-node crack`, its arguments settled by ciel_node.crack.args.settle (before torch is imported)."""
     if args.model == "both":
         return crack_both(args)
     torch.set_num_threads(args.threads)
