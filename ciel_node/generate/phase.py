@@ -27,6 +27,7 @@ class Framing:
         # Sum of squared windows over the overlapping frames: constant for Hann at these hops.
         wss = (self.window.reshape(self.overlap, hop) ** 2).sum(0)
         self.norm = torch.tile(wss, (self.overlap,))
+        self.synthesis = self.window / self.norm  # the synthesis window, so overlap-add inverts analyse
 
     def analyse(self, signal: torch.Tensor) -> torch.Tensor:
         # (S,) samples with S = (W - 1) * hop + n_fft -> (W, F) complex frames
@@ -34,12 +35,32 @@ class Framing:
 
     def overlap_add(self, spectra: torch.Tensor) -> torch.Tensor:
         # (W, F) complex frames -> (S,) samples, S = (W - 1) * hop + n_fft, unnormalised at the edges
-        frames = torch.fft.irfft(spectra, n=self.n_fft, dim=-1) * (self.window / self.norm)
-        w = frames.shape[0]
-        return F.fold(
-            frames.T[None], output_size=(1, (w - 1) * self.hop + self.n_fft), kernel_size=(1, self.n_fft),
-            stride=(1, self.hop),
-        ).flatten()
+        w, k = spectra.shape[0], self.overlap - 1
+        buffer = self.frame_buffer(w)
+        self.synthesise(spectra.flip(0), buffer[k : k + w])
+        return self.add_frames(buffer)
+
+    def synthesise(self, spectra: torch.Tensor, out: torch.Tensor) -> None:
+        # (W, F) complex frames -> (W, n_fft) windowed sample frames, written into `out`
+        torch.fft.irfft(spectra, n=self.n_fft, dim=-1, out=out).mul_(self.synthesis)
+
+    def frame_buffer(self, w: int) -> torch.Tensor:
+        """Zeros for `w` frames to be overlap-added: (w + 2k, n_fft), k = overlap - 1; frame m goes in row
+        k + w - 1 - m (last frame first), between k zero rows on either side (see add_frames)."""
+        return torch.zeros((w + 2 * (self.overlap - 1), self.n_fft))
+
+    def add_frames(self, buffer: torch.Tensor) -> torch.Tensor:
+        """Frames laid out as frame_buffer says -> (S,) samples, S = (w - 1) * hop + n_fft.
+
+        Hop-block j of the sound is the sum of slice i of frame j - i, i = 0 .. overlap - 1. With the
+        frames last-first and zero-padded, those terms are one strided view with positive strides, and
+        one sum over it adds them in the order F.fold did (from zero, i ascending): the same floats,
+        without fold's per-element indexing (several times faster at these sizes).
+        """
+        k = self.overlap - 1
+        blocks = buffer.shape[0] - k  # hop-blocks in the sound, last first
+        terms = buffer.as_strided((self.overlap, blocks, self.hop), (self.n_fft + self.hop, self.n_fft, 1))
+        return terms.sum(0).flip(0).reshape(-1)
 
     def magnitudes(self, samples: np.ndarray) -> torch.Tensor:
         """|STFT| of a whole sound in this framing (zero-padded so frame k owns slice k)."""
@@ -115,17 +136,34 @@ class PhaseStream:
 
     def _solve(self, fixed: torch.Tensor, target: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         """FGLA in librosa's form, with the `fixed` frames on the left clamped; returns the new frames."""
-        c = fixed.shape[0]
+        f, c = self.f, fixed.shape[0]
         beta = self.momentum / (1.0 + self.momentum)
         angles = torch.polar(torch.ones_like(target), phase)
-        rebuilt = torch.zeros_like(angles)
+        previous: torch.Tensor | None = None  # the momentum term starts from 0 (and x - 0 is x)
+        n = target.shape[0]
+        buffer = f.frame_buffer(c + n)
+        rows = buffer[f.overlap - 1 : f.overlap - 1 + c + n]  # the new frames last-first, then the fixed ones
+        f.synthesise(fixed.flip(0), rows[n:])  # clamped: synthesised once, not every iteration
         for _ in range(self.iterations):
+            f.synthesise((target * angles).flip(0), rows[:n])
+            rebuilt = f.analyse(f.add_frames(buffer)[c * f.hop :])  # only the new frames are re-estimated
+            angles = _unit(rebuilt if previous is None else torch.sub(rebuilt, previous, alpha=beta))
             previous = rebuilt
-            signal = self.f.overlap_add(torch.cat([fixed, target * angles]))
-            rebuilt = self.f.analyse(signal)[c:]
-            angles = rebuilt - beta * previous
-            angles = angles / (angles.abs() + 1e-12)
         return target * angles
+
+
+def _unit(z: torch.Tensor) -> torch.Tensor:
+    """z / (|z| + 1e-12), bit for bit as torch computes it on complex64, in under half the time.
+
+    torch's complex abs is a SIMD hypot; squaring and adding the float32 pair in float64 is exact up to
+    one rounding, so the float64 root rounds back to the same float32. And torch divides a complex by
+    a real as a product with the reciprocal, so that is what is done here, on the real values.
+    """
+    pair = torch.view_as_real(z).double()  # (..., 2) float64
+    pair = pair * pair
+    scale = torch.add(pair[..., 0], pair[..., 1]).sqrt_().float()
+    scale += 1e-12
+    return z * scale.reciprocal_()
 
 
 class StreamingGriffinLim:
