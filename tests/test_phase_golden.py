@@ -5,10 +5,15 @@ c7e07db (F.fold overlap-add, complex-division normalisation) for fixed, seeded i
 stream and a live-sized stream at the shipped checkpoint's framing (n_fft 1024, hop 256), two other
 framings (overlap 8 and 3), and the raw framing operations (overlap_add, analyse, magnitudes).
 
-The faster code must give the same float32 values. It is bit-identical on the machine the goldens
-were made on; the assertion allows a max abs difference of 1e-6 (outputs are scaled to peak ~0.5), so
-that an FFT or libm built with other SIMD paths on another CPU, which may round a last bit
-differently, does not fail it. A broken overlap-add or normalisation is off by orders of magnitude more.
+On the platform the goldens were made on (the torch version and SIMD level stored with them, the one
+CI runs on), the faster code must give the same bytes: every float32 bit-identical. No tolerance there:
+Griffin-Lim amplifies a last-bit change (a different summation order or division) to ~5e-6 in a piece
+and ~1e-3 in a live stream within a few pushes, so "within 1e-6" would not even be a stable bound.
+
+On another platform torch's own FFT and SIMD kernels round some last bits differently (the old code
+would not reproduce the goldens either), so there the one-pass framing operations are held to a max abs
+difference of 1e-6 (outputs peak at ~0.1-1) and the streams to the same sound: |STFT| within 2 % (L2,
+relative) and level within 1 %. A broken overlap-add or normalisation misses those by far.
 
 The goldens are only ever written by hand, from the old code:
     CIEL_PHASE_REGEN=1 python tests/test_phase_golden.py
@@ -30,6 +35,13 @@ from ciel_node.generate.phase import Framing, PhaseStream, StreamingGriffinLim
 
 GOLDEN = Path(__file__).parent / "golden" / "phase.npz"
 TOL = 1e-6
+STREAMS = {"piece_1024_256": (1024, 256), "live_1024_256": (1024, 256), "overlap8_512_64": (512, 64),
+           "overlap3_384_128": (384, 128)}
+
+
+def _platform() -> str:
+    """What decides the last bits of torch's float kernels here: its version and the SIMD level in use."""
+    return f"torch {torch.__version__.split('+')[0]} {torch.backends.cpu.get_cpu_capability()}"
 
 
 def _mags(rng: np.random.Generator, frames: int, bins: int, scale: float) -> torch.Tensor:
@@ -102,13 +114,26 @@ def test_phase_reproduces_the_golden_output(name: str, golden: dict[str, np.ndar
     want = golden[name]
     got = CASES[name]()
     assert got.dtype == want.dtype and got.shape == want.shape, (name, got.dtype, got.shape, want.shape)
-    diff = float(np.max(np.abs(got - want)))
-    assert diff <= TOL, f"{name}: max abs difference {diff:.3g} from the golden output (allowed {TOL:g})"
+    if str(golden["platform"]) == _platform():
+        differ = int(np.count_nonzero(got.view(np.uint32) != want.view(np.uint32)))
+        assert differ == 0, (f"{name}: {differ} of {got.size} values differ from the golden output "
+                             f"(max abs {float(np.max(np.abs(got - want))):.3g}); it must be bit-identical")
+    elif name not in STREAMS:
+        diff = float(np.max(np.abs(got - want)))
+        assert diff <= TOL, f"{name}: max abs difference {diff:.3g} from the golden output (allowed {TOL:g})"
+    else:
+        framing = Framing(*STREAMS[name])
+        m_got, m_want = framing.magnitudes(got), framing.magnitudes(want)
+        rel = float(torch.linalg.norm(m_got - m_want) / torch.linalg.norm(m_want))
+        level = float(np.sqrt(np.mean(got.astype(np.float64) ** 2) / np.mean(want.astype(np.float64) ** 2)))
+        assert rel <= 0.02 and abs(level - 1.0) <= 0.01, (name, rel, level)
 
 
 def test_the_goldens_are_not_trivial(golden: dict[str, np.ndarray]) -> None:
     # Outputs at a sound's level (so 1e-6 is a real bound, ~-120 dB of peak) and no silent case.
-    for name, want in golden.items():
+    assert set(golden) == set(CASES) | {"platform"}
+    for name in CASES:
+        want = golden[name]
         peak = float(np.max(np.abs(want)))
         assert np.isfinite(want).all() and 0.1 < peak < 2.0, (name, peak)
 
@@ -119,7 +144,7 @@ def _regenerate() -> None:
     torch.set_num_threads(1)
     GOLDEN.parent.mkdir(exist_ok=True)
     arrays = {name: make() for name, make in CASES.items()}
-    np.savez_compressed(GOLDEN, **arrays)  # type: ignore[arg-type]
+    np.savez_compressed(GOLDEN, platform=np.array(_platform()), **arrays)  # type: ignore[arg-type]
     for name, a in arrays.items():
         print(f"{name}: {a.dtype} {a.shape} peak {np.max(np.abs(a)):.3f}")
 
