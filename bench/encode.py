@@ -202,25 +202,61 @@ def pieces(n: int) -> list[tuple[str, np.ndarray, float]]:
     return out
 
 
+def compose_times(n: int, repeats: int) -> int:
+    """Median Composer.compose time for 30 s pieces, with the codec margins at 0 (as before issue 18) and as now."""
+    import torch
+
+    from ciel_node.generate.audio import AudioRenderer
+    from ciel_node.generate.image import ImageRenderer
+    from ciel_node.generate.piece import Composer
+    from ciel_node.models.audio_vae import SpectralVAE
+    from ciel_node.models.image_gan import Generator
+    from ciel_node.state import Controls
+
+    torch.set_num_threads(1)
+    vae, _ = SpectralVAE.from_checkpoint(ROOT / "checkpoints" / "audio.pt")
+    gen, _ = Generator.from_checkpoint(ROOT / "checkpoints" / "images.pt")
+    comp = Composer(AudioRenderer(vae), ImageRenderer(gen))
+    margins = (piece_mod.MP3_MARGIN_DB, piece_mod.OPUS_MARGIN_DB)
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    comp.compose(comp.start(0), Controls(interval=30.0, seed=0))  # warm-up
+    for _ in range(repeats):
+        for i in range(n):
+            controls = Controls(interval=30.0, seed=100 + i, drift=0.5, volume_ceiling=(-6.0, -1.0, -20.0)[i % 3])
+            for label, (m, o) in (("before", (0.0, 0.0)), ("after", margins)):
+                piece_mod.MP3_MARGIN_DB, piece_mod.OPUS_MARGIN_DB = m, o
+                t0 = time.perf_counter()
+                comp.compose(comp.start(controls.seed), controls)
+                times[label].append(time.perf_counter() - t0)
+    piece_mod.MP3_MARGIN_DB, piece_mod.OPUS_MARGIN_DB = margins
+    for label, ts in times.items():
+        print(f"compose 30 s piece, 1 thread, {label}: median {statistics.median(ts):.3f} s over {len(ts)}")
+    return 0
+
+
 def run(encoders: dict[str, Encoder], sounds: list[tuple[str, np.ndarray, float]], repeats: int) -> dict:
+    """Each encoder on each sound; timings interleaved (sound by sound, encoder by encoder) so a busy machine's
+    drift falls on every candidate alike."""
+    times: dict[tuple[str, str], list[float]] = {}
+    for _ in range(repeats):
+        for sname, x, ceiling_db in sounds:
+            for name, enc in encoders.items():
+                t0 = time.perf_counter()
+                enc(x, SR, ceiling_db)
+                times.setdefault((name, sname), []).append(time.perf_counter() - t0)
     res: dict = {}
     for name, enc in encoders.items():
         rows = []
         for sname, x, ceiling_db in sounds:
             data, n = enc(x, SR, ceiling_db)
-            times = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                enc(x, SR, ceiling_db)
-                times.append(time.perf_counter() - t0)
             again, _ = enc(x, SR, ceiling_db)
             dec_sf, dec_av = sf_decode(data), av_decode(data)
             ceiling = db_to_gain(ceiling_db)
             peak = max(float(np.abs(dec_sf).max()), float(np.abs(dec_av).max()))
-            rows.append({"sound": sname, "ms": 1000 * statistics.median(times), "encodes": n, "bytes": len(data),
-                         "peak_vs_ceiling_db": 20 * np.log10(peak / ceiling), "lsd_db": lsd_db(x, dec_av),
-                         "len_ok": abs(len(dec_av) - len(x)) <= 1152, "same_bytes": again == data,
-                         "kbps": len(data) * 8 / (len(x) / SR) / 1000})
+            rows.append({"sound": sname, "ms": 1000 * statistics.median(times[name, sname]), "encodes": n,
+                         "bytes": len(data), "peak_vs_ceiling_db": 20 * np.log10(peak / ceiling),
+                         "lsd_db": lsd_db(x, dec_av), "len_ok": abs(len(dec_av) - len(x)) <= 1152,
+                         "same_bytes": again == data, "kbps": len(data) * 8 / (len(x) / SR) / 1000})
         res[name] = rows
     return res
 
@@ -232,8 +268,12 @@ def main() -> int:
     ap.add_argument("--which", default="loop,sf_truepeak,lame_abr32,lame_cbr32,now")
     ap.add_argument("--truepeak-margin-db", type=float, default=1.5)
     ap.add_argument("--ratios", action="store_true")
+    ap.add_argument("--compose", action="store_true", help="whole 30 s piece renders (1 thread): margins 0 (the old "
+                    "loop: same first encode, same retries) against today's")
     ap.add_argument("--digest", action="store_true", help="print a hash of `now`'s bytes (cross-process check)")
     args = ap.parse_args()
+    if args.compose:
+        return compose_times(args.pieces, args.repeats)
     sounds = pieces(args.pieces)
     for c in (-6.0, -1.0, -20.0):
         sounds += [(f"{k}@{c:g}", v, c) for k, v in synthetic(c).items()]
