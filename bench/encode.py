@@ -234,6 +234,30 @@ def compose_times(n: int, repeats: int) -> int:
     return 0
 
 
+def opus_times(sounds: list[tuple[str, np.ndarray, float]], repeats: int) -> int:
+    """encode_opus with OPUS_MARGIN_DB at 0 (the old loop) and as now: time, encodes, decoded level."""
+    margin = piece_mod.OPUS_MARGIN_DB
+    rows: dict[str, list[tuple[float, int, float]]] = {"before": [], "after": []}
+    for sname, x, c in sounds:
+        if not sname.startswith("piece"):
+            continue
+        for label, m in (("before", 0.0), ("after", margin)):
+            piece_mod.OPUS_MARGIN_DB = m
+            ts, stats = [], {"encodes": 0}
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                data = piece_mod.encode_opus(x, SR, c, stats=stats)
+                ts.append(time.perf_counter() - t0)
+            level = 20 * np.log10(piece_mod._decoded_peak(data) / db_to_gain(c))
+            rows[label].append((statistics.median(ts), stats["encodes"], level))
+    piece_mod.OPUS_MARGIN_DB = margin
+    for label, r in rows.items():
+        print(f"opus {label}: median {1000 * statistics.median(t for t, _, _ in r):.0f} ms, encodes/piece "
+              f"{statistics.mean(n for _, n, _ in r):.2f}, decoded peak {statistics.mean(v for _, _, v in r):+.2f} dB "
+              f"re ceiling (worst {max(v for _, _, v in r):+.2f})")
+    return 0
+
+
 def run(encoders: dict[str, Encoder], sounds: list[tuple[str, np.ndarray, float]], repeats: int) -> dict:
     """Each encoder on each sound; timings interleaved (sound by sound, encoder by encoder) so a busy machine's
     drift falls on every candidate alike."""
@@ -268,6 +292,7 @@ def main() -> int:
     ap.add_argument("--which", default="loop,sf_truepeak,lame_abr32,lame_cbr32,now")
     ap.add_argument("--truepeak-margin-db", type=float, default=1.5)
     ap.add_argument("--ratios", action="store_true")
+    ap.add_argument("--opus", action="store_true", help="encode_opus on the pieces: OPUS_MARGIN_DB 0 against now")
     ap.add_argument("--compose", action="store_true", help="whole 30 s piece renders (1 thread): margins 0 (the old "
                     "loop: same first encode, same retries) against today's")
     ap.add_argument("--digest", action="store_true", help="print a hash of `now`'s bytes (cross-process check)")
@@ -275,6 +300,8 @@ def main() -> int:
     if args.compose:
         return compose_times(args.pieces, args.repeats)
     sounds = pieces(args.pieces)
+    if args.opus:
+        return opus_times(sounds, args.repeats)
     for c in (-6.0, -1.0, -20.0):
         sounds += [(f"{k}@{c:g}", v, c) for k, v in synthetic(c).items()]
     if args.digest:
