@@ -117,7 +117,7 @@ class PhaseStream:
         added = f.overlap_add(solved[:n])
         if start < 0:  # the very first frames reach before sample 0
             added, start = added[-start:], 0
-        self.acc[start:end] += added
+        self.acc[start:end].add_(added)
         self.frames += n
         return self._emit(self.frames * f.hop - f.pad)
 
@@ -141,14 +141,17 @@ class PhaseStream:
         angles = torch.polar(torch.ones_like(target), phase)
         previous: torch.Tensor | None = None  # the momentum term starts from 0 (and x - 0 is x)
         n = target.shape[0]
-        buffer = f.frame_buffer(c + n)
-        rows = buffer[f.overlap - 1 : f.overlap - 1 + c + n]  # the new frames last-first, then the fixed ones
-        f.synthesise(fixed.flip(0), rows[n:])  # clamped: synthesised once, not every iteration
-        for _ in range(self.iterations):
-            f.synthesise((target * angles).flip(0), rows[:n])
-            rebuilt = f.analyse(f.add_frames(buffer)[c * f.hop :])  # only the new frames are re-estimated
-            angles = _unit(rebuilt if previous is None else torch.sub(rebuilt, previous, alpha=beta))
-            previous = rebuilt
+        # No autograd bookkeeping in the loop (a few % of each of its many small ops); the result is made
+        # outside, so callers get an ordinary tensor.
+        with torch.inference_mode():
+            buffer = f.frame_buffer(c + n)
+            rows = buffer[f.overlap - 1 : f.overlap - 1 + c + n]  # the new frames last-first, then the fixed
+            f.synthesise(fixed.flip(0), rows[n:])  # clamped: synthesised once, not every iteration
+            for _ in range(self.iterations):
+                f.synthesise((target * angles).flip(0), rows[:n])
+                rebuilt = f.analyse(f.add_frames(buffer)[c * f.hop :])  # only the new frames are re-estimated
+                angles = _unit(rebuilt if previous is None else torch.sub(rebuilt, previous, alpha=beta))
+                previous = rebuilt
         return target * angles
 
 
