@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -116,8 +117,9 @@ def test_same_samples_same_bytes_in_and_across_processes() -> None:
     here = _digest()
     assert here == _digest()
     code = "from test_encode import _digest; print(_digest())"
-    other = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", capture_output=True, text=True, timeout=60,
-                           check=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the same ciel_node as this process, whatever is installed
+    other = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", env=env, capture_output=True, text=True,
+                           timeout=60, check=True)
     assert other.stdout.strip() == here
 
 
