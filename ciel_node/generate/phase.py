@@ -144,11 +144,12 @@ class PhaseStream:
         # No autograd bookkeeping in the loop (a few % of each of its many small ops); the result is made
         # outside, so callers get an ordinary tensor.
         with torch.inference_mode():
+            target_c = target.to(angles.dtype)  # what `target * angles` promotes it to: once, not every time
             buffer = f.frame_buffer(c + n)
             rows = buffer[f.overlap - 1 : f.overlap - 1 + c + n]  # the new frames last-first, then the fixed
             f.synthesise(fixed.flip(0), rows[n:])  # clamped: synthesised once, not every iteration
             for _ in range(self.iterations):
-                f.synthesise((target * angles).flip(0), rows[:n])
+                f.synthesise((target_c * angles).flip(0), rows[:n])
                 rebuilt = f.analyse(f.add_frames(buffer)[c * f.hop :])  # only the new frames are re-estimated
                 angles = _unit(rebuilt if previous is None else torch.sub(rebuilt, previous, alpha=beta))
                 previous = rebuilt
@@ -158,9 +159,10 @@ class PhaseStream:
 def _unit(z: torch.Tensor) -> torch.Tensor:
     """z / (|z| + 1e-12), bit for bit as torch computes it on complex64, in under half the time.
 
-    torch's complex abs is a SIMD hypot; squaring and adding the float32 pair in float64 is exact up to
-    one rounding, so the float64 root rounds back to the same float32. And torch divides a complex by
-    a real as a product with the reciprocal, so that is what is done here, on the real values.
+    torch's complex abs is a SIMD hypot good to half an ulp; the float32 pair squared (exactly) and
+    added (one rounding) in float64, then rooted, rounds to the same float32 (no value differed in 10^6
+    random pairs; the goldens check it), twice as fast. And torch divides a complex by a real as a
+    product with the reciprocal, so that is what is done here.
     """
     pair = torch.view_as_real(z).double()  # (..., 2) float64
     pair = pair * pair
