@@ -28,8 +28,7 @@ class Framing:
         wss = (self.window.reshape(self.overlap, hop) ** 2).sum(0)
         self.norm = torch.tile(wss, (self.overlap,))
         self.synthesis = self.window / self.norm  # the synthesis window, so overlap-add inverts analyse
-        self.one_sum = True
-        self.one_sum = self._sum_adds_in_order()
+        self.one_sum = self._sum_adds_in_order()  # how add_frames adds (same order either way)
 
     def analyse(self, signal: torch.Tensor) -> torch.Tensor:
         # (S,) samples with S = (W - 1) * hop + n_fft -> (W, F) complex frames
@@ -55,9 +54,10 @@ class Framing:
         """Frames laid out as frame_buffer says -> (S,) samples, S = (w - 1) * hop + n_fft.
 
         Hop-block j of the sound is the sum of slice i of frame j - i, i = 0 .. overlap - 1. With the
-        frames last-first and zero-padded, those terms are one strided view with positive strides, and
-        one sum over it adds them in the order F.fold did (from zero, i ascending): the same floats,
-        without fold's per-element indexing (several times faster at these sizes).
+        frames last-first and zero-padded, those terms are one strided view with positive strides,
+        added from zero in ascending i: F.fold's order, so the same floats, without fold's per-element
+        indexing (several times faster at these sizes). Torch's single sum does that where it keeps
+        the order (see _sum_adds_in_order), else one add per term.
         """
         k = self.overlap - 1
         blocks = buffer.shape[0] - k  # hop-blocks in the sound, last first
@@ -80,6 +80,7 @@ class Framing:
         k = self.overlap - 1
         buffer = self.frame_buffer(5)
         buffer[k : k + 5] = torch.randn((5, self.n_fft), generator=g)
+        self.one_sum = True
         summed = self.add_frames(buffer)
         self.one_sum = False
         return bool(torch.equal(summed, self.add_frames(buffer)))
