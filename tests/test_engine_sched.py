@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audiopeers import PulseAudio, pulse  # noqa: F401 - fixture
+from audiopeers import PulseAudio, Recorder, pulse, recorder  # noqa: F401 - fixtures
 from nodes import RunningNode, node_config, running_node, until
 
 from ciel_node.config import PACKAGE_ROOT
@@ -23,8 +23,10 @@ from ciel_node.playback.limiter import TruePeakLimiter
 
 SHIPPED = (PACKAGE_ROOT / "checkpoints" / "audio.pt", PACKAGE_ROOT / "checkpoints" / "images.pt")
 RT = (os.SCHED_RR, os.SCHED_FIFO)
-STALL_S = 0.1  # the engine's loop held up this long: more than the base lead's queue
-STALLS = 5
+# The engine's loop held up this long: more than the queue holds at a 30 or 60 ms lead (at most a block more,
+# plus the device's ~20 ms), less than at 120 ms.
+STALL_S = 0.12
+MAX_STALLS = 8
 
 
 def _config(tmp_path: Path, **settings: Any) -> Any:
@@ -76,6 +78,8 @@ def test_the_lead_doubles_on_underruns_up_to_its_cap_and_halves_back_after_a_cal
         steps.append(round(lead.s, 4))
     assert steps == [0.1, 0.05, 0.03]  # halved step by step, down to the base and no further
     assert lead.update(10, t + 10 * CALM_S) is None and lead.s == 0.03
+    assert lead.update(20, t + 1, starting=True) is None and lead.s == 0.03  # a stream starting: its burst
+    assert lead.update(20, t + 2) is None and lead.s == 0.03  # ... is not counted afterwards either
     big = Lead(0.5)  # a configured lead above the cap stays as configured
     big.update(1, 5.0)
     assert big.s == 0.5
@@ -83,8 +87,10 @@ def test_the_lead_doubles_on_underruns_up_to_its_cap_and_halves_back_after_a_cal
 
 # --- the engine on a real audio path -----------------------------------------------------------------------------
 async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lead_until_they_cost_nothing(
-    tmp_path: Path, pulse: PulseAudio, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
+    # The recorder keeps the null sink's latency at ~10 ms: without a client reading it, it renders 2 s ahead and
+    # stops asking for sound now and then (tests/audiopeers.py), which hides stalls or makes underruns of its own.
     pulse.use_here(monkeypatch)
     async with running_node(_config(tmp_path)) as node:
         await until(lambda: _sounding(node), 30, "the engine sounding on the null sink")
@@ -94,7 +100,7 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
         nice = os.getpriority(os.PRIO_PROCESS, pid)
         threads = _threads(pid)
         seen = []
-        for _ in range(STALLS):
+        for _ in range(MAX_STALLS):  # until two stalls in a row cost nothing
             before = _playback(node)["underruns"]
             assert node.node.engine is not None
             node.node.engine.stall(STALL_S)
@@ -102,6 +108,8 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
             p = _playback(node)
             seen.append((p["underruns"] - before, p["lead_ms"], p["latency_ms"]))
             assert p["latency_ms"] == pytest.approx(sum(p[k] for k in LATENCY_TERMS), abs=0.11), p
+            if len(seen) >= 2 and seen[-1][0] == seen[-2][0] == 0 and p["lead_ms"] > p["lead_base_ms"]:
+                break
 
     # The scheduling health reports is the one the kernel gives the engine's loop (its main thread, tid = pid).
     sched = playback["scheduling"]
@@ -127,7 +135,7 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
     # Stalls longer than the queue emptied it: the lead went up, and the latency with it ...
     base = playback["lead_base_ms"]
     assert base == 30.0, playback
-    assert any(n > 0 for n, _, _ in seen) and seen[0][1] > base, seen
+    assert any(n > 0 for n, _, _ in seen), seen
     assert max(lead for _, lead, _ in seen) >= 4 * base, seen
     assert max(lat for _, _, lat in seen) >= playback["latency_ms"] - playback["lead_ms"] + 4 * base - 0.2, seen
     # ... until the same stall no longer emptied it: the last stalls cost no underrun.

@@ -38,7 +38,7 @@ import numpy as np
 from ciel_node import lifeline
 from ciel_node.generate.place import Places
 from ciel_node.generate.walk import LivePoint, WalkState
-from ciel_node.playback.speaker import policy_name
+from ciel_node.playback.speaker import STARTED_AFTER, policy_name
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,12 @@ class Lead:
         self.changed_at = -math.inf
         self.calm_since = now
 
-    def update(self, underruns: int, now: float) -> str | None:
-        """Look at the underrun count; a one-line description of the change if the lead changed."""
+    def update(self, underruns: int, now: float, starting: bool = False) -> str | None:
+        """Look at the underrun count; a one-line description of the change if the lead changed. `starting`: the
+        stream is starting, and the device fills its own buffer in a burst the lead is not for: not counted."""
+        if starting:
+            self.seen = underruns
+            return None
         if underruns > self.seen:
             new, self.seen, self.calm_since = underruns - self.seen, underruns, now
             if self.s < self.cap and now - self.changed_at >= RAISE_HOLD_S:
@@ -284,7 +288,8 @@ class _Engine:
             if self._loaded is not None and not self.pacing:  # nothing sounds: switch now, not at a cut
                 self._switch()
             if self.pacing and self.speaker.state == "open":
-                if change := self.lead.update(self.speaker.underruns, time.monotonic()):
+                starting = self.speaker.callbacks <= STARTED_AFTER
+                if change := self.lead.update(self.speaker.underruns, time.monotonic(), starting):
                     self._say(logging.INFO, change)  # one line per change; the node's log filter bounds repeats
             if self.pacing:
                 self._render_due()
