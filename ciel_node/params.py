@@ -383,6 +383,8 @@ def _declared() -> list[ParamSpec]:
         ParamSpec("seed", "i", "latent origin; same seed + checkpoints + parameters ⇒ same media",
                   0, SEED_MAX, 0, label="integer"),
         ParamSpec("drift", "f", "speed of the latent random walk (0 = a frozen point)", 0.0, 1.0, 0.1),
+        ParamSpec("synaesthesia", "f", "how far each piece's picture is pulled toward the point its own sound "
+                  "names (0 = the image walk alone, 1 = the sound's point)", 0.0, 1.0, 0.0),
         ParamSpec("volume_ceiling", "f", "peak ceiling of every sound, local and published", -60.0, 0.0, -6.0,
                   unit="dBFS", label="dBFS"),
         ParamSpec("playback", "i", "local speakers on/off, at once (off closes the device; on opens it again); "

@@ -34,12 +34,12 @@ def _addresses(pattern: str, registry: Registry = PARAMS) -> list[str]:
     ("/ciel/*l", ["/ciel/interval"]),
     ("/ciel/[ds]*", ["/ciel/seed", "/ciel/drift"]),  # declaration order
     ("/ciel/[a-e]*", ["/ciel/drift"]),
-    ("/ciel/[!a-r]*", ["/ciel/seed", "/ciel/volume_ceiling"]),
+    ("/ciel/[!a-r]*", ["/ciel/seed", "/ciel/synaesthesia", "/ciel/volume_ceiling"]),
     ("/ciel/{seed,drift}", ["/ciel/seed", "/ciel/drift"]),
     ("/ciel/{drift,nope}", ["/ciel/drift"]),
     ("/ciel/*/last_seq", ["/ciel/status/last_seq"]),  # a * matches one part...
-    ("/ciel/*", ["/ciel/interval", "/ciel/seed", "/ciel/drift", "/ciel/volume_ceiling", "/ciel/playback",
-                 "/ciel/next"]),  # ... and never crosses a '/'
+    ("/ciel/*", ["/ciel/interval", "/ciel/seed", "/ciel/drift", "/ciel/synaesthesia", "/ciel/volume_ceiling",
+                 "/ciel/playback", "/ciel/next"]),  # ... and never crosses a '/'
     ("/ciel/status/*", ["/ciel/status/last_seq", "/ciel/status/next_at", "/ciel/status/presets",
                         "/ciel/status/speakers"]),
     ("/*/drift", ["/ciel/drift"]),
@@ -131,7 +131,8 @@ def test_everything_derives_from_the_registry(tmp_path: Path) -> None:
     assert [s.name for s in PARAMS if s.access == WRITE] == ["next", "preset_store", "preset_recall", "preset_delete",
                                                              "preset_name"]
     manifest = PARAMS.manifest_params(Controls(seed=3).as_dict())
-    assert manifest == {"interval": 30.0, "seed": 3, "drift": 0.1, "volume_ceiling": -6.0}  # not playback: no effect
+    assert manifest == {"interval": 30.0, "seed": 3, "drift": 0.1, "synaesthesia": 0.0,
+                        "volume_ceiling": -6.0}  # not playback: no effect
     toml = tmp_path / "c.toml"
     toml.write_text("drift = 0.3\nplayback = 0\n")
     assert load_run_config(toml, {}).controls == {"drift": 0.3, "playback": 0}

@@ -14,6 +14,7 @@ from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
 from ciel_node.generate.image import ImageFormat, ImageRenderer
 from ciel_node.generate.place import Places
+from ciel_node.generate.synaesthesia import CrossMap, description, pull
 from ciel_node.generate.walk import AUDIO_STREAM, IMAGE_STREAM, LivePoint, WalkState
 from ciel_node.state import Controls
 
@@ -41,10 +42,12 @@ class Composer:
     """Turns (walk state, controls) into a piece and the next walk state; no I/O, no clock."""
 
     def __init__(self, audio: AudioRenderer, image: ImageRenderer, max_sound_s: float = 120.0,
-                 places: Places | None = None) -> None:
+                 places: Places | None = None, crossmap: CrossMap | None = None) -> None:
         self.audio, self.image = audio, image
         self.max_sound_s = max_sound_s
         self.places = places or Places()
+        # Synaesthesia's map from a sound to an image point (default: seeded by no checkpoint, for tests and benches)
+        self.crossmap = crossmap or CrossMap.default(audio.latent, image.latent, "", "")
 
     def start(self, seed: int) -> WalkState:
         return WalkState.origin(seed, self.audio.latent, self.image.latent)
@@ -91,7 +94,12 @@ class Composer:
         if state.step > 0:
             rng = walk.piece_rng(state.seed, state.step, IMAGE_STREAM)
             image_z = walk.image_step(image_z, controls.drift, rng, home=state.home("image"))
-        image, sky = self.image.render(image_z, controls.bends)
+        shown = image_z
+        if controls.synaesthesia > 0:  # the picture pulled toward its sound's point; the image walk goes on as it was
+            home = state.home("image")
+            heard = description(samples, self.audio.sample_rate, np.asarray(state.audio_z), np.asarray(audio_z))
+            shown = pull(image_z, self.crossmap.point(heard, home), controls.synaesthesia, home)
+        image, sky = self.image.render(shown, controls.bends)
         sr = self.audio.sample_rate
         piece = RenderedPiece(
             controls=controls, step=state.step, image=image, sky=sky, image_format=self.image.format,

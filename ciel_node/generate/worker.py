@@ -26,6 +26,7 @@ from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.image import ImageFormat, ImageRenderer
 from ciel_node.generate.piece import Composer, RenderedPiece
 from ciel_node.generate.place import Places
+from ciel_node.generate.synaesthesia import CrossMap
 from ciel_node.generate.walk import LivePoint, WalkState
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.models.image_gan import Generator
@@ -55,9 +56,10 @@ class RenderSpec:
         torch.set_num_threads(self.threads)
         vae, _ = SpectralVAE.from_checkpoint(self.audio_checkpoint)
         gan, _ = Generator.from_checkpoint(self.image_checkpoint)
-        return Composer(AudioRenderer(vae, iterations=self.gl_iterations, clusters=self.audio_clusters),
-                        ImageRenderer(gan, clusters=self.image_clusters, fmt=self.image_format), self.max_sound_s,
-                        self.places)
+        audio = AudioRenderer(vae, iterations=self.gl_iterations, clusters=self.audio_clusters)
+        image = ImageRenderer(gan, clusters=self.image_clusters, fmt=self.image_format)
+        crossmap = CrossMap.default(audio.latent, image.latent, self.audio_sha256, self.image_sha256)
+        return Composer(audio, image, self.max_sound_s, self.places, crossmap)
 
 
 RENDER_NICE = 10  # added to the renderer's nice value: below the sound engine and the node's loop

@@ -1,0 +1,87 @@
+"""Synaesthesia: a piece's picture pulled toward a point of the image latent that its own sound names.
+
+The sound is described by where its walk went (the sound latent where the piece began and ended: the nets' own
+account of it) and by four descriptors of what was heard (loudness, spectral centroid, flatness, flux). A
+cross-modal map takes that description to a direction in the image latent; the point is the image walk's home
+plus that direction at the prior's typical radius, so it lies where the generator has seen most of its noise.
+`/ciel/synaesthesia` turns the picture from the image walk's own point (0, the node before synaesthesia) to the
+sound's point (1) along a variance-keeping arc: halfway is as typical a point as either end, not a washed-out mean.
+
+The default map is a seeded Gaussian projection, its seed taken from both checkpoints' sha256: the same nets
+always pair the same sounds with the same pictures, and other nets pair them otherwise. Everything is float64
+numpy from the piece's float32 samples, so the same sound gives the same picture, bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+DESCRIPTORS = ("loudness", "centroid", "flatness", "flux")
+FRAME, HOP = 1024, 512
+SILENCE = 1e-9  # power below this is no sound (a silent piece has descriptors of 0: the middle of their ranges)
+
+
+def descriptors(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Four numbers of about unit spread over the nets' sounds: loudness ((dBFS + 30) / 10), spectral centroid
+    (octaves from 1 kHz), flatness (natural log of geometric over arithmetic mean power, / 4 + 1), flux (mean rise
+    of the log-spectrum between frames)."""
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) < FRAME:
+        x = np.pad(x, (0, FRAME - len(x)))
+    frames = np.lib.stride_tricks.sliding_window_view(x, FRAME)[::HOP] * np.hanning(FRAME)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    total = power.sum(axis=1)
+    heard = total > SILENCE
+    if not heard.any():
+        return np.zeros(len(DESCRIPTORS))
+    power, total = power[heard], total[heard]
+    freqs = np.fft.rfftfreq(FRAME, 1.0 / sample_rate)
+    rms = np.sqrt(np.mean(x * x))
+    loudness = (20 * np.log10(max(rms, 1e-9)) + 30) / 10
+    centroid = np.log2(max(float(np.sum(power @ freqs) / total.sum()), 20.0) / 1000.0)
+    logp = np.log(power + SILENCE)
+    flatness = float(np.mean(logp.mean(axis=1) - np.log(power.mean(axis=1) + SILENCE))) / 4 + 1
+    flux = float(np.mean(np.maximum(np.diff(logp, axis=0), 0).mean(axis=1))) if len(logp) > 1 else 0.0
+    return np.array([loudness, centroid, flatness, flux])
+
+
+def description(samples: np.ndarray, sample_rate: int, began: np.ndarray, ended: np.ndarray) -> np.ndarray:
+    """What the map reads of a piece's sound: the sound latent where it began and ended, then its descriptors."""
+    return np.concatenate([np.asarray(began, np.float64), np.asarray(ended, np.float64),
+                           descriptors(samples, sample_rate)])
+
+
+class CrossMap:
+    """A fixed linear map from a sound's description to a direction of the image latent."""
+
+    def __init__(self, weights: np.ndarray, origin: str = "default") -> None:
+        self.weights = np.asarray(weights, dtype=np.float64)  # (image latent, description)
+        self.origin = origin  # "default" (seeded) or where a learned map came from
+
+    @classmethod
+    def default(cls, sound_latent: int, image_latent: int, audio_sha256: str, image_sha256: str) -> CrossMap:
+        """The seeded projection for these two nets (a description of unit-spread numbers -> unit spread)."""
+        width = 2 * sound_latent + len(DESCRIPTORS)
+        seed = int.from_bytes(hashlib.sha256(f"{audio_sha256}:{image_sha256}".encode()).digest()[:8], "big")
+        rng = np.random.default_rng([seed, 0x5E5A])
+        return cls(rng.standard_normal((image_latent, width)) / np.sqrt(width))
+
+    def point(self, described: np.ndarray, home: np.ndarray | None) -> np.ndarray:
+        """The image latent point a description names: home + its direction at the prior's typical radius."""
+        direction = self.weights @ described
+        norm = np.linalg.norm(direction)
+        dim = self.weights.shape[0]
+        if not np.isfinite(norm) or norm < 1e-12:  # nothing to go on: the home itself
+            direction, norm = np.zeros(dim), 1.0
+        point = direction * (np.sqrt(dim) / norm)
+        return point if home is None else point + np.asarray(home, np.float64)
+
+
+def pull(z: np.ndarray, target: np.ndarray, amount: float, home: np.ndarray | None) -> np.ndarray:
+    """From `z` (amount 0) to `target` (amount 1) on the arc around `home` that keeps a point's spread: the two
+    offsets from home mixed by cos and sin of amount * 90 degrees."""
+    h = np.zeros_like(z) if home is None else np.asarray(home, np.float64)
+    angle = float(amount) * np.pi / 2
+    return h + np.cos(angle) * (np.asarray(z, np.float64) - h) + np.sin(angle) * (target - h)
