@@ -420,6 +420,44 @@ async def test_polling_fallback_revalidates_with_etags(tmp_path: Path) -> None:
         assert origin + "/api/events" not in requests
 
 
+SKY_UNIFORMS = "document.querySelector('#sky').getObject3D('mesh').material.uniforms"
+
+
+async def test_the_sky_answers_the_playing_sound_and_keeps_still_for_reduced_motion(tmp_path: Path) -> None:
+    """While the sound plays, the shader's pulse follows its loudness and the oval is lit by it (brighter in a
+    screenshot than once the sound has stopped); with prefers-reduced-motion the effect is off, and back on without."""
+    async with running_node(_config(tmp_path / "state", 3600), osc=False) as r, chromium(tmp_path, 640, 360) as page:
+        await page.open_page(f"http://127.0.0.1:{r.web_port}/")
+        await page.wait(SHOWN, 15)
+        assert await page.eval(f"[ciel.skyPulse, {SKY_UNIFORMS}.pulse.value]") == [0, 0]  # no sound: still
+        await page.call("click", selector="#listen")
+        await page.wait("ciel.audioState === 'running' && ciel.analyserLevel() > 1e-4", 10)
+        await page.wait(f"ciel.skyPulse > 0.25 && {SKY_UNIFORMS}.pulse.value > 0.25", 10)
+
+        async def middle(name: str) -> tuple[float, float]:
+            """The oval's middle, mean brightness, and the least pulse around the screenshot."""
+            before = await page.eval("ciel.skyPulse")
+            shot = await page.screenshot(tmp_path / name)
+            after = await page.eval("ciel.skyPulse")
+            return ImageStat.Stat(_box(shot, 0.5, 0.45, 0.3, 0.3).convert("L")).mean[0], min(before, after)
+
+        lit, pulse = await middle("lit.png")
+        await page.call("click", selector="#listen")  # the sound off: the sky lets go
+        await page.wait("!ciel.listening && ciel.skyPulse < 0.005", 10)
+        still, _ = await middle("still.png")
+        # The shader brightens by 16 % at full pulse: at least half of what this pulse gives is seen.
+        assert pulse > 0.15 and lit > still * (1 + 0.5 * 0.16 * pulse), (lit, still, pulse)
+
+        await page.call("media", reducedMotion="reduce")
+        await page.call("click", selector="#listen")
+        await page.wait("ciel.listening && ciel.analyserLevel() > 1e-4", 10)
+        for _ in range(10):  # a second of sound: nothing moves
+            assert await page.eval(f"[ciel.skyPulse, ciel.skyFlux, {SKY_UNIFORMS}.pulse.value]") == [0, 0, 0]
+            await asyncio.sleep(0.1)
+        await page.call("media", reducedMotion="no-preference")
+        await page.wait(f"{SKY_UNIFORMS}.pulse.value > 0.1", 10)
+
+
 async def test_two_hundred_pieces_keep_memory_bounded(tmp_path: Path) -> None:
     """200 pieces at a 0.5 s interval, listening: heap and textures after ~50 and after ~200 pieces."""
     async with running_node(_config(tmp_path / "state", 0.5, max_sound_s=1.0), osc=False) as r, \
@@ -504,6 +542,9 @@ async def test_without_webgl_the_sky_is_a_picture_that_crossfades_and_sounds(tmp
         # The sound is the same as with WebGL.
         await page.call("click", selector="#listen")
         await page.wait("ciel.audioState === 'running' && ciel.analyserLevel() > 1e-4", 10)
+        # and its loudness lights the picture, as it lights the WebGL sky
+        await page.wait("ciel.skyPulse > 0.1 && getComputedStyle(document.querySelector('#flat img')).filter"
+                        " !== 'brightness(1)'", 10)
         requests = await page.assert_same_origin(origin)   # no console errors, no uncaught errors
         assert origin + "/vendor/aframe.min.js" not in requests  # A-Frame could only fail here
 

@@ -28,6 +28,12 @@
   const BACKOFF_MAX = 15.0;   // longest wait between two attempts while the node is unreachable
   const STALL_GRACE = 15.0;   // a piece this late (past its interval) makes the page check on the node
   const FPS = 30;             // everything here moves slowly: half the frames of a 60 Hz screen suffice
+  // The sky answers the sound it plays (the analyser the meter reads), within bounds: brighter by up to
+  // PULSE_LIGHT and its glow by up to PULSE_GLOW with the loudness; grain by up to FLUX_GRAIN with the flux.
+  const PULSE_LIGHT = 0.16, PULSE_GLOW = 1.5, FLUX_GRAIN = 0.10;
+  const PULSE_UP = 0.05, PULSE_DOWN = 0.6;    // envelope: attack and release (s), as a light meter's
+  // Someone who asked their system for less motion gets no pulsing sky (the slow sway stops too).
+  const REDUCED_MOTION = matchMedia('(prefers-reduced-motion: reduce)');
 
   const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
   // Each piece's sound comes as Ogg Opus (lighter) and MP3 (everywhere): Opus where the browser says it plays it.
@@ -39,6 +45,7 @@
     state: 'connecting', transport: null, listening: false, soundErrors: 0,
     soundUrl: null,           // the last sound fetched: the piece's Opus where this browser plays it, else its MP3
     renderer: null,           // 'webgl' (A-Frame) or 'img' (no WebGL2: the plain picture)
+    skyPulse: 0, skyFlux: 0,  // how the sound drives the sky now (0..1 each; 0 without sound or motion)
   };
   window.ciel = ciel;
 
@@ -61,6 +68,7 @@
         this.uniforms = {
           skyA: { value: null }, skyB: { value: null }, hasA: { value: 0 }, hasB: { value: 0 },
           mixAB: { value: 0 }, presence: { value: 0 }, time: { value: 0 }, scale: { value: MARGIN },
+          pulse: { value: 0 }, flux: { value: 0 },
         };
         this.material = new THREE.ShaderMaterial({
           uniforms: this.uniforms,
@@ -73,7 +81,7 @@
           fragmentShader: `
             uniform sampler2D skyA;
             uniform sampler2D skyB;
-            uniform float hasA, hasB, mixAB, presence, time, scale;
+            uniform float hasA, hasB, mixAB, presence, time, scale, pulse, flux;
             varying vec2 vUv;
             const float PI = 3.14159265;
 
@@ -118,7 +126,8 @@
               if (c.a > 0.0) {
                 // Grain that changes every frame: the map is never quite still, like the nets behind it.
                 float grain = hash(floor(t * vec2(1024.0, 512.0)) + floor(time * 24.0) * 7.31) - 0.5;
-                col *= 1.0 + 0.07 * grain;
+                // The sound's own flux stirs the grain; its loudness lights the map.
+                col *= (1.0 + (0.07 + ${FLUX_GRAIN.toFixed(3)} * flux) * grain) * (1.0 + ${PULSE_LIGHT.toFixed(3)} * pulse);
                 col = mix(col, vec3(0.85, 0.82, 0.76), 0.05 * lines * c.a);
               }
 
@@ -131,7 +140,8 @@
                 float dist = max(r - 1.0, 0.0) / length(grad);
                 vec2 border = min(vUv, 1.0 - vUv);
                 float window = smoothstep(0.0, 0.05, min(border.x, border.y));
-                float glow = 0.34 * exp(-dist / 0.045) * smoothstep(0.99, 1.0, r) * mix(hasA, hasB, mixAB) * window;
+                float glow = 0.34 * (1.0 + ${PULSE_GLOW.toFixed(3)} * pulse) * exp(-dist / 0.045) * smoothstep(0.99, 1.0, r)
+                  * mix(hasA, hasB, mixAB) * window;
                 float rim = 0.20 * exp(-pow((dist - 0.011) / 0.0022, 2.0)) * window;
                 vec3 tint = vec3(0.0);
                 if (glow > 0.004) {
@@ -193,7 +203,6 @@
         this.presenceTarget = 1;
         this.wanted = null;     // URL of the newest sky asked for
         this.loading = false;
-        this.reducedMotion = matchMedia('(prefers-reduced-motion: reduce)').matches;
         this.fit = this.fit.bind(this);
         window.addEventListener('resize', this.fit);
         this.el.sceneEl.addEventListener('loaded', this.fit);
@@ -295,8 +304,10 @@
         // Ease in and out of the waiting state over a couple of seconds.
         this.presence += (this.presenceTarget - this.presence) * Math.min(1, (delta || 16) / 1200);
         u.presence.value = this.presence;
+        u.pulse.value = ciel.skyPulse;
+        u.flux.value = ciel.skyFlux;
         // The slow drift: a sway of a degree or two, periods of about a minute, never repeating exactly.
-        if (!this.reducedMotion) {
+        if (!REDUCED_MOTION.matches) {
           const s = time / 1000;
           const o = this.el.object3D;
           o.rotation.y = 0.040 * Math.sin(s * 2 * Math.PI / 67);
@@ -340,6 +351,14 @@
     }
 
     set presenceTarget(value) { this.root.classList.toggle('away', value < 1); }
+
+    // The sound's loudness lights the picture as it lights the WebGL sky (no grain here: no shader).
+    set pulse(value) {
+      const shown = Math.round(value * 50) / 50;   // styles touched only when it moved
+      if (shown === this.shownPulse) return;
+      this.shownPulse = shown;
+      this.root.style.setProperty('--light', (1 + PULSE_LIGHT * shown).toFixed(3));  // style.css: #flat img
+    }
 
     // The newest sky wins, loads never overlap, a failed one is retried by the next call.
     async setSky(url, fade) {
@@ -393,8 +412,7 @@
       this.b = img;
       ciel.sky = img.getAttribute('src');
       this.root.append(img);
-      const reduced = matchMedia('(prefers-reduced-motion: reduce)').matches;
-      this.fade = img.animate([{ opacity: 0 }, { opacity: 1 }], { duration: reduced ? 0 : fade * 1000 });
+      this.fade = img.animate([{ opacity: 0 }, { opacity: 1 }], { duration: REDUCED_MOTION.matches ? 0 : fade * 1000 });
       this.fade.onfinish = () => this.settle();
     }
 
@@ -617,6 +635,18 @@
       return Math.sqrt(sum / this.samples.length);
     }
 
+    // What the sky answers (once a frame): loudness 0..1 (RMS from -50 to -10 dBFS) and spectral flux 0..1
+    // (how much the spectrum rose since the last look, summed over the bins, scaled).
+    drive() {
+      const level = clamp((20 * Math.log10(Math.max(this.level(), 1e-6)) + 50) / 40, 0, 1);
+      this.analyser.getByteFrequencyData(this.bins);
+      if (!this.lastBins) this.lastBins = new Uint8Array(this.bins.length);
+      let rise = 0;
+      for (let i = 0; i < this.bins.length; i++) rise += Math.max(0, this.bins[i] - this.lastBins[i]);
+      this.lastBins.set(this.bins);
+      return { level, flux: clamp((20 * rise) / (this.bins.length * 255), 0, 1) };
+    }
+
     // Log-spaced bands 0..1 from 60 Hz to 8 kHz, for the little meter beside "listen" (the node's
     // sound is 16 kHz: above 8 kHz a band would always read empty).
     bands(count) {
@@ -637,6 +667,12 @@
 
   // Seconds since the piece was published, by this machine's clock. A clock that disagrees with the
   // node's by more than a piece makes no sense of it: then take the piece as brand new.
+  // An envelope follower: up in about PULSE_UP seconds, down in about PULSE_DOWN.
+  function follow(value, target, dt) {
+    const tau = target > value ? PULSE_UP : PULSE_DOWN;
+    return value + (target - value) * (1 - Math.exp(-dt / tau));
+  }
+
   function ageOf(piece) {
     const age = Date.now() / 1000 - piece.created_at;
     const span = (piece.next_at || piece.created_at + (piece.duration_s || 30)) - piece.created_at;
@@ -851,8 +887,21 @@
     // The meter and the hairline to the next piece, once per frame; styles are touched only when
     // something moved, so a page left open all day costs next to nothing.
     const next = document.querySelector('#next i');
-    let metering = false, shownProgress = -1;
+    let metering = false, shownProgress = -1, lastFrame = performance.now();
     (function frame() {
+      // The sky's answer to the sound: followed while it plays, let go when it stops, none at all for
+      // someone who asked for less motion.
+      const now = performance.now();
+      const dt = Math.min(0.25, (now - lastFrame) / 1000);
+      lastFrame = now;
+      if (REDUCED_MOTION.matches) {
+        ciel.skyPulse = ciel.skyFlux = 0;
+      } else {
+        const drive = sound.on && sound.analyser ? sound.drive() : { level: 0, flux: 0 };
+        ciel.skyPulse = follow(ciel.skyPulse, drive.level, dt);
+        ciel.skyFlux = follow(ciel.skyFlux, drive.flux, dt);
+      }
+      if (view.sky instanceof FlatSky) view.sky.pulse = ciel.skyPulse;
       if (sound.on && sound.analyser) {
         sound.bands(bars.length).forEach((level, i) => bars[i].style.setProperty('--l', level.toFixed(2)));
         metering = true;

@@ -4,7 +4,7 @@
 //   node driver.mjs USER_DATA_DIR [WIDTH HEIGHT] [--autoplay] [--no-webgl]
 //
 // Commands: open {url} · eval {expr} · wait {expr, timeout} · click {selector} · visible {selector}
-// · screenshot {path} · requests · console · heap · close. Every request the page makes, and every
+// · screenshot {path} · media {reducedMotion} · requests · console · heap · close. Every request the page makes, and every
 // console error, is recorded from the start, so a test can prove nothing left the page's origin.
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -64,6 +64,8 @@ const commands = {
   click: async ({ selector }) => { await page.click(selector); return true; },
   visible: async ({ selector }) => page.isVisible(selector),
   screenshot: async ({ path }) => { await page.screenshot({ path }); return path; },
+  // What the page's media queries see: {reducedMotion: 'reduce' | 'no-preference'}, as a system setting would.
+  media: async ({ reducedMotion }) => { await page.emulateMedia({ reducedMotion }); return true; },
   requests: async () => requests.slice(),
   console: async () => consoleErrors.slice(),
   // After a full collection, so the number is what the page keeps, not what it has not freed yet.
