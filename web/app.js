@@ -665,14 +665,14 @@
     }
   }
 
-  // Seconds since the piece was published, by this machine's clock. A clock that disagrees with the
-  // node's by more than a piece makes no sense of it: then take the piece as brand new.
   // An envelope follower: up in about PULSE_UP seconds, down in about PULSE_DOWN.
   function follow(value, target, dt) {
     const tau = target > value ? PULSE_UP : PULSE_DOWN;
     return value + (target - value) * (1 - Math.exp(-dt / tau));
   }
 
+  // Seconds since the piece was published, by this machine's clock. A clock that disagrees with the
+  // node's by more than a piece makes no sense of it: then take the piece as brand new.
   function ageOf(piece) {
     const age = Date.now() / 1000 - piece.created_at;
     const span = (piece.next_at || piece.created_at + (piece.duration_s || 30)) - piece.created_at;
