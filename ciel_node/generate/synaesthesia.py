@@ -71,7 +71,7 @@ class CrossMap:
     def point(self, described: np.ndarray, home: np.ndarray | None) -> np.ndarray:
         """The image latent point a description names: home + its direction at the prior's typical radius."""
         direction = self.weights @ described
-        norm = np.linalg.norm(direction)
+        norm = float(np.linalg.norm(direction))
         dim = self.weights.shape[0]
         if not np.isfinite(norm) or norm < 1e-12:  # nothing to go on: the home itself
             direction, norm = np.zeros(dim), 1.0
