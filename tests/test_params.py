@@ -32,7 +32,7 @@ def _addresses(pattern: str, registry: Registry = PARAMS) -> list[str]:
     ("/ciel/dri?t", ["/ciel/drift"]),
     ("/ciel/?", []),  # ? is exactly one character
     ("/ciel/*l", ["/ciel/interval"]),
-    ("/ciel/[ds]*", ["/ciel/seed", "/ciel/drift"]),  # declaration order
+    ("/ciel/[ds]*", ["/ciel/seed", "/ciel/drift", "/ciel/synaesthesia"]),  # declaration order
     ("/ciel/[a-e]*", ["/ciel/drift"]),
     ("/ciel/[!a-r]*", ["/ciel/seed", "/ciel/synaesthesia", "/ciel/volume_ceiling"]),
     ("/ciel/{seed,drift}", ["/ciel/seed", "/ciel/drift"]),
