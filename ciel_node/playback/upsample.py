@@ -45,8 +45,6 @@ class IntegerUpsampler:
 
     def resample_chunk(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64).reshape(-1)
-        if not len(x):  # (np.correlate would swap its arguments for an input shorter than the filter)
-            return np.zeros(0, np.float32)
         xp = np.concatenate([self.history, x])
         out = np.empty((len(x), self.ratio))
         for p, sub in enumerate(self.phases):
