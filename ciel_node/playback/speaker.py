@@ -19,8 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-from ciel_node.playback.upsample import resampler
+import soxr
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +242,7 @@ class Speaker:
         self.slot_ceiling = np.ones(SLOTS)
         self.written = self.read = 0
         self._staging, self._staging_ceiling = np.zeros(0, np.float32), 1.0
-        self._resampler = resampler(self.source_rate, rate)  # 16 -> 48 kHz: exact, 3 ms late (upsample.py)
+        self._resampler = soxr.ResampleStream(self.source_rate, rate, 1, dtype="float32", quality="HQ")
         self._finished = False
         self.callbacks = 0
         self.callback_policy = None
@@ -277,8 +276,8 @@ class Speaker:
         """Sound at the source rate, already under `ceiling` (linear): resampled, cut into slots."""
         if self.state != "open":
             return
-        # What the resampler holds back is played after the queue: a term of the latency, reported as its maximum
-        # (a fixed 3 ms at 16 -> 48 kHz; libsoxr, at other ratios, 6-37 ms in its internal blocks).
+        # What libsoxr holds back (its filter's reach plus its internal blocks: 6-37 ms at HQ, 16 -> 48 kHz) is
+        # played after the queue: a term of the latency, reported as its maximum.
         self.resampler_held = max(self.resampler_held, self._resampler.delay())
         y = self._resampler.resample_chunk(samples.astype(np.float32))
         # Resampling can ring a hair over a peak that sat exactly on the ceiling.
