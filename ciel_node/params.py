@@ -385,6 +385,9 @@ def _declared() -> list[ParamSpec]:
         ParamSpec("drift", "f", "speed of the latent random walk (0 = a frozen point)", 0.0, 1.0, 0.1),
         ParamSpec("synaesthesia", "f", "how far each piece's picture is pulled toward the point its own sound "
                   "names (0 = the image walk alone, 1 = the sound's point)", 0.0, 1.0, 0.0),
+        ParamSpec("keyframes", "i", "how many skies each piece's sound moves its picture through while "
+                  "synaesthesia is above 0, published as one strip with their times (0 = none)", 0, 12, 6,
+                  label="count"),
         ParamSpec("volume_ceiling", "f", "peak ceiling of every sound, local and published", -60.0, 0.0, -6.0,
                   unit="dBFS", label="dBFS"),
         ParamSpec("playback", "i", "local speakers on/off, at once (off closes the device; on opens it again); "

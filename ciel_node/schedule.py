@@ -298,4 +298,7 @@ class Schedule:
         }
         if piece.opus:
             files["audio_opus"] = (piece.opus, ".opus")
+        if piece.keyframes:  # the skies the sound moves the picture through, and when each is shown
+            files["keyframes"] = (piece.keyframes, piece.image_format.suffix)
+            meta["keyframe_times"] = list(piece.keyframe_times)
         return self.media.publish(files, meta)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import numpy as np
 import pytest
 from audiopeers import PulseAudio
 from conftest import require_tool
@@ -456,6 +457,76 @@ async def test_the_sky_answers_the_playing_sound_and_keeps_still_for_reduced_mot
             await asyncio.sleep(0.1)
         await page.call("media", reducedMotion="no-preference")
         await page.wait(f"{SKY_UNIFORMS}.pulse.value > 0.1", 10)
+
+
+KEYFRAMES = 4
+
+
+async def _strip_cells(url: str, count: int) -> list[np.ndarray]:
+    """The keyframe strip at `url`, decoded, cut into its `count` skies (RGB, as float)."""
+    async with aiohttp.ClientSession() as s, s.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
+        assert r.status == 200 and r.headers["Content-Type"] == "image/webp", (url, r.status, r.headers)
+        strip = Image.open(io.BytesIO(await r.read()))
+        strip.load()
+    w, h = strip.size
+    assert strip.mode == "RGBA" and w == 2 * (h // count) and h % count == 0, (strip.mode, strip.size)  # 2:1 skies
+    pixels = np.asarray(strip.convert("RGB"), dtype=np.float64)
+    return [pixels[k * h // count:(k + 1) * h // count] for k in range(count)]
+
+
+async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> None:
+    """With synaesthesia up, a piece lists K keyframes (one strip, times within the piece). The page shows keyframe k
+    from times[k]: by the wall clock with the sound off, by the sound's own clock while it plays; the screen changes
+    across a keyframe time; with prefers-reduced-motion the piece's one sky stays."""
+    config = node_config(tmp_path / "state", SHIPPED, 3600.0, web="127.0.0.1:0", max_sound_s=4.0,  # a 1 s keyframe
+                         controls={"synaesthesia": 1.0, "keyframes": KEYFRAMES})
+    async with running_node(config, osc=False) as r, chromium(tmp_path, 640, 360) as page:
+        origin = f"http://127.0.0.1:{r.web_port}"
+        latest = await get_json(origin + "/api/latest")
+        times, duration = latest["keyframe_times"], latest["duration_s"]
+        assert len(times) == KEYFRAMES and times[0] == 0 and all(a < b for a, b in zip(times, times[1:]))
+        assert times[-1] < duration, (times, duration)
+        cells = await _strip_cells(origin + latest["keyframes"], KEYFRAMES)
+        # The two neighbouring skies that differ most (deterministic: the same nets, seed and parameters).
+        k = int(np.argmax([np.abs(cells[i + 1] - cells[i]).mean() for i in range(KEYFRAMES - 1)]))
+        cell = f"{latest['keyframes']}#cell={{}}/{KEYFRAMES}"
+
+        def on_time(clock: str) -> str:
+            """The page's switches on `clock` to the next keyframe, each no earlier than its time and soon after."""
+            return (f"(() => {{ const s = ciel.keyframes, t = {json.dumps(times)}, on = [];"
+                    f" for (let i = 1; i < s.length; i++) if (s[i].clock === '{clock}' && s[i - 1].clock === '{clock}'"
+                    "   && s[i].k === s[i - 1].k + 1) on.push(s[i].at - t[s[i].k]);"
+                    " return on.length >= 2 && on.every(d => d >= 0 && d < 0.5) ? on : null; })()")
+
+        await page.open_page(origin + "/")
+        await page.wait(on_time("wall"), 15)  # no sound: the sky moves anyway, at the same times
+        await page.call("click", selector="#listen")
+        await page.wait("ciel.audioState === 'running' && ciel.analyserLevel() > 1e-4", 10)
+        played = await page.wait(on_time("sound"), 20)
+        print(f"\nkeyframe switches after their times on the sound's clock (s): {played}")
+
+        async def settled(i: int) -> Image.Image:
+            await page.wait(f"ciel.listening && !ciel.fading && ciel.sky === {json.dumps(cell.format(i))}", 15)
+            return (await page.screenshot(tmp_path / f"cell{i}.png"))
+
+        def middle(shot: Image.Image) -> np.ndarray:
+            return np.asarray(_box(shot, 0.5, 0.45, 0.4, 0.3), dtype=np.float64)
+
+        before = await settled(k)
+        again = await page.screenshot(tmp_path / f"cell{k}-again.png")  # the same keyframe: only pulse and grain
+        after = await settled(k + 1)
+        still = np.abs(middle(again) - middle(before)).mean()
+        moved = np.abs(middle(after) - middle(before)).mean()
+        assert moved > 4 and moved > 3 * still, (moved, still)
+
+        await page.call("media", reducedMotion="reduce")  # less motion: the piece's own sky, whatever the sound does
+        await page.wait(f"!ciel.fading && ciel.sky === {json.dumps(latest['sky'])}", 10)
+        for _ in range(8):  # longer than a keyframe (1 s): no keyframe comes
+            assert await page.eval("ciel.sky") == latest["sky"]
+            await asyncio.sleep(0.25)
+        await page.call("media", reducedMotion="no-preference")
+        await page.wait("/#cell=\\d+\\/4$/.test(ciel.sky)", 10)
+        await page.assert_same_origin(origin)
 
 
 async def test_two_hundred_pieces_keep_memory_bounded(tmp_path: Path) -> None:

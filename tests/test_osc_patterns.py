@@ -82,8 +82,9 @@ async def test_a_pattern_with_a_bad_match_still_applies_the_others(node: Running
         line = await dump.expect(r"^/ciel/error ss ")
         assert "/ciel/next: next takes no arguments" in line
     c = node.controls
-    assert (c.interval, c.seed, c.drift, c.synaesthesia, c.volume_ceiling, c.playback) == (1.0, 1, 1.0, 1.0, 0.0, 1)
-    assert node.node.osc_counters["applied"] - applied == 6  # each match counts
+    assert (c.interval, c.seed, c.drift, c.synaesthesia, c.keyframes, c.volume_ceiling, c.playback) == (
+        1.0, 1, 1.0, 1.0, 1, 0.0, 1)
+    assert node.node.osc_counters["applied"] - applied == 7  # each match counts
 
 
 async def test_oscjs_patterns_over_udp_and_tcp(node: RunningNode) -> None:

@@ -38,8 +38,8 @@ def _addresses(pattern: str, registry: Registry = PARAMS) -> list[str]:
     ("/ciel/{seed,drift}", ["/ciel/seed", "/ciel/drift"]),
     ("/ciel/{drift,nope}", ["/ciel/drift"]),
     ("/ciel/*/last_seq", ["/ciel/status/last_seq"]),  # a * matches one part...
-    ("/ciel/*", ["/ciel/interval", "/ciel/seed", "/ciel/drift", "/ciel/synaesthesia", "/ciel/volume_ceiling",
-                 "/ciel/playback", "/ciel/next"]),  # ... and never crosses a '/'
+    ("/ciel/*", ["/ciel/interval", "/ciel/seed", "/ciel/drift", "/ciel/synaesthesia", "/ciel/keyframes",
+                 "/ciel/volume_ceiling", "/ciel/playback", "/ciel/next"]),  # ... and never crosses a '/'
     ("/ciel/status/*", ["/ciel/status/last_seq", "/ciel/status/next_at", "/ciel/status/presets",
                         "/ciel/status/speakers"]),
     ("/*/drift", ["/ciel/drift"]),
@@ -131,7 +131,7 @@ def test_everything_derives_from_the_registry(tmp_path: Path) -> None:
     assert [s.name for s in PARAMS if s.access == WRITE] == ["next", "preset_store", "preset_recall", "preset_delete",
                                                              "preset_name"]
     manifest = PARAMS.manifest_params(Controls(seed=3).as_dict())
-    assert manifest == {"interval": 30.0, "seed": 3, "drift": 0.1, "synaesthesia": 0.0,
+    assert manifest == {"interval": 30.0, "seed": 3, "drift": 0.1, "synaesthesia": 0.0, "keyframes": 6,
                         "volume_ceiling": -6.0}  # not playback: no effect
     toml = tmp_path / "c.toml"
     toml.write_text("drift = 0.3\nplayback = 0\n")

@@ -1,8 +1,9 @@
 /* ciel — the audience page.
  *
  * Three parts, each with one job, and the glue at the end:
- *   the sky   an A-Frame shader and component: the piece's Mollweide oval, crossfading to each new one;
- *             without WebGL2, a plain <img> in the same oval with the same crossfade;
+ *   the sky   an A-Frame shader and component: the piece's Mollweide oval, crossfading to each new one,
+ *             and through the piece's keyframes on its sound's clock; without WebGL2, a plain <img> in
+ *             the same oval with the same crossfades;
  *   the sound WebAudio: each piece's MP3 decoded and scheduled back to back on the AudioContext clock;
  *   the feed  Server-Sent Events from the node, polling with If-None-Match when the stream fails,
  *             backing off while the node is away.
@@ -28,6 +29,7 @@
   const BACKOFF_MAX = 15.0;   // longest wait between two attempts while the node is unreachable
   const STALL_GRACE = 15.0;   // a piece this late (past its interval) makes the page check on the node
   const FPS = 30;             // everything here moves slowly: half the frames of a 60 Hz screen suffice
+  const KEYFRAME_FADE = 1.0;  // crossfade from one keyframe to the next; at most half a keyframe's time
   // The sky answers the sound it plays (the analyser the meter reads), within bounds: brighter by up to
   // PULSE_LIGHT and its glow by up to PULSE_GLOW with the loudness; grain by up to FLUX_GRAIN with the flux.
   const PULSE_LIGHT = 0.16, PULSE_GLOW = 1.5, FLUX_GRAIN = 0.10;
@@ -46,6 +48,7 @@
     soundUrl: null,           // the last sound fetched: the piece's Opus where this browser plays it, else its MP3
     renderer: null,           // 'webgl' (A-Frame) or 'img' (no WebGL2: the plain picture)
     skyPulse: 0, skyFlux: 0,  // how the sound drives the sky now (0..1 each; 0 without sound or motion)
+    keyframes: [],            // the last keyframe switches: {seq, k, at (the piece's clock, s), clock: 'sound'|'wall'}
   };
   window.ciel = ciel;
 
@@ -176,12 +179,18 @@
     }
 
     async function loadSky(url) {
-      const res = await fetch(url);
+      const res = await fetch(url);   // a keyframe's URL names its strip: the fragment is not sent
       if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
       // An ImageBitmap can be closed, freeing the decoded pixels now rather than at some later GC.
-      const bitmap = await createImageBitmap(await res.blob(), {
-        premultiplyAlpha: 'none', colorSpaceConversion: 'none',
-      });
+      const options = { premultiplyAlpha: 'none', colorSpaceConversion: 'none' };
+      let bitmap = await createImageBitmap(await res.blob(), options);
+      const cell = cellOf(url);
+      if (cell) {                                // one sky of the strip: its own bitmap, the strip let go
+        const h = bitmap.height / cell.n;
+        const whole = bitmap;
+        bitmap = await createImageBitmap(whole, 0, Math.round(cell.k * h), whole.width, Math.round(h), options);
+        whole.close();
+      }
       const texture = new THREE.Texture(bitmap);
       texture.flipY = false;                     // not supported for ImageBitmap; the shader flips
       texture.minFilter = THREE.LinearMipmapLinearFilter;
@@ -385,7 +394,12 @@
       const img = new Image();
       img.alt = '';
       img.decoding = 'async';
-      img.src = url;
+      img.src = url;                // a keyframe: the strip, cropped to its cell (it fills the oval's width)
+      const cell = cellOf(url);
+      if (cell) {
+        img.style.objectFit = 'cover';
+        img.style.objectPosition = `50% ${cell.n > 1 ? (100 * cell.k) / (cell.n - 1) : 0}%`;
+      }
       try {
         await img.decode();
       } catch (err) {
@@ -443,7 +457,7 @@
   function flat(why) {
     if (ciel.renderer === 'img') return;
     console.info(`ciel: the sky as a picture (${why})`);
-    const pending = view.sky ? { url: current && current.sky, fade: 0 } : view.pending;
+    const pending = view.sky ? { url: skyAsked, fade: 0 } : view.pending;
     const scene = document.querySelector('a-scene');
     if (scene) scene.remove();
     ciel.renderer = 'img';
@@ -581,7 +595,9 @@
         }
       }
       const end = this.voice(buffer, start, offset, fadeIn, loop, length);
-      this.history = [...this.history.slice(-15), { seq: piece.seq, ready: now, start, end, how }];
+      // origin: the context time at which the piece's own second 0 sounds (its keyframes' clock)
+      this.history = [...this.history.slice(-15),
+        { seq: piece.seq, ready: now, start, end, how, origin: start - offset, length, loop }];
     }
 
     voice(buffer, start, offset, fadeIn, loop, length) {
@@ -820,13 +836,67 @@
     return Math.min(SKY_FADE, 0.4 * interval);
   }
 
+  // --- keyframes: the skies the piece's sound moves its picture through (one strip, cell k from times[k]) ---
+  // A keyframe's URL is its strip's with the cell in the fragment: `/media/<strip>#cell=k/n`.
+  function cellOf(url) {
+    const m = /#cell=(\d+)\/(\d+)$/.exec(url || '');
+    return m ? { k: Number(m[1]), n: Number(m[2]) } : null;
+  }
+
+  // Where the piece is now, in seconds of its own sound: the AudioContext's clock while its sound plays
+  // here, else the wall clock since it was published, LATENCY later (when a listener would hear it start),
+  // so the sky moves at the same times with the sound on or off. A sound that loops, loops its keyframes.
+  function pieceClock(piece) {
+    const length = piece.duration_s || 30;
+    const heard = sound.on && sound.ctx ? sound.history.find((h) => h.seq === piece.seq) : null;
+    if (heard) {
+      const t = sound.ctx.currentTime - heard.origin;
+      return { t: heard.loop && t > 0 ? t % heard.length : t, clock: 'sound' };
+    }
+    const t = ageOf(piece) - LATENCY;
+    const loop = !!(piece.params && piece.params.interval > length + 0.5);
+    return { t: loop && t > 0 ? t % length : t, clock: 'wall' };
+  }
+
+  // The sky to show for `piece` now: its keyframe for this moment, or its one sky (no keyframes, or
+  // someone who asked for less motion).
+  let skyAsked = null;       // the URL last asked of the sky
+  function skyNow(piece) {
+    const times = piece.keyframe_times;
+    if (!piece.keyframes || !Array.isArray(times) || !times.length || REDUCED_MOTION.matches) {
+      return { url: piece.sky };
+    }
+    const now = pieceClock(piece);
+    let k = 0;
+    while (k + 1 < times.length && times[k + 1] <= now.t) k += 1;
+    return { url: `${piece.keyframes}#cell=${k}/${times.length}`, k, now };
+  }
+
+  function showSky(piece, fade) {
+    const want = skyNow(piece);
+    if (want.url === skyAsked) return;
+    skyAsked = want.url;
+    if (want.now) {
+      ciel.keyframes = [...ciel.keyframes.slice(-31),
+        { seq: piece.seq, k: want.k, at: want.now.t, clock: want.now.clock }];
+    }
+    if (view.sky) view.sky.setSky(want.url, fade); else view.pending = { url: want.url, fade };
+  }
+
+  // Once a frame: the next keyframe when its time comes.
+  function followKeyframes() {
+    if (!current) return;
+    const times = current.keyframe_times || [];
+    const segment = (current.duration_s || 30) / Math.max(1, times.length);
+    showSky(current, Math.min(KEYFRAME_FADE, segment / 2));
+  }
+
   function onPiece(piece) {
     if (current && piece.seq === current.seq && piece.sky === current.sky) return;  // a reconnect's replay
     current = piece;
     ciel.seq = piece.seq;
     ciel.pieces += 1;
-    const fade = fadeFor(piece);
-    if (view.sky) view.sky.setSky(piece.sky, fade); else view.pending = { url: piece.sky, fade };
+    showSky(piece, fadeFor(piece));
     if (sound.on) sound.enqueue(piece);
     caption(piece);
     updateWaiting();
@@ -902,6 +972,7 @@
         ciel.skyFlux = follow(ciel.skyFlux, drive.flux, dt);
       }
       if (view.sky instanceof FlatSky) view.sky.pulse = ciel.skyPulse;
+      followKeyframes();
       if (sound.on && sound.analyser) {
         sound.bands(bars.length).forEach((level, i) => bars[i].style.setProperty('--l', level.toFixed(2)));
         metering = true;

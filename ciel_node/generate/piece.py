@@ -1,4 +1,5 @@
-"""One piece = one step of both latent walks, rendered: image, sky, WAV and MP3 under the ceiling."""
+"""One piece = one step of both latent walks, rendered: image, sky (and its keyframes), WAV, MP3 and Opus under the
+ceiling."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import soundfile as sf
 from ciel_node.generate import walk
 from ciel_node.generate.audio import AudioRenderer, db_to_gain
 from ciel_node.generate.image import ImageFormat, ImageRenderer
+from ciel_node.generate.keyframes import keyframe_points, keyframe_times
 from ciel_node.generate.place import Places
 from ciel_node.generate.synaesthesia import CrossMap, description, pull
 from ciel_node.generate.walk import AUDIO_STREAM, IMAGE_STREAM, LivePoint, WalkState
@@ -36,6 +38,8 @@ class RenderedPiece:
     samples: np.ndarray = field(repr=False)
     opus: bytes = b""  # the same sound as Ogg Opus (bench/audience.py: lighter than the MP3 and nearer the WAV)
     image_format: ImageFormat = ImageFormat()
+    keyframes: bytes = b""  # the skies its sound moves its picture through, one strip (keyframes.py); b"": none
+    keyframe_times: tuple[float, ...] = ()  # when each is shown, seconds from the piece's start
 
 
 class Composer:
@@ -95,17 +99,24 @@ class Composer:
             rng = walk.piece_rng(state.seed, state.step, IMAGE_STREAM)
             image_z = walk.image_step(image_z, controls.drift, rng, home=state.home("image"))
         shown = image_z
+        sr = self.audio.sample_rate
+        strip, times = b"", list[float]()
         if controls.synaesthesia > 0:  # the picture pulled toward its sound's point; the image walk goes on as it was
             home = state.home("image")
-            heard = description(samples, self.audio.sample_rate, np.asarray(state.audio_z), np.asarray(audio_z))
+            heard = description(samples, sr, np.asarray(state.audio_z), np.asarray(audio_z))
             shown = pull(image_z, self.crossmap.point(heard, home), controls.synaesthesia, home)
+            if controls.keyframes > 0 and len(samples) > 0:  # and moved through the piece by its sound
+                points = keyframe_points(samples, sr, shown, home, self.crossmap, controls.keyframes,
+                                         controls.synaesthesia)
+                strip, times = self.image.strip(points, controls.bends), keyframe_times(len(samples) / sr,
+                                                                                         controls.keyframes)
         image, sky = self.image.render(shown, controls.bends)
-        sr = self.audio.sample_rate
         piece = RenderedPiece(
             controls=controls, step=state.step, image=image, sky=sky, image_format=self.image.format,
             wav=encode_wav(samples, sr), mp3=encode_mp3(samples, sr, controls.volume_ceiling),
             opus=encode_opus(samples, sr, controls.volume_ceiling),
             duration_s=len(samples) / sr, render_s=time.perf_counter() - t0, samples=samples,
+            keyframes=strip, keyframe_times=tuple(times),
         )
         return piece, replace(state, step=step, audio_z=audio_z, image_z=tuple(image_z))
 

@@ -18,7 +18,7 @@ from ciel_node.atomic import read_json, write_atomic
 
 log = logging.getLogger(__name__)
 
-MEDIA_KINDS = ("image", "sky", "audio", "audio_opus", "wav")  # entry keys that name a file in the media folder
+MEDIA_KINDS = ("image", "sky", "audio", "audio_opus", "wav", "keyframes")  # entry keys naming a media file
 REQUIRED_KINDS = ("image", "sky", "audio")  # what the web surface needs of every piece
 # A whole sha256; 24 hex characters was the name before, and such files are still kept and served.
 MEDIA_NAME = re.compile(r"^[0-9a-f]{24}(?:[0-9a-f]{40})?\.(?:png|webp|avif|mp3|opus|wav)$")
@@ -431,6 +431,9 @@ def _entry(raw: bytes) -> dict[str, Any] | None:
     for key in ("params", "checkpoints"):
         if not isinstance(entry.get(key, {}), dict):
             return None
+    times = entry.get("keyframe_times")
+    if times is not None and not (isinstance(times, list) and len(times) <= 64 and all(_finite(t) for t in times)):
+        return None
     return entry
 
 

@@ -60,11 +60,20 @@ def piece_json(entry: dict[str, Any], next_at: float | None) -> dict[str, Any]:
         "audio": f"/media/{entry['audio']}",
         # The same sound as Ogg Opus (lighter): the page takes it where the browser plays Opus. Older pieces have none.
         **({"audio_opus": f"/media/{entry['audio_opus']}"} if isinstance(entry.get("audio_opus"), str) else {}),
+        # The skies the piece's sound moves its picture through: one strip, cell k shown from keyframe_times[k].
+        **_keyframes(entry),
         "duration_s": entry.get("duration_s"),
         "params": entry.get("params", {}),
         "checkpoints": entry.get("checkpoints", {}),
         "next_at": next_at,
     }
+
+
+def _keyframes(entry: dict[str, Any]) -> dict[str, Any]:
+    name, times = entry.get("keyframes"), entry.get("keyframe_times")
+    if not isinstance(name, str) or not isinstance(times, list) or not times:
+        return {}
+    return {"keyframes": f"/media/{name}", "keyframe_times": times}
 
 
 class WebSurface:
@@ -209,14 +218,15 @@ class WebSurface:
         latest = self._latest_entry() or {}
         sizes = latest.get("bytes")
         sizes = sizes if isinstance(sizes, dict) else {}
-        per_piece = {k: sizes[k] for k in ("sky", "audio", "audio_opus", "image") if isinstance(sizes.get(k), int)}
+        per_piece = {k: sizes[k] for k in ("sky", "keyframes", "audio", "audio_opus", "image")
+                     if isinstance(sizes.get(k), int)}
         return {
             "mode": "nchan" if self.relay is not None else "direct",
             "listeners": len(self._clients),
-            # The page downloads the sky and one sound of each piece (the Opus where it plays it); the picture is
-            # there for other clients.
-            "bytes_per_piece": {**per_piece, "page": per_piece.get("sky", 0) + per_piece.get("audio_opus",
-                                                                                           per_piece.get("audio", 0))}
+            # The page downloads the sky, its keyframes and one sound of each piece (the Opus where it plays it);
+            # the picture is there for other clients.
+            "bytes_per_piece": {**per_piece, "page": per_piece.get("sky", 0) + per_piece.get("keyframes", 0)
+                                + per_piece.get("audio_opus", per_piece.get("audio", 0))}
             if per_piece else None,
             "nchan": self.relay() if self.relay is not None else None,
         }
