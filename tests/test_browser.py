@@ -528,6 +528,18 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
         await page.wait("/#cell=\\d+\\/4$/.test(ciel.sky)", 10)
         await page.assert_same_origin(origin)
 
+        # Without WebGL: the strip in an <img>, cropped to the keyframe by CSS, on the same times.
+        await page.call("open", url=origin + "/?sky=img")
+        await page.wait("ciel.renderer === 'img'", 10)
+
+        async def flat(i: int) -> Image.Image:
+            await page.wait(f"!ciel.fading && ciel.sky === {json.dumps(cell.format(i))}", 15)
+            return await page.screenshot(tmp_path / f"flat{i}.png")
+
+        before, after = await flat(k), await flat(k + 1)
+        assert np.abs(middle(after) - middle(before)).mean() > 4
+        await page.assert_same_origin(origin)
+
 
 async def test_two_hundred_pieces_keep_memory_bounded(tmp_path: Path) -> None:
     """200 pieces at a 0.5 s interval, listening: heap and textures after ~50 and after ~200 pieces."""
