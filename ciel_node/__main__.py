@@ -64,10 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("devices", help="list the audio output devices (for --audio-device)")
 
     crack = sub.add_parser("crack", help="train both nets (or one) on your own archive, stopped by the clock",
-                           usage="ciel-node crack [audio|images] SOURCE --minutes M [--out OUT] [options]")
-    crack.add_argument("model", metavar="[audio|images]", help="one net only (default: both, side by side)")
+                           usage="ciel-node crack [audio|images] SOURCE --minutes M [--out OUT] [options]\n"
+                                 "       ciel-node crack map SOURCE [--out FOLDER]  (relearn the synaesthesia map)")
+    crack.add_argument("model", metavar="[audio|images|map]",
+                       help="one net only (default: both, side by side, then the map); map: only the synaesthesia "
+                            "map, for the two checkpoints already in --out")
     crack.add_argument("source", type=Path, nargs="?", help="your archive folder (searched recursively)")
-    crack.add_argument("--minutes", type=float, required=True, help="training time budget (reading not counted)")
+    crack.add_argument("--minutes", type=float, help="training time budget (reading not counted); required")
     crack.add_argument("--out", type=Path,
                        help="both nets: a folder, gets audio.pt and images.pt (default checkpoints/<SOURCE's name>); "
                             "one net: its checkpoint, e.g. checkpoints/mine.pt (default that folder's audio.pt or "
@@ -82,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     crack.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")
     crack.add_argument("--batch", type=int, help="batch size (default 64 images / 256 frames)")
     crack.add_argument("--save-every", type=float, default=3.0, help="minutes between checkpoints (default 3)")
+    crack.add_argument("--window", type=float, default=10.0,
+                       help="the map: a picture and a sound captured this many minutes apart or less pair (default 10)")
+    crack.add_argument("--steps", type=int, default=300,
+                       help="the map: Adam steps finding each paired picture in the image net (default 300)")
 
     sheet = sub.add_parser("bend-sheet", help="a contact sheet of what every bend does to both nets")
     sheet.add_argument("--out", type=Path, default=Path("bends.png"),
@@ -215,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             from ciel_node.crack.args import settle
 
             settle(args)  # a wrong flag is refused before torch loads
+            if args.model == "map":
+                from ciel_node.crack.learnmap import crack_map
+
+                return crack_map(args)
             from ciel_node.crack.train import crack
 
             return crack(args)

@@ -26,6 +26,7 @@ from ciel_node.controls.oscquery import OscQueryServer
 from ciel_node.errors import CielError
 from ciel_node.generate.image import ImageFormat
 from ciel_node.generate.place import Places
+from ciel_node.generate.synaesthesia import LEARNED_MAP
 from ciel_node.generate.walk import WalkState, WalkStore
 from ciel_node.generate.worker import RenderSpec, RenderWorker
 from ciel_node.params import PARAMS
@@ -182,7 +183,8 @@ class Node:
                           c.render_stall_s, audio_clusters=nets["audio"].layout.clusters,
                           image_clusters=nets["image"].layout.clusters, places=places,
                           image_format=ImageFormat(c.image_format, c.image_quality),
-                          audio_sha256=nets["audio"].sha256, image_sha256=nets["image"].sha256)
+                          audio_sha256=nets["audio"].sha256, image_sha256=nets["image"].sha256,
+                          crossmap=nets["image"].source.with_name(LEARNED_MAP))  # crack's, beside the checkpoint
 
     def _engine_spec(self, nets: dict[str, Net]) -> EngineSpec:
         c, spec = self.config, self._render_spec(nets)

@@ -50,6 +50,10 @@ def test_crack_both_models_and_the_node_loads_them(archive: Path, tmp_path: Path
     assert p.stdout == f"ciel-node run --audio-checkpoint {audio} --image-checkpoint {images}\n", p.stdout
     assert "audio: " in p.stderr and "other files, not audio (listed in" in p.stderr
     assert "audio: wrote" in p.stderr and "images: wrote" in p.stderr
+    # Then the synaesthesia map (tests/test_learned_map.py): the found archive has no capture times, so no pairs.
+    assert ("synaesthesia: no pictures and sounds captured close in time (5 sounds, 4 pictures, 0 with capture times): "
+            "the node uses the default map\n") in p.stderr
+    assert not (tmp_path / "synaesthesia.npz").exists()
     # Not a terminal: each net's progress is a line, not a bar's control characters.
     assert "\r" not in p.stderr and "\x1b" not in p.stderr
 

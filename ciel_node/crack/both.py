@@ -1,4 +1,5 @@
-"""`ciel-node crack DIR`: both nets from one folder, side by side on the cores, into one output folder; then the one
+"""`ciel-node crack DIR`: both nets from one folder, side by side on the cores, into one output folder; then the
+synaesthesia map learned from the archive's pictures and sounds captured close in time (`crack map`), and the one
 line that runs a node on them.
 
 Each net trains in its own process (`crack audio|images`, one core each): the sound VAE's small steps and the
@@ -63,11 +64,24 @@ def crack_both(args: argparse.Namespace) -> int:
         print(f"not made: {', '.join(failed)} (see above)" + (f"; made: {', '.join(map(str, made))}" if made else ""),
               file=sys.stderr)
         return max(codes.values())
+    _learn_map(args, folder)
     print("both nets cracked; run a node on them with:", file=sys.stderr)
     run = ["ciel-node", "run", "--audio-checkpoint", str(folder / "audio.pt"),
            "--image-checkpoint", str(folder / "images.pt")]
     print(shlex.join(run), flush=True)
     return 0
+
+
+def _learn_map(args: argparse.Namespace, folder: Path) -> None:
+    """The synaesthesia map from the archive's pictures and sounds captured close in time, for the two new nets
+    (`crack map`, in a child like the nets: it says what it did in one line). A map that cannot be learned costs the
+    node nothing but the learned map: the nets are made, the node uses the default one."""
+    cmd = [sys.executable, "-m", "ciel_node", "crack", "map", str(args.source), "--out", str(folder),
+           "--threads", str(args.threads), "--seed", str(args.seed), "--cache", str(args.cache),
+           "--window", repr(args.window), "--steps", str(args.steps)]
+    if subprocess.run(cmd).returncode != 0:
+        print("synaesthesia: the map was not learned (see above): the node uses the default map", file=sys.stderr,
+              flush=True)
 
 
 def _show_bars(children: dict[str, subprocess.Popen[str]], budget_s: float) -> None:

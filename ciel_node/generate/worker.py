@@ -26,9 +26,10 @@ from ciel_node.generate.audio import AudioRenderer
 from ciel_node.generate.image import ImageFormat, ImageRenderer
 from ciel_node.generate.piece import Composer, RenderedPiece
 from ciel_node.generate.place import Places
-from ciel_node.generate.synaesthesia import CrossMap
+from ciel_node.generate.synaesthesia import LEARNED_MAP, CrossMap, learned_or_default
 from ciel_node.generate.walk import LivePoint, WalkState
 from ciel_node.models.audio_vae import SpectralVAE
+from ciel_node.models.checkpoint import file_hash
 from ciel_node.models.image_gan import Generator
 from ciel_node.state import Controls
 
@@ -51,6 +52,7 @@ class RenderSpec:
     image_format: ImageFormat = ImageFormat()  # how the pictures are published
     audio_sha256: str = ""  # which checkpoints these are (file_hash): each piece's manifest names them
     image_sha256: str = ""
+    crossmap: Path | None = None  # a learned synaesthesia map to try (None: synaesthesia.npz beside image_checkpoint)
 
     def composer(self) -> Composer:
         torch.set_num_threads(self.threads)
@@ -58,7 +60,11 @@ class RenderSpec:
         gan, _ = Generator.from_checkpoint(self.image_checkpoint)
         audio = AudioRenderer(vae, iterations=self.gl_iterations, clusters=self.audio_clusters)
         image = ImageRenderer(gan, clusters=self.image_clusters, fmt=self.image_format)
-        crossmap = CrossMap.default(audio.latent, image.latent, self.audio_sha256, self.image_sha256)
+        crossmap = learned_or_default(
+            self.crossmap or self.image_checkpoint.with_name(LEARNED_MAP),
+            CrossMap.default(audio.latent, image.latent, self.audio_sha256, self.image_sha256),
+            lambda: (self.audio_sha256 or file_hash(self.audio_checkpoint),
+                     self.image_sha256 or file_hash(self.image_checkpoint)))
         return Composer(audio, image, self.max_sound_s, self.places, crossmap)
 
 
