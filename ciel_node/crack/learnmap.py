@@ -60,6 +60,9 @@ class Learned:
     unreadable: list[str] = field(default_factory=list)  # "file: reason" for files of a pair that did not decode
     ridge: float = 0.0
     loo_cosine: float = 0.0  # mean cosine of each pair's direction and the map's when fitted without that pair
+    described: np.ndarray | None = None  # (pairs, description) what the map was fitted on (bench/learnmap.py)
+    targets: np.ndarray | None = None  # (pairs, image latent) unit directions of the pairs' pictures
+    seconds: dict[str, float] = field(default_factory=dict)  # where the time went: read, invert, describe and fit
 
 
 def sound_description(vae: SpectralVAE, samples: np.ndarray) -> np.ndarray:
@@ -154,6 +157,7 @@ def learn(root: Path, vae: SpectralVAE, generator: Generator, window_s: float = 
     out = Learned(find_pairs(root, window_s))
     if len(out.pairing.pairs) < MIN_PAIRS:
         return out
+    t0 = time.monotonic()
     cache = DecodedCache(cache_dir)
     sr = vae.config.sample_rate
     sounds: dict[Path, np.ndarray | None] = {}
@@ -175,8 +179,9 @@ def learn(root: Path, vae: SpectralVAE, generator: Generator, window_s: float = 
     if say is not None:
         say(f"{len(good)} pairs; inverting the image net on {len(owner)} pictures of {len(files)} files "
             f"({steps} steps)")
-    t0 = time.monotonic()
+    t1 = time.monotonic()
     points = invert(generator, np.concatenate([s for s in frames if s is not None]), steps, seed)
+    t2 = time.monotonic()
     # A file's direction: the mean of its pictures' (a video's frames), made unit again.
     unit = directions_of(points)
     per_file = directions_of(np.stack([unit[owner == i].mean(0) for i in range(len(files))]))
@@ -185,8 +190,10 @@ def learn(root: Path, vae: SpectralVAE, generator: Generator, window_s: float = 
     targets = np.stack([per_file[index[p.picture]] for p in good])
     weights, bias, out.ridge, out.loo_cosine = fit(described, targets)
     out.crossmap = CrossMap(weights, f"learned from {len(good)} pairs", bias)
+    out.described, out.targets = described, targets
+    out.seconds = {"read": t1 - t0, "invert": t2 - t1, "describe and fit": time.monotonic() - t2}
     if say is not None:
-        say(f"inverted in {time.monotonic() - t0:.0f} s; leave-one-out cosine {out.loo_cosine:.2f}")
+        say(f"inverted in {t2 - t1:.0f} s; leave-one-out cosine {out.loo_cosine:.2f}")
     return out
 
 
