@@ -478,7 +478,7 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
     """With synaesthesia up, a piece lists K keyframes (one strip, times within the piece). The page shows keyframe k
     from times[k]: by the wall clock with the sound off, by the sound's own clock while it plays; the screen changes
     across a keyframe time; with prefers-reduced-motion the piece's one sky stays."""
-    config = node_config(tmp_path / "state", SHIPPED, 3600.0, web="127.0.0.1:0", max_sound_s=4.0,  # a 1 s keyframe
+    config = node_config(tmp_path / "state", SHIPPED, 3600.0, web="127.0.0.1:0", max_sound_s=8.0,  # a 2 s keyframe
                          controls={"synaesthesia": 1.0, "keyframes": KEYFRAMES})
     async with running_node(config, osc=False) as r, chromium(tmp_path, 640, 360) as page:
         origin = f"http://127.0.0.1:{r.web_port}"
@@ -487,8 +487,9 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
         assert len(times) == KEYFRAMES and times[0] == 0 and all(a < b for a, b in zip(times, times[1:]))
         assert times[-1] < duration, (times, duration)
         cells = await _strip_cells(origin + latest["keyframes"], KEYFRAMES)
-        # The two neighbouring skies that differ most (deterministic: the same nets, seed and parameters).
-        k = int(np.argmax([np.abs(cells[i + 1] - cells[i]).mean() for i in range(KEYFRAMES - 1)]))
+        # Neighbouring skies that differ plainly in the strip (deterministic: the same nets, seed and parameters).
+        apart = [i for i in range(KEYFRAMES - 1) if np.abs(cells[i + 1] - cells[i]).mean() > 8]
+        assert apart, [np.abs(cells[i + 1] - cells[i]).mean() for i in range(KEYFRAMES - 1)]
         cell = f"{latest['keyframes']}#cell={{}}/{KEYFRAMES}"
 
         def on_time(clock: str) -> str:
@@ -496,7 +497,50 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
             return (f"(() => {{ const s = ciel.keyframes, t = {json.dumps(times)}, on = [];"
                     f" for (let i = 1; i < s.length; i++) if (s[i].clock === '{clock}' && s[i - 1].clock === '{clock}'"
                     "   && s[i].k === s[i - 1].k + 1) on.push(s[i].at - t[s[i].k]);"
-                    " return on.length >= 2 && on.every(d => d >= 0 && d < 0.5) ? on : null; })()")
+                    " return on.length >= 1 && on.every(d => d >= 0 && d < 0.5) ? on : null; })()")
+
+        async def settled(among: list[int], name: str) -> tuple[int, Image.Image]:
+            """A screenshot while one of the keyframes `among` is shown, with nothing else loaded or fading from a
+            few frames before it to after it (a keyframe lasts 2 s here, a quarter of it fading in; on a busy machine
+            a screenshot may take a good part of the rest: then the next time one comes). Which keyframe, the shot."""
+            shown = f"!ciel.fading && [{', '.join(json.dumps(cell.format(i)) for i in among)}].indexOf(ciel.sky)"
+            for _ in range(10):
+                at = await page.wait(f"({shown}) >= 0 && [ciel.sky, ciel.texturesMade, ciel.frames]", 15)
+                same = f"!ciel.fading && ciel.sky === {json.dumps(at[0])} && ciel.texturesMade === {at[1]}"
+                await page.wait(f"ciel.frames >= {at[2] + 2} || !({same})", 5)  # drawn, not only set
+                shot = await page.screenshot(tmp_path / f"{name}.png")
+                if await page.eval(same):
+                    return among[[cell.format(i) for i in among].index(at[0])], shot
+            raise AssertionError(f"none of keyframes {among} was shown long enough for a screenshot")
+
+        def middle(a: np.ndarray) -> np.ndarray:
+            """The middle of a sky (60 % of each side), 32 x 16, over its mean: the sound's pulse scales brightness."""
+            y, x = a.shape[:2]
+            core = np.ascontiguousarray(a[int(0.2 * y):int(0.8 * y), int(0.2 * x):int(0.8 * x)].astype(np.uint8))
+            small = np.asarray(Image.fromarray(core).resize((32, 16), Image.Resampling.BOX), dtype=np.float64)
+            return small / small.mean()
+
+        def on_screen(shot: Image.Image) -> np.ndarray:
+            """The oval as the screenshot shows it: the box of what is lit across its middle row and column."""
+            screen = np.asarray(shot, dtype=np.float64)
+            luma = screen.mean(axis=2)
+            h, w = luma.shape
+            xs, ys = np.flatnonzero(luma[int(0.45 * h)] > 45), np.flatnonzero(luma[:, w // 2] > 45)
+            return middle(screen[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+
+        def correlation(a: np.ndarray, b: np.ndarray) -> float:
+            a, b = a - a.mean(), b - b.mean()
+            return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+        async def across(name: str) -> None:
+            """Screenshots before and after a keyframe time: what changed on the screen is what changes from that
+            keyframe to the next in the strip (correlated), more than any other neighbouring pair's change."""
+            k, before = await settled(apart, name + "-before")
+            _, after = await settled([k + 1], name + "-after")
+            seen = on_screen(after) - on_screen(before)
+            like = [correlation(seen, middle(cells[i + 1]) - middle(cells[i])) for i in range(KEYFRAMES - 1)]
+            print(f"{name}: keyframe {k} -> {k + 1}, the screen's change against each pair's in the strip: {like}")
+            assert like[k] > 0.4 and like[k] == max(like), (k, like)
 
         await page.open_page(origin + "/")
         await page.wait(on_time("wall"), 15)  # no sound: the sky moves anyway, at the same times
@@ -504,24 +548,11 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
         await page.wait("ciel.audioState === 'running' && ciel.analyserLevel() > 1e-4", 10)
         played = await page.wait(on_time("sound"), 20)
         print(f"\nkeyframe switches after their times on the sound's clock (s): {played}")
-
-        async def settled(i: int) -> Image.Image:
-            await page.wait(f"ciel.listening && !ciel.fading && ciel.sky === {json.dumps(cell.format(i))}", 15)
-            return (await page.screenshot(tmp_path / f"cell{i}.png"))
-
-        def middle(shot: Image.Image) -> np.ndarray:
-            return np.asarray(_box(shot, 0.5, 0.45, 0.4, 0.3), dtype=np.float64)
-
-        before = await settled(k)
-        again = await page.screenshot(tmp_path / f"cell{k}-again.png")  # the same keyframe: only pulse and grain
-        after = await settled(k + 1)
-        still = np.abs(middle(again) - middle(before)).mean()
-        moved = np.abs(middle(after) - middle(before)).mean()
-        assert moved > 4 and moved > 3 * still, (moved, still)
+        await across("webgl")
 
         await page.call("media", reducedMotion="reduce")  # less motion: the piece's own sky, whatever the sound does
         await page.wait(f"!ciel.fading && ciel.sky === {json.dumps(latest['sky'])}", 10)
-        for _ in range(8):  # longer than a keyframe (1 s): no keyframe comes
+        for _ in range(10):  # longer than a keyframe (2 s): no keyframe comes
             assert await page.eval("ciel.sky") == latest["sky"]
             await asyncio.sleep(0.25)
         await page.call("media", reducedMotion="no-preference")
@@ -532,12 +563,7 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
         await page.call("open", url=origin + "/?sky=img")
         await page.wait("ciel.renderer === 'img'", 10)
 
-        async def flat(i: int) -> Image.Image:
-            await page.wait(f"!ciel.fading && ciel.sky === {json.dumps(cell.format(i))}", 15)
-            return await page.screenshot(tmp_path / f"flat{i}.png")
-
-        before, after = await flat(k), await flat(k + 1)
-        assert np.abs(middle(after) - middle(before)).mean() > 4
+        await across("img")  # the sound off: on the wall clock
         await page.assert_same_origin(origin)
 
 

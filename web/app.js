@@ -29,7 +29,7 @@
   const BACKOFF_MAX = 15.0;   // longest wait between two attempts while the node is unreachable
   const STALL_GRACE = 15.0;   // a piece this late (past its interval) makes the page check on the node
   const FPS = 30;             // everything here moves slowly: half the frames of a 60 Hz screen suffice
-  const KEYFRAME_FADE = 1.0;  // crossfade from one keyframe to the next; at most half a keyframe's time
+  const KEYFRAME_FADE = 1.0;  // crossfade from one keyframe to the next; at most a quarter of a keyframe's time
   // The sky answers the sound it plays (the analyser the meter reads), within bounds: brighter by up to
   // PULSE_LIGHT and its glow by up to PULSE_GLOW with the loudness; grain by up to FLUX_GRAIN with the flux.
   const PULSE_LIGHT = 0.16, PULSE_GLOW = 1.5, FLUX_GRAIN = 0.10;
@@ -49,6 +49,7 @@
     renderer: null,           // 'webgl' (A-Frame) or 'img' (no WebGL2: the plain picture)
     skyPulse: 0, skyFlux: 0,  // how the sound drives the sky now (0..1 each; 0 without sound or motion)
     keyframes: [],            // the last keyframe switches: {seq, k, at (the piece's clock, s), clock: 'sound'|'wall'}
+    frames: 0,                // animation frames seen (the tests wait for a state to be drawn, not only set)
   };
   window.ciel = ciel;
 
@@ -888,7 +889,7 @@
     if (!current) return;
     const times = current.keyframe_times || [];
     const segment = (current.duration_s || 30) / Math.max(1, times.length);
-    showSky(current, Math.min(KEYFRAME_FADE, segment / 2));
+    showSky(current, Math.min(KEYFRAME_FADE, segment / 4));
   }
 
   function onPiece(piece) {
@@ -962,6 +963,7 @@
       // The sky's answer to the sound: followed while it plays, let go when it stops, none at all for
       // someone who asked for less motion.
       const now = performance.now();
+      ciel.frames += 1;
       const dt = Math.min(0.25, (now - lastFrame) / 1000);
       lastFrame = now;
       if (REDUCED_MOTION.matches) {
