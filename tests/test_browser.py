@@ -503,9 +503,9 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
             """A screenshot while one of the keyframes `among` is shown, with nothing else loaded or fading from a
             few frames before it to after it (a keyframe lasts 2 s here, a quarter of it fading in; on a busy machine
             a screenshot may take a good part of the rest: then the next time one comes). Which keyframe, the shot."""
-            shown = f"!ciel.fading && [{', '.join(json.dumps(cell.format(i)) for i in among)}].indexOf(ciel.sky)"
+            shown = f"!ciel.fading && [{', '.join(json.dumps(cell.format(i)) for i in among)}].includes(ciel.sky)"
             for _ in range(10):
-                at = await page.wait(f"({shown}) >= 0 && [ciel.sky, ciel.texturesMade, ciel.frames]", 15)
+                at = await page.wait(f"{shown} && [ciel.sky, ciel.texturesMade, ciel.frames]", 15)
                 same = f"!ciel.fading && ciel.sky === {json.dumps(at[0])} && ciel.texturesMade === {at[1]}"
                 await page.wait(f"ciel.frames >= {at[2] + 2} || !({same})", 5)  # drawn, not only set
                 shot = await page.screenshot(tmp_path / f"{name}.png")
