@@ -47,8 +47,11 @@ def crack_both(args: argparse.Namespace) -> int:
         children[net] = subprocess.Popen(cmd, stdout=subprocess.PIPE if bars else None,
                                          stderr=subprocess.STDOUT if bars else None, text=True, bufsize=1)
 
+    interrupted: list[int] = []
+
     def stop(signum: int, frame: FrameType | None) -> None:
         # Both save what they have (each ignores a second interrupt while it saves).
+        interrupted.append(signum)
         for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGINT)
@@ -64,7 +67,11 @@ def crack_both(args: argparse.Namespace) -> int:
         print(f"not made: {', '.join(failed)} (see above)" + (f"; made: {', '.join(map(str, made))}" if made else ""),
               file=sys.stderr)
         return max(codes.values())
-    _learn_map(args, folder)
+    if interrupted:  # stopped by hand: the minutes the map takes are not wanted now
+        later = shlex.join(["ciel-node", "crack", "map", str(args.source), "--out", str(folder)])
+        print(f"synaesthesia: not learned (interrupted); learn it later with: {later}", file=sys.stderr, flush=True)
+    else:
+        _learn_map(args, folder)
     print("both nets cracked; run a node on them with:", file=sys.stderr)
     run = ["ciel-node", "run", "--audio-checkpoint", str(folder / "audio.pt"),
            "--image-checkpoint", str(folder / "images.pt")]
