@@ -5,7 +5,7 @@
 From the shipped nets on one thread, for each of --pieces 30 s pieces at synaesthesia 1 (each its own sound):
 - render cost: the same piece composed with keyframes 0 and with K, interleaved, CPU time (process_time); the
   difference per piece, median over pieces (target: <= 40 ms extra with K = 6); and the strip alone (points,
-  generator batch, warp, WebP) timed on its own;
+  generator batch, warp, WebP) timed on its own, next to the piece's one picture and sky;
 - weight: what the page downloads per piece (its sky, the keyframe strip, the Opus sound) and per listener-hour at
   the interval (target: <= 25 MB/h with K = 6 at 30 s), against the same without keyframes.
 """
@@ -56,7 +56,7 @@ def main() -> None:
     moving = Controls(seed=11, interval=args.interval, synaesthesia=1.0, keyframes=args.keyframes)
     state = c.start(11)
     c.compose(state, plain)  # warm: first calls of every path
-    extra_ms, strip_ms, without, with_k = [], [], [], []
+    extra_ms, strip_ms, picture_ms, without, with_k = [], [], [], [], []
     for n in range(args.pieces):
         runs = {}
         for name, controls in ((("plain", plain), ("moving", moving)) if n % 2 else
@@ -70,12 +70,16 @@ def main() -> None:
         page = len(p.sky) + len(p.opus)
         without.append(page)
         with_k.append(page + len(p.keyframes))
-        # the strip alone: points from the piece's sound, the generator's batch, the warp, the WebP
+        # the strip alone: points from the piece's sound, the generator's batch, the warp, the WebP; and the
+        # piece's one picture (and its sky) for scale
         z = np.asarray(runs["plain"][2].image_z)
         t0 = time.process_time()
         points = keyframe_points(p.samples, audio.sample_rate, z, None, crossmap, args.keyframes, 1.0)
         image.strip(points)
         strip_ms.append((time.process_time() - t0) * 1000)
+        t0 = time.process_time()
+        image.render(z)
+        picture_ms.append((time.process_time() - t0) * 1000)
         state = runs["plain"][2]
         print(f"piece {n + 1}: {runs['plain'][0] * 1000:.0f} ms plain, {runs['moving'][0] * 1000:.0f} ms with "
               f"{args.keyframes} keyframes; strip alone {strip_ms[-1]:.1f} ms, {len(p.keyframes) / 1000:.1f} KB",
@@ -85,13 +89,15 @@ def main() -> None:
     result = {
         "keyframes": args.keyframes, "pieces": args.pieces, "interval_s": args.interval,
         "extra_ms_median": statistics.median(extra_ms), "strip_ms_median": statistics.median(strip_ms),
+        "picture_ms_median": statistics.median(picture_ms),
         "page_kb_per_piece": {"without": statistics.median(without) / 1000, "with": statistics.median(with_k) / 1000},
         "mb_per_listener_hour": {"without": statistics.median(without) * per_hour / 1e6,
                                  "with": statistics.median(with_k) * per_hour / 1e6},
     }
     print(f"\nK = {args.keyframes}, one thread, median of {args.pieces} pieces:")
     print(f"  render cost added: {result['extra_ms_median']:.1f} ms per piece (compose with K against K = 0; "
-          f"target <= 40 ms); the strip alone {result['strip_ms_median']:.1f} ms")
+          f"target <= 40 ms); the strip alone {result['strip_ms_median']:.1f} ms, against "
+          f"{result['picture_ms_median']:.1f} ms for the piece's one picture and sky")
     mb = result["mb_per_listener_hour"]
     print(f"  a listener at {args.interval:g} s: {mb['with']:.1f} MB/h with keyframes, {mb['without']:.1f} MB/h "
           f"without (sky + Opus + strip; target <= 25 MB/h)")
