@@ -76,16 +76,22 @@ def test_each_sound_pairs_with_the_picture_nearest_in_time_and_every_file_is_cou
     # A video with sound is its own pair, time or not.
     _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=10:duration=1", "-f", "lavfi", "-i",
             "sine=frequency=440:duration=1", "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(root / "clip.mp4"))
+    # A Live Photo: the motion's sound pairs with its still (the motion is not a picture of its own).
+    Image.new("RGB", (64, 48), (20, 40, 90)).save(root / "IMG_0001.jpg")
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=10:duration=1", "-f", "lavfi", "-i",
+            "sine=frequency=220:duration=1", "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(root / "IMG_0001.mov"))
     (root / "notes.txt").write_text("not media")
 
     pairing = find_pairs(root)
     got = {(p.sound.name, p.picture.name, p.apart_s, p.why) for p in pairing.pairs}
-    assert got == {("b.m4a", "a.jpg", 180.0, "time"), ("clip.mp4", "clip.mp4", 0.0, "video")}
-    assert pairing.counts() == "5 sounds, 3 pictures, 4 with capture times"
-    assert {p.name for p in pairing.untimed} == {"untimed.m4a", "unset.m4a", "clip.mp4"}
+    assert got == {("b.m4a", "a.jpg", 180.0, "time"), ("clip.mp4", "clip.mp4", 0.0, "video"),
+                   ("IMG_0001.mov", "IMG_0001.jpg", 0.0, "live photo")}
+    assert pairing.counts() == "6 sounds, 4 pictures, 4 with capture times"
+    assert {p.name for p in pairing.untimed} == {"untimed.m4a", "unset.m4a", "clip.mp4", "IMG_0001.jpg",
+                                                 "IMG_0001.mov"}
     assert "  b.m4a <- a.jpg  3.0 min  time" in pairing.lines()
     # A window of 2 minutes: b is 3 minutes from its nearest picture, and pairs with nothing.
-    assert {p.sound.name for p in find_pairs(root, 120.0).pairs} == {"clip.mp4"}
+    assert {p.sound.name for p in find_pairs(root, 120.0).pairs} == {"clip.mp4", "IMG_0001.mov"}
 
 
 def _leave_one_out(described: np.ndarray, found: np.ndarray, order: np.ndarray) -> tuple[float, float]:
