@@ -487,9 +487,11 @@ async def test_keyframes_move_the_sky_on_the_sounds_clock(tmp_path: Path) -> Non
         assert len(times) == KEYFRAMES and times[0] == 0 and all(a < b for a, b in zip(times, times[1:]))
         assert times[-1] < duration, (times, duration)
         cells = await _strip_cells(origin + latest["keyframes"], KEYFRAMES)
-        # Neighbouring skies that differ plainly in the strip (deterministic: the same nets, seed and parameters).
-        apart = [i for i in range(KEYFRAMES - 1) if np.abs(cells[i + 1] - cells[i]).mean() > 8]
-        assert apart, [np.abs(cells[i + 1] - cells[i]).mean() for i in range(KEYFRAMES - 1)]
+        # Neighbouring skies that differ plainly in the strip: at least half as much as the two that differ most, and
+        # by 8 levels (deterministic: the same nets, seed and parameters).
+        steps = [np.abs(cells[i + 1] - cells[i]).mean() for i in range(KEYFRAMES - 1)]
+        apart = [i for i, d in enumerate(steps) if d >= max(8.0, max(steps) / 2)]
+        assert apart, steps
         cell = f"{latest['keyframes']}#cell={{}}/{KEYFRAMES}"
 
         def on_time(clock: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ciel_node.generate.synaesthesia import DESCRIPTORS, CrossMap, descriptors
+from ciel_node.generate.synaesthesia import DESCRIPTORS, HOP, CrossMap, descriptors
 
 # Latent units per descriptor unit at synaesthesia 1 (descriptors are of about unit spread: synaesthesia.py). The
 # image latent's typical radius is sqrt(latent) (10 for the shipped 100): these move a keyframe visibly, and the
@@ -27,6 +27,9 @@ CENTROID_MOVE = 2.0
 FLUX_TRAVEL = 8.0
 MAX_OFFSET = 4.0  # no keyframe further than this from the piece's point, at synaesthesia 1
 MAX_KEYFRAMES = 12
+# The parts of a sound are compared by every fourth analysis frame of synaesthesia's (a 1024-sample window every
+# 2048 samples, 128 ms at 16 kHz; a 5 s part still has 39 of them): 4 ms for a 30 s piece instead of 11.
+SEGMENT_HOP = 4 * HOP
 
 
 def keyframe_times(duration_s: float, count: int) -> list[float]:
@@ -40,7 +43,7 @@ def keyframe_points(samples: np.ndarray, sample_rate: int, point: np.ndarray, ho
     z = np.asarray(point, np.float64)
     h = np.zeros_like(z) if home is None else np.asarray(home, np.float64)
     segments = np.array_split(np.asarray(samples), count)
-    heard = np.array([descriptors(s, sample_rate) for s in segments])  # (count, descriptors)
+    heard = np.array([descriptors(s, sample_rate, SEGMENT_HOP) for s in segments])  # (count, descriptors)
     loud = heard[:, DESCRIPTORS.index("loudness")]
     bright = heard[:, DESCRIPTORS.index("centroid")]
     flux = np.cumsum(heard[:, DESCRIPTORS.index("flux")])

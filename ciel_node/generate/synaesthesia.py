@@ -39,14 +39,15 @@ MAP_FORMAT = 1
 RELEARN = "relearn it with `ciel-node crack map ARCHIVE --out FOLDER` (FOLDER holds the two checkpoints)"
 
 
-def descriptors(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+def descriptors(samples: np.ndarray, sample_rate: int, hop: int = HOP) -> np.ndarray:
     """Four numbers of about unit spread over the nets' sounds: loudness ((dBFS + 30) / 10), spectral centroid
     (octaves from 1 kHz), flatness (natural log of geometric over arithmetic mean power, / 4 + 1), flux (mean rise
-    of the log-spectrum between frames)."""
+    of the log-spectrum between frames). A longer `hop` looks at fewer frames: cheaper, for comparing the parts of
+    one sound with each other (keyframes.py)."""
     x = np.asarray(samples, dtype=np.float64)
     if len(x) < FRAME:
         x = np.pad(x, (0, FRAME - len(x)))
-    frames = np.lib.stride_tricks.sliding_window_view(x, FRAME)[::HOP] * np.hanning(FRAME)
+    frames = np.lib.stride_tricks.sliding_window_view(x, FRAME)[::hop] * np.hanning(FRAME)
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     total = power.sum(axis=1)
     heard = total > SILENCE
