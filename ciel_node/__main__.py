@@ -87,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     crack.add_argument("--save-every", type=float, default=3.0, help="minutes between checkpoints (default 3)")
     crack.add_argument("--window", type=float, default=10.0,
                        help="the map: a picture and a sound captured this many minutes apart or less pair (default 10)")
-    crack.add_argument("--steps", type=int, default=200,
-                       help="the map: Adam steps finding each paired picture in the image net (default 200)")
+    crack.add_argument("--steps", type=int, default=150,
+                       help="the map: Adam steps finding each paired picture in the image net (default 150)")
 
     sheet = sub.add_parser("bend-sheet", help="a contact sheet of what every bend does to both nets")
     sheet.add_argument("--out", type=Path, default=Path("bends.png"),

@@ -39,8 +39,9 @@ from ciel_node.models.image_gan import Generator
 
 SEGMENT_S = 1.0  # where a sound began and ended: the encoder's mean over its first and last second
 # Adam steps of the inversion: on the shipped net the pixel error (MSE in [-1, 1]) is 0.081 after 50, 0.071 after
-# 100, 0.064 after 200 and 0.061 after 300; 200 keeps 200 pairs well inside crack's 3 minutes (bench/learnmap.py).
-STEPS = 200
+# 100, 0.064 after 200 and 0.061 after 300; at 150, 200 pairs take under crack's 3 minutes on one core
+# (bench/learnmap.py: ~4.3-5.4 ms per picture-step on one thread of this laptop-class CPU).
+STEPS = 150
 LEARNING_RATE = 0.05
 CHUNK = 64  # pictures inverted at once: each picture's path is its own (per-picture losses, Adam per coordinate)
 LOW = 4  # the smaller copy's factor: its error weighs the picture's colours and layout over its detail
