@@ -121,7 +121,7 @@ def main() -> None:
     warm = runs[1:] or runs
     step_s = quiet_step_s(generator, folder, 2)  # crack's own: two threads on the two cores
     pictures = learned.used  # one still per pair here
-    quiet = step_s * pictures * args.steps + statistics.median(r["read_s"] + r["describe and fit_s"] for r in warm)
+    quiet = step_s * pictures * args.steps + statistics.median(r["read and describe_s"] + r["fit_s"] for r in warm)
     result = {
         "pairs": learned.used, "steps": args.steps, "threads": args.threads,
         "cold_s": runs[0]["wall_s"],

@@ -65,7 +65,7 @@ class Learned:
     loo_cosine: float = 0.0  # mean cosine of each pair's direction and the map's when fitted without that pair
     described: np.ndarray | None = None  # (pairs, description) what the map was fitted on (bench/learnmap.py)
     targets: np.ndarray | None = None  # (pairs, image latent) unit directions of the pairs' pictures
-    seconds: dict[str, float] = field(default_factory=dict)  # where the time went: read, invert, describe and fit
+    seconds: dict[str, float] = field(default_factory=dict)  # where the time went: read and describe, invert, fit
 
 
 def sound_description(vae: SpectralVAE, samples: np.ndarray) -> np.ndarray:
@@ -163,12 +163,13 @@ def learn(root: Path, vae: SpectralVAE, generator: Generator, window_s: float = 
     t0 = time.monotonic()
     cache = DecodedCache(cache_dir)
     sr = vae.config.sample_rate
-    sounds: dict[Path, np.ndarray | None] = {}
+    sounds: dict[Path, np.ndarray | None] = {}  # each sound's description (its samples are not kept: memos run long)
     stacks: dict[Path, np.ndarray | None] = {}
     for pair in out.pairing.pairs:
         if pair.sound not in sounds:
-            sounds[pair.sound] = _decoded(pair.sound, f"sound-{sr}hz", np.float32, 1, cache, out.unreadable,
-                                          lambda p: read_sound(p, sr))
+            samples = _decoded(pair.sound, f"sound-{sr}hz", np.float32, 1, cache, out.unreadable,
+                               lambda p: read_sound(p, sr))
+            sounds[pair.sound] = None if samples is None else sound_description(vae, samples)
         if pair.picture not in stacks:
             stacks[pair.picture] = _decoded(pair.picture, f"picture-{PICTURE_SIZE}px", np.uint8, 4, cache,
                                             out.unreadable, _picture_stack)
@@ -189,12 +190,12 @@ def learn(root: Path, vae: SpectralVAE, generator: Generator, window_s: float = 
     unit = directions_of(points)
     per_file = directions_of(np.stack([unit[owner == i].mean(0) for i in range(len(files))]))
     index = {f: i for i, f in enumerate(files)}
-    described = np.stack([sound_description(vae, sounds[p.sound]) for p in good])  # type: ignore[arg-type]
+    described = np.stack([d for p in good if (d := sounds[p.sound]) is not None])
     targets = np.stack([per_file[index[p.picture]] for p in good])
     weights, bias, out.ridge, out.loo_cosine = fit(described, targets)
     out.crossmap = CrossMap(weights, f"learned from {len(good)} pairs", bias)
     out.described, out.targets = described, targets
-    out.seconds = {"read": t1 - t0, "invert": t2 - t1, "describe and fit": time.monotonic() - t2}
+    out.seconds = {"read and describe": t1 - t0, "invert": t2 - t1, "fit": time.monotonic() - t2}
     if say is not None:
         say(f"inverted in {t2 - t1:.0f} s; leave-one-out cosine {out.loo_cosine:.2f}")
     return out
