@@ -76,6 +76,7 @@ class CrossMap:
     def __init__(self, weights: np.ndarray, origin: str = "default", bias: np.ndarray | None = None) -> None:
         self.weights = np.asarray(weights, dtype=np.float64)  # (image latent, description)
         self.origin = origin  # "default" (seeded) or "learned from N pairs"
+        self.sha256 = ""  # a learned map's file (each piece's manifest names it with the checkpoints); "": default
         # A learned map's constant term (the archive's mean direction); the default map has none.
         self.bias = None if bias is None else np.asarray(bias, dtype=np.float64)  # (image latent,)
 
@@ -124,7 +125,8 @@ class CrossMap:
         Raises FileNotFoundError (no map), MapMismatch (learned for other checkpoints) or ValueError (not a map:
         damaged, truncated, of another format), each with the reason."""
         try:
-            with np.load(Path(path), allow_pickle=False) as data:
+            raw = Path(path).read_bytes()  # read once: what is hashed is what is used
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 got = {k: data[k] for k in data.files}
         except FileNotFoundError:
             raise
@@ -147,7 +149,9 @@ class CrossMap:
             raise ValueError(f"weights of shape {weights.shape} {weights.dtype}, not the {shape} these nets need")
         if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
             raise ValueError("weights that are not finite numbers")
-        return cls(weights, f"learned from {pairs} pairs", bias)
+        learned = cls(weights, f"learned from {pairs} pairs", bias)
+        learned.sha256 = hashlib.sha256(raw).hexdigest()
+        return learned
 
 
 class MapMismatch(ValueError):

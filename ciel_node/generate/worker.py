@@ -83,6 +83,8 @@ class _Loaded:
     def __init__(self, spec: RenderSpec) -> None:
         self.composer = spec.composer()
         self.made_by = {"audio": spec.audio_sha256, "image": spec.image_sha256}
+        if self.composer.crossmap.sha256:  # a map learned from the owner's archive shapes the pictures too
+            self.made_by["synaesthesia"] = self.composer.crossmap.sha256
 
     def compose(self, walk: WalkState, controls: Controls) -> Made:
         return (*self.composer.compose(walk, controls), dict(self.made_by))
