@@ -39,8 +39,8 @@ from ciel_node.models.image_gan import Generator
 
 SEGMENT_S = 1.0  # where a sound began and ended: the encoder's mean over its first and last second
 # Adam steps of the inversion: on the shipped net the pixel error (MSE in [-1, 1]) is 0.081 after 50, 0.071 after
-# 100, 0.064 after 200 and 0.061 after 300; at 150, 200 pairs take under crack's 3 minutes on one core
-# (bench/learnmap.py: ~4.3-5.4 ms per picture-step on one thread of this laptop-class CPU).
+# 100, 0.064 after 200 and 0.061 after 300. At 150, learning from 200 pairs takes 87 s on two threads (111 s with
+# a cold cache) and 177 s on one: inside the 3 minutes crack may add (bench/learnmap.py, 2 cores).
 STEPS = 150
 LEARNING_RATE = 0.05
 CHUNK = 64  # pictures inverted at once: each picture's path is its own (per-picture losses, Adam per coordinate)
