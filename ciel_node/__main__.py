@@ -196,14 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     rate_limit_root_handlers()  # an error in a loop, or a hostile peer, must not flood the log
     try:
         if args.command == "run":
-            from ciel_node import app
             from ciel_node.config import load_run_config
             from ciel_node.fdlimit import raise_nofile_limit
 
             raise_nofile_limit()  # the web surface's connection caps derive from it
 
             flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
-            return app.run(load_run_config(args.config, flags))
+            config = load_run_config(args.config, flags)  # a wrong setting is one line before torch loads (~2 s)
+            from ciel_node import app
+
+            return app.run(config)
         if args.command == "devices":
             from ciel_node.playback.speaker import print_devices
 
