@@ -849,7 +849,11 @@
   // so the sky moves at the same times with the sound on or off. A sound that loops, loops its keyframes.
   function pieceClock(piece) {
     const length = piece.duration_s || 30;
-    const heard = sound.on && sound.ctx ? sound.history.find((h) => h.seq === piece.seq) : null;
+    // Its newest scheduling: listening stopped and started again schedules the same piece anew.
+    let heard = null;
+    if (sound.on && sound.ctx) {
+      for (const h of sound.history) if (h.seq === piece.seq) heard = h;
+    }
     if (heard) {
       const t = sound.ctx.currentTime - heard.origin;
       return { t: heard.loop && t > 0 ? t % heard.length : t, clock: 'sound' };
