@@ -4,7 +4,6 @@ its checkpoints (and the default one, with one clear line, when that map is not 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import shutil
@@ -224,7 +223,7 @@ def test_the_running_node_looks_beside_the_checkpoint_it_was_given_not_its_snaps
     loaded = node.renderer._here()
     assert loaded.composer.crossmap.origin == "learned from 3 pairs"
     # and each piece's manifest names the map's file with the checkpoints (the same nets relearned are other pictures)
-    assert loaded.made_by["synaesthesia"] == hashlib.sha256(images.with_name(LEARNED_MAP).read_bytes()).hexdigest()
+    assert loaded.made_by["synaesthesia"] == file_hash(images.with_name(LEARNED_MAP))
 
 
 def test_the_fixture_archive_pairs_as_it_was_made(timed: tuple[Path, list[TimedPair]]) -> None:

@@ -54,11 +54,7 @@ class MollweideWarp:
         """(S, S, 3) uint8 -> (H, 2H, 4) uint8 RGBA."""
         flat = picture.reshape(-1, 3).astype(np.float32)
         rgb = sum(w * flat[t] for t, w in zip(self._taps, self._weights))
-        out = np.empty((self.height, self.width, 4), dtype=np.uint8)
-        out[..., :3] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-        out[..., :3][self._alpha == 0] = 0  # unseen: black codes in fewer bytes than the stretched picture's edge
-        out[..., 3] = self._alpha
-        return out
+        return self._oval(np.clip(rgb + 0.5, 0, 255).astype(np.uint8))
 
     def many(self, pictures: torch.Tensor) -> np.ndarray:
         """(N, 3, S, S) floats in [-1, 1] -> (N, H, 2H, 4) uint8 RGBA, in one bilinear pass (torch's grid_sample:
@@ -66,9 +62,14 @@ class MollweideWarp:
         n = pictures.shape[0]
         with torch.inference_mode():
             rgb = F.grid_sample(pictures, self._grid.expand(n, -1, -1, -1), mode="bilinear", align_corners=True)
-        out = np.empty((n, self.height, self.width, 4), dtype=np.uint8)
-        out[..., :3] = ((rgb.clamp(-1.0, 1.0).permute(0, 2, 3, 1).numpy() + 1.0) * 127.5 + 0.5).astype(np.uint8)
-        out[..., :3][:, self._alpha == 0] = 0
+        return self._oval(((rgb.permute(0, 2, 3, 1).numpy() + 1.0) * 127.5 + 0.5).astype(np.uint8))
+
+    def _oval(self, rgb: np.ndarray) -> np.ndarray:
+        """(..., H, 2H, 3) uint8 -> RGBA: the antialiased rim as alpha, black where nothing is seen (it codes in
+        fewer bytes than the stretched picture's edge)."""
+        out = np.empty((*rgb.shape[:-1], 4), dtype=np.uint8)
+        out[..., :3] = rgb
+        out[..., :3][..., self._alpha == 0, :] = 0
         out[..., 3] = self._alpha
         return out
 
@@ -132,20 +133,17 @@ class ImageRenderer:
 
     def pixels(self, z: np.ndarray, bends: Bends | None = None) -> np.ndarray:
         """(L,) latent -> (size, size, 3) uint8, through the bends in force."""
-        return self._pictures(z[None], bends)[0]
+        img = self._drawn(z[None], bends)[0]  # (3, n, n)
+        arr = ((img.permute(1, 2, 0).numpy() + 1.0) * 127.5 + 0.5).astype(np.uint8)
+        if arr.shape[0] != self.size:
+            arr = np.asarray(Image.fromarray(arr).resize((self.size, self.size), Image.Resampling.BICUBIC))
+        return arr
 
-    def _pictures(self, zs: np.ndarray, bends: Bends | None) -> list[np.ndarray]:
-        """(N, L) latents -> N (size, size, 3) uint8 pictures, decoded as one batch."""
+    def _drawn(self, zs: np.ndarray, bends: Bends | None) -> torch.Tensor:
+        """(N, L) latents -> (N, 3, n, n) in [-1, 1] at the generator's own size, through the bends in force."""
         with torch.inference_mode():
-            imgs = self.instrument(torch.from_numpy(zs.astype(np.float32)), bends)  # (N, 3, n, n) in [-1, 1]
-        imgs = torch.nan_to_num(imgs, nan=0.0).clamp(-1.0, 1.0)
-        out = []
-        for img in imgs:
-            arr = ((img.permute(1, 2, 0).numpy() + 1.0) * 127.5 + 0.5).astype(np.uint8)
-            if arr.shape[0] != self.size:
-                arr = np.asarray(Image.fromarray(arr).resize((self.size, self.size), Image.Resampling.BICUBIC))
-            out.append(arr)
-        return out
+            imgs = self.instrument(torch.from_numpy(np.asarray(zs, np.float32)), bends)
+        return torch.nan_to_num(imgs, nan=0.0).clamp(-1.0, 1.0)
 
     def render(self, z: np.ndarray, bends: Bends | None = None) -> tuple[bytes, bytes]:
         """(picture, sky) for one latent point, encoded in `format`."""
@@ -158,9 +156,7 @@ class ImageRenderer:
         from the generator's own pictures (128 px for the shipped net: (N x 128, 256)), not from the 256 px upscale
         the piece's picture is published at: the same detail at a quarter of the pixels, so K = 6 costs about
         as much as the piece's own picture and sky (bench/keyframes.py)."""
-        with torch.inference_mode():
-            imgs = self.instrument(torch.from_numpy(np.asarray(zs, np.float32)), bends)
-        imgs = torch.nan_to_num(imgs, nan=0.0)
+        imgs = self._drawn(zs, bends)
         if self._strip_warp is None or self._strip_warp.source != imgs.shape[-1]:
             self._strip_warp = MollweideWarp(imgs.shape[-1], imgs.shape[-1])
         skies = self._strip_warp.many(imgs)

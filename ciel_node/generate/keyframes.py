@@ -26,7 +26,6 @@ LOUDNESS_PULSE = 3.0
 CENTROID_MOVE = 2.0
 FLUX_TRAVEL = 8.0
 MAX_OFFSET = 4.0  # no keyframe further than this from the piece's point, at synaesthesia 1
-MAX_KEYFRAMES = 12
 # The parts of a sound are compared by every fourth analysis frame of synaesthesia's (a 1024-sample window every
 # 2048 samples, 128 ms at 16 kHz; a 5 s part still has 39 of them): 4 ms for a 30 s piece instead of 11.
 SEGMENT_HOP = 4 * HOP

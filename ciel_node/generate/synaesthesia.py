@@ -150,7 +150,7 @@ class CrossMap:
         if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
             raise ValueError("weights that are not finite numbers")
         learned = cls(weights, f"learned from {pairs} pairs", bias)
-        learned.sha256 = hashlib.sha256(raw).hexdigest()
+        learned.sha256 = hashlib.sha256(raw).hexdigest()[:16]  # the short form the checkpoints are named by
         return learned
 
 
