@@ -231,6 +231,10 @@ def main() -> int:
         osc = SimpleUDPClient("127.0.0.1", osc_port)
         print(f"control -> audible latency, {args.trials} trials each:", flush=True)
         result["latency"] = latency(rec, osc, args.trials, health["device_latency_ms"] / 1000)
+        after = get_json(f"{web}/api/health")["playback"]
+        result["cut_in"] = {k: after.get(k) for k in ("cut_ins", "cut_in_ms", "cut_in_margin_ms", "cut_in_make_ms",
+                                                      "crossfade_ms", "cut_in_dropped_ms_p50", "latency_ms")}
+        print("cut-in:", result["cut_in"], flush=True)
         osc.send_message("/ciel/volume_ceiling", -6.0)
         print(f"soak {args.soak_s:.0f} s with OSC 1,000 msg/s and 200 web pollers:", flush=True)
         result["soak"] = soak(web, osc_port, node.pid, args.soak_s)

@@ -51,7 +51,7 @@ class RunConfig:
     engine_stall_s: float = 10.0
     # Sound the engine keeps queued ahead of the device. 30 ms keeps knobs quick; a busy machine whose
     # /api/health shows underruns trades a little latency for none with more (e.g. 0.1).
-    engine_lead_s: float = 0.03
+    engine_lead_s: float = 0.08
     log_level: str = "info"
     # Speakers at all (`--no-playback`, `speakers = false`: none, not even the sound engine). Not to be confused
     # with the `playback` control (/ciel/playback), which switches existing speakers on and off.

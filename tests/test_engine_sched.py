@@ -30,6 +30,7 @@ MAX_STALLS = 8
 
 
 def _config(tmp_path: Path, **settings: Any) -> Any:
+    settings = {"engine_lead_s": 0.03, **settings}  # a lead the stalls below empty, and room to raise it 4 times
     return node_config(tmp_path / "state", SHIPPED, max_sound_s=30.0, speakers=True,
                        controls={"interval": 30.0, "volume_ceiling": -6.0}, **settings)
 

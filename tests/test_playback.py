@@ -255,3 +255,76 @@ def test_without_any_audio_device_the_node_runs_headless_and_says_so_once(tmp_pa
     said = [line for line in out.splitlines() if "no audio output device" in line]
     assert len(said) == 1, out
     assert "running headless" in said[0]
+
+
+
+# A seed or a bend (issue 18's test bound; its goal, 50 ms, is the benchmark's): the engine's terms (device 20 ms, the
+# margin 10-20 ms, the new sound made in 10-20 ms, the crossfade's half) and the detector's lateness (a 21 ms frame).
+CUT_IN_BUDGET_S = 0.1
+# A cut-in's crossfade is a 5 ms ramp: at the takeover no step between neighbouring samples is larger than the sound's
+# own (a hard switch from one sound to another, mid-waveform, makes one up to twice the ceiling).
+STEP_SLACK = 1.5
+
+
+def _largest_step(x: np.ndarray) -> float:
+    return float(np.abs(np.diff(x.astype(np.float64))).max())
+
+
+async def test_a_seed_or_a_bend_cuts_in_heard_within_100_ms_without_a_click_or_a_gap(
+    tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The engine drops what it had queued (80 ms and more at the default lead) and makes it again under the new
+    controls (issue 18, item 1): new seeds and sound bends, each sent to a frozen point's steady sound, are heard
+    within the budget, where they would wait behind the queue and the phase stream's half window otherwise (150 ms
+    and more); where the new sound takes over there is no step larger than the sound's own and no gap; and the
+    pieces published around them are what played."""
+    pulse.use_here(monkeypatch)
+    spectrum_bend = "/ciel/bend/sound/{}/translate"
+    heard: list[tuple[str, float | None, dict[str, Any]]] = []
+    steps: list[tuple[float, float]] = []
+    async with running_node(_config(tmp_path, interval=4.0, drift=0.0)) as node:
+        await until(lambda: _sounding(node), 30, "the engine sounding")
+        osc = SimpleUDPClient("127.0.0.1", node.osc_port)
+        spectrum = node.node.layouts[1].layers
+        before = node.node.health()["playback"]
+        first_piece = node.node.media.last_seq + 1
+        for address, value in (("/ciel/seed", 101), (spectrum_bend.format(spectrum), 0.3), ("/ciel/seed", 103),
+                               (spectrum_bend.format(spectrum), -0.3), ("/ciel/seed", 105),
+                               ("/ciel/bend/sound/1/multiply", -3.0)):
+            await asyncio.sleep(1.8)  # the steady sound before, as the reference
+            cut_ins = node.node.health()["playback"]["cut_ins"]
+            t_send = time.monotonic()
+            osc.send_message(address, value)
+            took = await asyncio.to_thread(arrival, recorder, t_send, 0.8)
+            playback = node.node.health()["playback"]
+            assert playback["cut_ins"] == cut_ins + 1, f"{address} {value} did not cut in: {json.dumps(playback)}"
+            heard.append((address, took, playback["cut_in_last"]))
+            # Where the new sound takes over: the margin and the device's latency after the cut (20-40 ms).
+            cut = playback["cut_in_last"]["asked_at"] + playback["cut_in_last"]["cut_after_ms"] / 1000
+            near = _largest_step(recorder.between(cut, cut + 0.08))
+            steps.append((near, max(_largest_step(recorder.between(cut - 0.5, cut)),
+                                    _largest_step(recorder.between(cut + 0.1, cut + 0.5)))))
+            osc.send_message("/ciel/bend/clear", [])
+        await until(lambda: node.node.media.last_seq >= first_piece + 4, 30, "pieces around the changes")
+        pieces = [p for p in node.node.media.recent(20) if p.get("played") and p["seq"] >= first_piece]
+        playback = node.node.health()["playback"]
+        await asyncio.to_thread(recorder.wait_until, time.monotonic() + playback["latency_ms"] / 1000 + 0.1)
+        recording = recorder.samples()
+    for address, took, last in heard:
+        print(f"{address}: heard after {None if took is None else round(1000 * took)} ms; engine: {last}")
+    print("largest steps (near the takeover, around it):", [(round(a, 3), round(b, 3)) for a, b in steps])
+    # A miss (None) is a new sound within the spread of the old one: the detector cannot date it (tests/changes.py).
+    bends = [t for a, t, _ in heard if "bend" in a]
+    seeds = [t for a, t, _ in heard if "seed" in a]
+    assert None not in bends and sum(t is not None for t in seeds) >= 2, heard
+    assert max(t for _, t, _ in heard if t is not None) <= CUT_IN_BUDGET_S, heard
+    # No click where the new sound takes over, and no gap: no step beyond the sound's own, no underrun.
+    assert all(near <= STEP_SLACK * ref for near, ref in steps), steps
+    assert playback["underruns"] == before["underruns"], json.dumps(playback)
+    # What played is what was published, cut-ins and all.
+    assert len(pieces) >= 3, pieces
+    for p in pieces[1:-1]:  # whole in the recording: not the first (begun before it) nor the newest
+        pcm, sr = sf.read(io.BytesIO((node.node.media.media / p["wav"].rsplit("/", 1)[-1]).read_bytes()),
+                          dtype="float32")
+        _, corr = _find(recording, soxr.resample(pcm, sr, RATE))
+        assert corr > 0.99, (p["seq"], corr)

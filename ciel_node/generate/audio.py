@@ -42,6 +42,13 @@ class Leveller:
         self.fade = max(1, int(FADE_S * sample_rate) if total is None else min(int(FADE_S * sample_rate), total // 2))
         self.ramp = max(1, int(0.004 * sample_rate))
 
+    def snapshot(self) -> tuple[float | None, float | None, int]:
+        """Its state between blocks, for restore()."""
+        return self.gain, self.ceiling, self.pos
+
+    def restore(self, snapshot: tuple[float | None, float | None, int]) -> None:
+        self.gain, self.ceiling, self.pos = snapshot
+
     def process(self, block: np.ndarray, ceiling_db: float) -> np.ndarray:
         x = np.nan_to_num(block.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         ceiling = db_to_gain(min(0.0, ceiling_db))

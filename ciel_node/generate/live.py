@@ -9,6 +9,9 @@ is generate/walk.py's.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import numpy as np
 
 from ciel_node.generate import walk
@@ -64,6 +67,19 @@ class LiveSound:
     def move_home(self, home: np.ndarray | None) -> None:
         """Revert to `home` from the next block on (None: the prior's mean), re-aimed from the last frame played."""
         self.walk.move_home(home)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """Its whole state between blocks (not the model), for restore(): render() goes on from here again with the
+        same bits for the same controls, or with other controls, as the engine's cut-in does."""
+        # The walk's fields and these arrays are replaced as it goes, never changed in place: references do.
+        return (self.seed, self.step, copy.deepcopy(self.rng), copy.copy(self.walk), self.pending, self.committed_z,
+                self.phase.snapshot(), self.leveller.snapshot())
+
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        self.seed, self.step, rng, walk, self.pending, self.committed_z, phase, leveller = snapshot
+        self.rng, self.walk = copy.deepcopy(rng), copy.copy(walk)
+        self.phase.restore(phase)
+        self.leveller.restore(leveller)
 
     def cut(self) -> tuple[int, int, np.ndarray]:
         """A piece boundary: the next piece's noise is its own (seed, step); returns where the walk is."""

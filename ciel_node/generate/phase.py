@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -143,6 +144,14 @@ class PhaseStream:
         self.acc[start:end].add_(added)
         self.frames += n
         return self._emit(self.frames * f.hop - f.pad)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """Its state between pushes, for restore(): the stream goes on from here again, bit for bit."""
+        return self.fixed, self.ahead_phase, self.frames, self.acc.clone(), self.emitted  # only acc changes in place
+
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        self.fixed, self.ahead_phase, self.frames, acc, self.emitted = snapshot
+        self.acc = acc.clone()
 
     def flush(self, total: int) -> np.ndarray:
         """The samples up to `total` (the end of a finite sound), tails included."""

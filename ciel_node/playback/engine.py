@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -38,12 +38,14 @@ import numpy as np
 from ciel_node import lifeline
 from ciel_node.generate.place import Places
 from ciel_node.generate.walk import LivePoint, WalkState
-from ciel_node.playback.speaker import STARTED_AFTER, policy_name
+from ciel_node.playback.speaker import BLOCK_S, STARTED_AFTER, policy_name
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
 
-LEAD_S = 0.03  # sound queued ahead of the device: with one 32 ms block being made, ~60 ms of cover
+# Sound queued ahead of the device: with one 32 ms block being made, 80-112 ms of cover. The queue costs a control
+# nothing: the ceiling and playback act in the device callback, and the controls that change the sound cut in (below).
+LEAD_S = 0.08
 # The lead adapts (class Lead): doubled when the device finds the queue empty, up to LEAD_MAX_S; halved back towards
 # the configured lead after CALM_S without an underrun. RAISE_HOLD_S between raises: one stall empties the queue for
 # several device callbacks in a row, and the raised lead needs a moment to fill; that is one raise, not three.
@@ -72,6 +74,26 @@ RT_CPU_US = 200_000
 
 # The terms of health's latency_ms, each reported on its own.
 LATENCY_TERMS = ("device_latency_ms", "resampler_ms", "lead_ms", "block_ms", "phase_ms", "limiter_ms")
+# ...and of cut_in_ms, the bound for the controls that cut in (below): what is queued past the kept margin is dropped
+# and made again at once, so neither the lead nor a block waits; the margin and the making of one block do.
+CUT_IN_TERMS = ("device_latency_ms", "resampler_ms", "cut_in_margin_ms", "cut_in_make_ms", "crossfade_ms")
+
+# Cut-in: a change of what the sound is (its seed, drift, bends, home) is not left to wait behind the sound already
+# queued for the device. The engine drops what is queued but not played, from CUT_IN margin slots (10 ms each) past
+# the play head, and makes it again from its state there (kept per block: the walk, the phase stream, the leveller,
+# the limiter, the resampler) under the new controls, crossfading from the old sound over CROSSFADE_S. A ceiling or
+# playback change needs none of it: the device callback applies those at once.
+SOUND_FIELDS = ("seed", "drift")
+SOUND_PREFIXES = ("bend_sound_", "xy_sound", "direction_sound_")
+CROSSFADE_S = 0.005
+# Slots (10 ms each) kept past the play head. One: the queue is cut (Speaker.rewind) in a few bytecodes, during which
+# the callback can take at most the slot it is at, and the first new slot is written at once after, from sound made
+# before the cut; the callback asks for it 10 ms after it took the one before.
+CUT_IN_MARGIN = 1
+# At most one cut-in per CUT_IN_HOLD_S: the first move of a knob is heard at once; a sweep through a hundred values
+# makes the queue again ten times a second, not a hundred (each costs the queue's blocks again: 1-3 of them), and
+# the blocks made between follow the knob as they always did. A change within the hold cuts in when it ends.
+CUT_IN_HOLD_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,43 @@ class EngineSpec:
 
 
 Cut = tuple[np.ndarray, LivePoint, str]  # the samples, where the sound's walk was at the cut, the checkpoint's sha256
+
+
+def changes_sound(old: Controls, new: Controls) -> bool:
+    """Whether `new` changes what the live sound is, not only how loud or whether it plays."""
+    a, b = old.as_dict(), new.as_dict()
+    return any(a.get(k) != b.get(k) for k in set(a) | set(b)
+               if k in SOUND_FIELDS or k.startswith(SOUND_PREFIXES))
+
+
+@dataclass
+class _Block:
+    """One block the engine made, with its state before it: what a cut-in goes back to."""
+
+    start: int  # samples rendered before it
+    sound: Any  # LiveSound.snapshot()
+    limiter: Any
+    speaker: Any  # Speaker.mark(), or None (no stream that can rewind)
+    window: tuple[int, int, int]
+    samples: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # as written: limited, crossfaded
+
+
+class _Fade:
+    """A cut-in's sound: the old sound as it was written up to `keep`, then a crossfade to the new over `length`."""
+
+    def __init__(self, start: int, old: np.ndarray, keep: int, length: int) -> None:
+        self.start, self.old, self.keep = start, old, keep
+        self.length = max(0, min(length, len(old) - keep))
+        self.end = start + keep + self.length  # from here on, the new sound alone
+
+    def mix(self, at: int, new: np.ndarray) -> np.ndarray:
+        """The samples to write for the new sound's samples [at, at + len(new))."""
+        i = np.arange(at - self.start, at - self.start + len(new))
+        w = np.clip((i - self.keep + 1) / (self.length + 1), 0.0, 1.0).astype(np.float32)  # 0 old .. 1 new
+        old = np.zeros(len(new), np.float32)
+        inside = i < len(self.old)
+        old[inside] = self.old[i[inside]]
+        return (old * (1.0 - w) + new * w).astype(np.float32)
 
 
 class Lead:
@@ -171,6 +230,14 @@ class _Window:
             self.n += keep
         self.dropped += len(y) - max(0, keep)
 
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.parts), self.n, self.dropped
+
+    def restore(self, mark: tuple[int, int, int]) -> None:
+        """Back to `mark`: the sound added since is not published (a cut-in makes it again)."""
+        parts, self.n, self.dropped = mark
+        del self.parts[parts:]
+
     def take(self, sample_rate: int) -> np.ndarray:
         out = np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
         if self.dropped and len(out):  # cut off mid-sound: fade the published copy, not the played one
@@ -217,6 +284,19 @@ class _Engine:
         self.rendered = 0
         self.block_s = self.sound.block_samples / self.sr
         self.render_ms: list[float] = []
+        self.blocks: list[_Block] = []  # made since the last cut and not yet all played: where a cut-in can go back to
+        self.fade: _Fade | None = None  # a cut-in's crossfade, while it lasts
+        self.cut_in_wanted = False
+        self.cut_ins = 0
+        self.last_cut_in = -math.inf
+        self.cut_in_dropped_ms: list[float] = []  # queued sound each cut-in dropped (health: how much it saved)
+        self.cut_in_ms: list[float] = []
+        self.cut_in_asked = 0.0
+        self.cut_in_last: dict[str, Any] = {}
+        self.cut_ins_missed = 0  # each cut-in's time to make the new sound (the device plays on meanwhile)
+        # How far before the play head a cut-in's new sound starts: the phase stream's half window and the limiter's
+        # delay, so that where the new sound takes over, no frame or delayed sample of the old is in it.
+        self.preroll = self.sound.phase.f.pad + self.limiter.latency
         self.stopping = False
         self._last_status = 0.0
         self._last_state = self.speaker.state
@@ -291,6 +371,8 @@ class _Engine:
                 starting = self.speaker.callbacks <= STARTED_AFTER
                 if change := self.lead.update(self.speaker.underruns, time.monotonic(), starting):
                     self._say(logging.INFO, change)  # one line per change; the node's log filter bounds repeats
+            if self.pacing and self.cut_in_wanted and time.monotonic() - self.last_cut_in >= CUT_IN_HOLD_S:
+                self._cut_in()
             if self.pacing:
                 self._render_due()
             if time.monotonic() - self._last_status >= STATUS_EVERY_S:
@@ -312,6 +394,8 @@ class _Engine:
         self._say(logging.DEBUG, f"sounding from rendered {self.rendered / self.sr:.3f} s")
         self.sound.resume(self.walk)
         self.limiter = self.new_limiter()
+        self.blocks.clear()
+        self.fade, self.cut_in_wanted = None, False
         self.pacing = True
         self.clock = (time.monotonic(), self.rendered)
 
@@ -322,20 +406,121 @@ class _Engine:
                     return
             elif (self.rendered - self.clock[1]) / self.sr - (time.monotonic() - self.clock[0]) > self.lead.s:
                 return
-            t0 = time.perf_counter()
-            c = self.controls
-            y = self.limiter.process(self.sound.render(c), c.volume_ceiling)
-            self.window.add(y)
-            if c.playback:
-                self.speaker.write(y, self.db_to_gain(c.volume_ceiling))
-            self.rendered += len(y)
-            self.render_ms.append(1000 * (time.perf_counter() - t0))
-            if len(self.render_ms) > 2000:
-                del self.render_ms[:1000]
+            self._render_block()
+
+    def _render_block(self) -> None:
+        t0 = time.perf_counter()
+        block = self._block()
+        self._write(block, self._make(self.controls))
+        self.render_ms.append(1000 * (time.perf_counter() - t0))
+        if len(self.render_ms) > 2000:
+            del self.render_ms[:1000]
+
+    def _block(self) -> _Block:
+        """A block about to be made, with the state it is made from."""
+        return _Block(self.rendered, self.sound.snapshot(), self.limiter.snapshot(), self.speaker.mark(),
+                      self.window.mark())
+
+    def _make(self, c: Controls) -> np.ndarray:
+        return self.limiter.process(self.sound.render(c), c.volume_ceiling)
+
+    def _write(self, block: _Block, y: np.ndarray) -> None:
+        """The block's sound to the published window and the speaker (through a cut-in's crossfade, while it lasts)."""
+        c = self.controls
+        if self.fade is not None:
+            y = self.fade.mix(self.rendered, y)
+            if self.rendered + len(y) >= self.fade.end:
+                self.fade = None
+        self.window.add(y)
+        if c.playback:
+            self.speaker.write(y, self.db_to_gain(c.volume_ceiling))
+        self.rendered += len(y)
+        block.samples = y
+        self.blocks.append(block)
+        self._forget_played()
+
+    def _forget_played(self) -> None:
+        """Drop the blocks a cut-in no longer goes back to: the next one began a pre-roll before the play head."""
+        sp = self.speaker
+        if sp.state != "open":
+            self.blocks[:-1] = []
+            return
+        reach = sp.read * sp.block - self.preroll * (sp.rate // self.sr)
+        while len(self.blocks) > 1 and (self.blocks[1].speaker is None or self.blocks[1].speaker.produced <= reach):
+            del self.blocks[0]
+
+    def _cut_in(self) -> None:
+        """Drop what is queued past the margin and make it again under the controls now (see CUT_IN_HOLD_S).
+
+        The new sound is made first, from the last block that began a pre-roll before where the play head will be by
+        then, while the device plays on from the queue: so the margin needs to cover no rendering, and at the point
+        where the new sound takes over it is already wholly new (the phase stream's frames overlapping it and the
+        limiter's delay line were all made under the new controls). Then the queue is cut and the new sound written
+        behind the kept margin, crossfaded from the old. If the queue ran out meanwhile, nothing is cut: the state
+        goes back to where it was and the new controls act from the next block as before."""
+        self.cut_in_wanted = False
+        sp = self.speaker
+        marks = [b for b in self.blocks if b.speaker is not None]
+        if sp.state != "open" or not marks:
+            return
+        t0 = time.perf_counter()
+        ratio = sp.rate // self.sr
+        # The new sound starts at the last block that starts a pre-roll before the first slot that may be dropped
+        # (the play head only moves on while the new sound is made: the pre-roll is at least this).
+        head = (sp.read + CUT_IN_MARGIN) * sp.block
+        first = marks[max([i for i, b in enumerate(marks) if b.speaker.produced <= head - self.preroll * ratio],
+                          default=0)]
+        # Made before the queue is cut: through the crossfade, two slots past the first slot it may drop now (the
+        # play head moves on meanwhile); the rest is made as usual once the queue is cut (_render_due, at once).
+        later = 2 * sp.block
+        upto = first.start + (head + later - first.speaker.produced) // ratio + int(CROSSFADE_S * self.sr)
+        now = self.sound.snapshot(), self.limiter.snapshot()
+        self.sound.restore(first.sound)
+        self.limiter.restore(first.limiter)
+        made, at = [], first.start
+        while at < min(upto, self.rendered):
+            made.append(self._block())
+            y = self._make(self.controls)
+            made[-1].samples, at = y, at + len(y)
+        queued = sp.queued_s()
+        keep = sp.rewind(first.speaker, CUT_IN_MARGIN)
+        if keep is None:  # the queue ran down to the margin while the new sound was made: it acts from the next block
+            self.cut_ins_missed += 1
+            self.sound.restore(now[0])
+            self.limiter.restore(now[1])
+            return
+        self.cut_in_dropped_ms.append(1000 * (queued - sp.queued_s()))
+        # The last cut-in: when the engine read the control (time.monotonic(), this machine's clock), from it to the
+        # cut, the new sound made before it (ms, blocks), how far before the takeover it began, what it dropped.
+        self.cut_in_last = {"asked_at": round(self.cut_in_asked, 4),
+                            "cut_after_ms": round(1000 * (time.monotonic() - self.cut_in_asked), 1),
+                            "made_ms": round(1000 * (time.perf_counter() - t0), 1), "blocks": len(made),
+                            "preroll_ms": round(1000 * keep / self.sr, 1),
+                            "dropped_ms": round(self.cut_in_dropped_ms[-1], 1)}
+        i = self.blocks.index(first)
+        old = np.concatenate([b.samples for b in self.blocks[i:]])
+        del self.blocks[i:]
+        self.window.restore(first.window)
+        self.rendered = first.start
+        self.fade = _Fade(first.start, old, keep, int(CROSSFADE_S * self.sr))
+        for block in made:
+            block.start, block.speaker, block.window = self.rendered, sp.mark(), self.window.mark()
+            self._write(block, block.samples)
+        self.cut_ins += 1
+        self.last_cut_in = time.monotonic()
+        self.cut_in_ms.append(1000 * (time.perf_counter() - t0))
+        del self.cut_in_ms[:-200], self.cut_in_dropped_ms[:-200]
+
+    def _slow_ms(self) -> float:
+        """A block's time to make, lately: the 95th percentile of the last 64."""
+        recent = sorted(self.render_ms[-64:])
+        return recent[int(0.95 * (len(recent) - 1))] if recent else 0.0
 
     def _handle(self, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
         if kind == "controls":
+            if changes_sound(self.controls, msg[1]):
+                self.cut_in_wanted, self.cut_in_asked = True, time.monotonic()
             self.controls = msg[1]
             self.speaker.ceiling = self.db_to_gain(min(0.0, self.controls.volume_ceiling))
         elif kind == "walk":
@@ -355,6 +540,7 @@ class _Engine:
             self._send(("cut", rid, None))
             return
         samples = self.window.take(self.sr)
+        self.blocks.clear()  # published: a cut-in does not go back past it (a crossfade under way goes on)
         self._say(logging.DEBUG, f"cut {rid}: {len(samples) / self.sr:.3f} s, rendered {self.rendered / self.sr:.3f} s")
         seed, _, z = self.sound.cut()
         self._send(("cut", rid, (samples, LivePoint(seed, tuple(z)), self.sha256)))
@@ -380,6 +566,14 @@ class _Engine:
             "limiter_ms": round(1000 * self.limiter.latency / self.sr, 1),  # its look-ahead and interpolator reach
             "render_ms_p50": round(ms[len(ms) // 2], 2) if ms else None,
             "render_ms_max": round(ms[-1], 2) if ms else None,
+            "cut_ins": self.cut_ins,
+            "cut_in_margin_ms": round(1000 * BLOCK_S * CUT_IN_MARGIN, 1),
+            "cut_in_make_ms": round(float(np.percentile(self.cut_in_ms, 95)), 1) if self.cut_in_ms else 0.0,
+            "crossfade_ms": round(1000 * CROSSFADE_S / 2, 1),
+            "cut_ins_missed": self.cut_ins_missed,
+            "cut_in_last": self.cut_in_last,  # the new sound is half in halfway through it
+            "cut_in_dropped_ms_p50": (round(float(np.median(self.cut_in_dropped_ms)), 1) if self.cut_in_dropped_ms
+                                      else None),
             "cpu_s": round(time.process_time(), 3),
             "rendered_s": round(self.rendered / self.sr, 3),
             "pid": os.getpid(),  # which process is the engine (it is replaced if it dies or stalls)
@@ -389,6 +583,10 @@ class _Engine:
         # queue (lead) and what the resampler holds back, and played after the device's latency; its change is
         # centred phase_ms into the block and delayed by the limiter.
         status["latency_ms"] = round(sum(status[k] for k in LATENCY_TERMS), 1)
+        # A seed, drift, bend or home change cuts in (_cut_in): the queue past the margin is made again at once. Where
+        # the speaker cannot rewind (no stream, or a device at a rate libsoxr resamples to) it waits as above.
+        can = self.speaker.mark() is not None
+        status["cut_in_ms"] = round(sum(status[k] for k in CUT_IN_TERMS), 1) if can else status["latency_ms"]
         self._send(("status", status))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -93,6 +94,14 @@ class TruePeakLimiter:
         self._needed = np.ones(self.lookahead)  # r of the samples whose look-ahead window is not complete yet
         self._held = np.ones(self.lookahead)  # the last L released gains, for the moving average
         self._log_gain = 0.0
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """Its state between blocks, for restore(): the output goes on from here again, bit for bit."""
+        return self._x.copy(), self._ceiling, self._needed, self._held, self._log_gain  # only _x changes in place
+
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        x, self._ceiling, self._needed, self._held, self._log_gain = snapshot
+        self._x = x.copy()
 
     def process(self, block: np.ndarray, ceiling_db: float) -> np.ndarray:
         """float32 mono block in (any length >= 0, may contain NaN/inf -> treated as 0), the same number of

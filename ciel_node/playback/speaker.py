@@ -16,10 +16,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import soxr
+
+from ciel_node.playback.upsample import resampler
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,15 @@ SLOTS = 64  # ring capacity in blocks (0.64 s): more than the lead ever asks for
 SILENT_S = 1.0  # no callback for this long while open: the device is gone
 RETRY_S = 1.0  # between attempts to open a missing or lost device
 STARTED_AFTER = 20  # callbacks: a stream that made this many is running (the watchdog's start)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where the speaker's stream stood before a block was written: what rewind() needs to write from there again."""
+
+    stream: int  # which stream (Speaker.opened): a mark of an earlier stream is no use
+    produced: int  # device samples made of them (slots written and the part-filled slot)
+    resampler: np.ndarray  # the resampler's state
 
 
 def _sd() -> Any:
@@ -130,6 +141,7 @@ class Speaker:
         self._finished = False
         self._next_try = 0.0
         self._resampler: Any = None
+        self._skip = 0  # device samples a rewind's re-written sound starts with that are already in the ring
         self._staging = np.zeros(0, np.float32)  # the start of the next slot, written under _staging_ceiling
         self._staging_ceiling = 1.0
         self._said_none = False
@@ -241,8 +253,9 @@ class Speaker:
         self.ring = np.zeros((SLOTS, self.block), np.float32)
         self.slot_ceiling = np.ones(SLOTS)
         self.written = self.read = 0
+        self._skip = 0
         self._staging, self._staging_ceiling = np.zeros(0, np.float32), 1.0
-        self._resampler = soxr.ResampleStream(self.source_rate, rate, 1, dtype="float32", quality="HQ")
+        self._resampler = resampler(self.source_rate, rate)  # 16 -> 48 kHz: exact, 3 ms late (upsample.py)
         self._finished = False
         self.callbacks = 0
         self.callback_policy = None
@@ -272,14 +285,53 @@ class Speaker:
             return 0.0
         return ((self.written - self.read) * self.block + len(self._staging)) / self.rate
 
+    def mark(self) -> Mark | None:
+        """Where the stream stands, for a later rewind(); None where it cannot rewind (no stream, or libsoxr's
+        resampler, whose state cannot be copied: a device at a rate that is not a multiple of the sound's)."""
+        snapshot = getattr(self._resampler, "snapshot", None)
+        if self.state != "open" or snapshot is None:
+            return None
+        return Mark(self.opened, self.written * self.block + len(self._staging), snapshot())
+
+    def rewind(self, mark: Mark, margin: int) -> int | None:
+        """Drop what is queued but not yet played, from `margin` slots after the play head on, to write the sound
+        from `mark` on again: the next write()s resume the stream as if `mark` were its last state. The callback
+        plays what it already has and is never left with a slot being written: the slots it may still take are
+        kept, and the number written drops to just after them in one step.
+
+        Returns how many source samples after `mark` must be written as they were (their sound is already in the
+        kept slots, or feeds the resampler's filter for it), or None if nothing queued can be dropped (then
+        nothing changed)."""
+        ratio = self.rate // self.source_rate
+        if mark.stream != self.opened or self.state != "open":
+            return None
+        first = self.read + margin  # the first slot that may be dropped
+        if mark.produced > first * self.block:  # the mark is later: keep what lies before it, too
+            first = mark.produced // self.block
+        if first >= self.written:
+            return None
+        self.written = first  # from here the callback stops at `first`; the slot it is in (if any) is before
+        kept = max(0, mark.produced - first * self.block)  # the start of slot `first` that lies before the mark
+        i = first % SLOTS
+        self._staging = self.ring[i, :kept].copy()
+        self._staging_ceiling = float(self.slot_ceiling[i])
+        self._resampler.restore(mark.resampler)
+        self._skip = max(0, first * self.block - mark.produced)
+        # A source sample changes the device samples from `ratio` times its index on (the filter is causal): the
+        # source samples whose sound starts before the first device sample written again must be written unchanged.
+        return -(-self._skip // ratio)
+
     def write(self, samples: np.ndarray, ceiling: float) -> None:
         """Sound at the source rate, already under `ceiling` (linear): resampled, cut into slots."""
         if self.state != "open":
             return
-        # What libsoxr holds back (its filter's reach plus its internal blocks: 6-37 ms at HQ, 16 -> 48 kHz) is
-        # played after the queue: a term of the latency, reported as its maximum.
+        # What the resampler holds back is played after the queue: a term of the latency, reported as its maximum
+        # (a fixed 3 ms at 16 -> 48 kHz; libsoxr, at other ratios, 6-37 ms in its internal blocks).
         self.resampler_held = max(self.resampler_held, self._resampler.delay())
         y = self._resampler.resample_chunk(samples.astype(np.float32))
+        if self._skip:  # a rewind's start, already in the ring
+            drop = min(self._skip, len(y))
+            y, self._skip = y[drop:], self._skip - drop
         # Resampling can ring a hair over a peak that sat exactly on the ceiling.
         np.clip(y, -ceiling, ceiling, out=y)
         if len(self._staging) and ceiling < self._staging_ceiling:  # as the callback does for whole slots

@@ -1,0 +1,147 @@
+"""The parts of the engine's cut-in (issue 18, item 1), without a device: every stage's state can be taken at a block
+boundary and put back, so the sound is made again from there bit for bit; the speaker drops what is queued past its
+margin and resumes from a block's mark without touching what the device may still take; the crossfade goes from the
+sound as written to the new one without a step."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ciel_node.config import PACKAGE_ROOT
+from ciel_node.generate.audio import AudioRenderer
+from ciel_node.generate.live import LiveSound
+from ciel_node.models.audio_vae import SpectralVAE
+from ciel_node.playback.engine import _Fade, changes_sound
+from ciel_node.playback.limiter import TruePeakLimiter
+from ciel_node.playback.speaker import SLOTS, Speaker
+from ciel_node.state import Controls
+
+SOURCE_RATE = 16000
+NO_FLAGS = SimpleNamespace(output_underflow=False)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> AudioRenderer:
+    vae, _ = SpectralVAE.from_checkpoint(PACKAGE_ROOT / "checkpoints" / "audio.pt")
+    return AudioRenderer(vae, iterations=8)
+
+
+def _blocks(sound: LiveSound, limiter: TruePeakLimiter, controls: Controls, n: int) -> list[np.ndarray]:
+    return [limiter.process(sound.render(controls), controls.volume_ceiling) for _ in range(n)]
+
+
+def test_the_live_sound_and_the_limiter_go_on_from_a_snapshot_bit_for_bit(renderer: AudioRenderer) -> None:
+    sound, limiter = LiveSound(renderer), TruePeakLimiter(renderer.sample_rate)
+    c = Controls(drift=0.7, volume_ceiling=-6.0)
+    _blocks(sound, limiter, c, 5)
+    snap = sound.snapshot(), limiter.snapshot()
+    straight = _blocks(sound, limiter, c, 6)
+    # Rendered on under other controls (a seed, then a drift), then put back: the same sound again.
+    _blocks(sound, limiter, c.replace(seed=9), 2)
+    _blocks(sound, limiter, c.replace(drift=0.1), 3)
+    sound.restore(snap[0])
+    limiter.restore(snap[1])
+    again = _blocks(sound, limiter, c, 6)
+    assert all(np.array_equal(a, b) for a, b in zip(straight, again))
+    # ...and the snapshot is not spent: put back twice, and a new seed from it differs from the straight sound.
+    sound.restore(snap[0])
+    limiter.restore(snap[1])
+    other = _blocks(sound, limiter, c.replace(seed=9), 6)
+    assert not np.array_equal(np.concatenate(other), np.concatenate(straight))
+
+
+def _speaker() -> Speaker:
+    spk = Speaker(None, SOURCE_RATE, 0.03, lambda _level, _msg: None)
+    spk._prepare(48000)
+    spk.state = "open"  # as after a stream started; the test plays the callback's part
+    return spk
+
+
+def _play(spk: Speaker, slots: int | None = None) -> np.ndarray:
+    out = []
+    while spk.read < spk.written and (slots is None or len(out) < slots):
+        buf = np.full((spk.block, 1), np.nan, np.float32)
+        spk._callback(buf, spk.block, None, NO_FLAGS)
+        out.append(buf[:, 0].copy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+@pytest.mark.parametrize("played", [0, 3, 7, 14])  # 14: the mark is the first slot dropped
+def test_a_rewound_speaker_plays_what_it_kept_then_the_sound_written_from_the_mark(played: int) -> None:
+    rng = np.random.default_rng(played)
+    old = [rng.uniform(-0.5, 0.5, 512).astype(np.float32) for _ in range(6)]
+    new = [rng.uniform(-0.5, 0.5, 512).astype(np.float32) for _ in range(6)]
+
+    def stream(blocks: list[np.ndarray]) -> np.ndarray:
+        ref = _speaker()
+        for b in blocks:
+            ref.write(b, 1.0)
+        return _play(ref)
+
+    spk, marks = _speaker(), []
+    for b in old:
+        marks.append(spk.mark())
+        spk.write(b, 1.0)
+    head = _play(spk, played)
+    margin = 2
+    # The block to go back to: the last whose start is at or before the first slot that may be dropped.
+    first = max(i for i, m in enumerate(marks) if m.produced <= (spk.read + margin) * spk.block)
+    kept_slots = spk.read + margin
+    keep = spk.rewind(marks[first], margin)
+    assert keep is not None and spk.written == kept_slots  # the callback's next `margin` slots are left alone
+    # Written again from the mark: the old sound up to `keep`, then other sound.
+    again = [np.concatenate([old[first][:keep], new[first][keep:]]), *new[first + 1 :]]
+    for b in again:
+        spk.write(b, 1.0)
+    played_out = np.concatenate([head, _play(spk)])
+    # Bit for bit what a speaker fed that sound straight through would have played; and up to the kept slots, the
+    # old sound, so nothing the device may already have taken changed.
+    assert np.array_equal(played_out, stream([*old[:first], *again]))
+    old_out = stream(old)
+    assert np.array_equal(played_out[: kept_slots * spk.block], old_out[: kept_slots * spk.block])
+    assert not np.array_equal(played_out[kept_slots * spk.block :], old_out[kept_slots * spk.block :])
+
+
+def test_a_speaker_with_nothing_queued_past_its_margin_is_not_rewound() -> None:
+    spk = _speaker()
+    mark = spk.mark()
+    spk.write(np.ones(512, np.float32) * 0.1, 1.0)  # 1536 device samples: 3 slots and a part
+    _play(spk, 2)
+    assert mark is not None and spk.rewind(mark, 2) is None and spk.written == 3
+    assert len(_play(spk)) == spk.block  # the queued slot plays as it was
+
+
+def test_a_mark_of_an_earlier_stream_or_a_resampler_without_state_cannot_rewind() -> None:
+    spk = _speaker()
+    mark = spk.mark()
+    spk.write(np.zeros(2048, np.float32), 1.0)
+    spk._prepare(48000)
+    spk.opened += 1
+    spk.state = "open"
+    spk.write(np.zeros(2048, np.float32), 1.0)
+    assert mark is not None and spk.rewind(mark, 2) is None
+    at_441 = Speaker(None, SOURCE_RATE, 0.03, lambda _level, _msg: None)
+    at_441._prepare(44100)  # libsoxr: its state cannot be copied
+    at_441.state = "open"
+    assert at_441.mark() is None
+    assert SLOTS * at_441.block > 0
+
+
+def test_the_crossfade_keeps_the_old_sound_then_moves_to_the_new_without_a_step() -> None:
+    old = np.full(1024, 0.5, np.float32)
+    fade = _Fade(start=1000, old=old, keep=300, length=80)
+    new = np.full(512, -0.5, np.float32)
+    y = np.concatenate([fade.mix(1000, new), fade.mix(1512, new)])  # in two blocks, as the engine renders them
+    assert np.array_equal(y[:300], old[:300])
+    assert np.all(y[380:] == -0.5) and fade.end == 1000 + 380
+    assert np.max(np.abs(np.diff(y))) <= 1.0 / 80 + 1e-6  # a ramp over 80 samples: no step
+
+
+def test_only_what_changes_the_sound_cuts_in() -> None:
+    c = Controls()
+    assert changes_sound(c, c.replace(seed=3)) and changes_sound(c, c.replace(drift=0.9))
+    assert not changes_sound(c, c.replace(volume_ceiling=-20.0)) and not changes_sound(c, c.replace(playback=0))
+    assert not changes_sound(c, c.replace(interval=10.0)) and not changes_sound(c, c.replace(synaesthesia=0.5))
