@@ -145,3 +145,93 @@ def test_only_what_changes_the_sound_cuts_in() -> None:
     assert changes_sound(c, c.replace(seed=3)) and changes_sound(c, c.replace(drift=0.9))
     assert not changes_sound(c, c.replace(volume_ceiling=-20.0)) and not changes_sound(c, c.replace(playback=0))
     assert not changes_sound(c, c.replace(interval=10.0)) and not changes_sound(c, c.replace(synaesthesia=0.5))
+
+
+# --- the engine itself, in this process: the callback's part played by the test -------------------------------------
+class _Run:
+    """An _Engine sounding on a speaker the test plays: `play(slots)` is the device taking that many slots."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        from ciel_node.playback.engine import EngineSpec, _Engine
+
+        self.conn, other = multiprocessing.Pipe()
+        self.other = other
+        spec = EngineSpec(PACKAGE_ROOT / "checkpoints" / "audio.pt", gl_iterations=8, max_sound_s=30.0, lead_s=0.08)
+        self.e = _Engine(self.conn, spec)
+        sp = self.e.speaker
+        sp._prepare(48000)
+        sp.state, sp.opened = "open", 1
+        self.e.controls = Controls(drift=0.3, volume_ceiling=-6.0)
+        self.e.pacing = True
+        self.played: list[np.ndarray] = []
+
+    def play(self, slots: int) -> None:
+        for _ in range(slots):
+            self.e._render_due()
+            buf = np.zeros((self.e.speaker.block, 1), np.float32)
+            self.e.speaker._callback(buf, self.e.speaker.block, None, NO_FLAGS)
+            self.played.append(buf[:, 0].copy())
+
+    def published(self) -> np.ndarray:
+        return np.concatenate(self.e.window.parts)
+
+    def close(self) -> None:
+        import gc
+
+        gc.callbacks.remove(self.e._timed_gc)
+        gc.unfreeze()
+        self.e._outbox.put(None)
+        self.conn.close()
+        self.other.close()
+
+
+def test_a_cut_in_plays_the_old_sound_to_the_takeover_then_the_new_as_if_it_had_been_asked_for_a_block_early() -> None:
+    """The engine's cut-in end to end, in samples: what plays and what is published is the old sound up to the
+    takeover (one slot past the play head), a 5 ms crossfade, then exactly the sound a straight run makes when the
+    control changes at the block the cut-in went back to; no step in the crossfade beyond the two sounds' own; and
+    the speaker plays the published samples, resampled, and nothing else."""
+    new = {"seed": 7}
+    a, b, c = _Run(), _Run(), _Run()
+    try:
+        a.play(60)
+        b.play(60)
+        assert np.array_equal(np.concatenate(a.played), np.concatenate(b.played))  # the runs are deterministic
+        b.e._handle(("controls", b.e.controls.replace(**new)))
+        assert b.e.cut_in_wanted
+        b.e._cut_in()
+        last = b.e.cut_in_last
+        assert b.e.cut_ins == 1 and last["dropped_ms"] > 40, last  # the lead's queue, dropped
+        # The new sound began before the takeover by the phase stream's half window and the limiter's delay, at least:
+        # no frame or delayed sample of the old sound is in it where it takes over.
+        assert last["keep"] >= b.e.sound.phase.f.pad + b.e.limiter.latency, last
+        a.play(60)
+        b.play(60)
+        # The straight run: the control changes when the block the cut-in went back to is made.
+        while c.e.rendered < last["from"]:
+            c.e._render_block()
+        c.e.controls = c.e.controls.replace(**new)
+        while c.e.rendered < a.e.rendered:
+            c.e._render_block()
+        old, new_sound, got = a.published(), c.published(), b.published()
+        takeover = last["from"] + last["keep"]
+        fade = int(0.005 * 16000)
+        assert np.array_equal(got[:takeover], old[:takeover])
+        assert not np.array_equal(old[takeover + fade : len(got)], new_sound[takeover + fade : len(got)])
+        assert np.array_equal(got[takeover + fade :], new_sound[takeover + fade : len(got)])
+        # The crossfade: a linear ramp from one to the other, so no step beyond theirs and the ramp's.
+        w = (np.arange(fade) + 1) / (fade + 1)
+        span = slice(takeover, takeover + fade)
+        assert np.allclose(got[span], old[span] * (1 - w) + new_sound[span] * w, atol=1e-6, rtol=0)
+        # The device got exactly the published sound, resampled: the kept slots, then the rewritten ones.
+        from ciel_node.playback.upsample import IntegerUpsampler
+
+        played = np.concatenate(b.played)
+        expected = IntegerUpsampler(3).resample_chunk(got)[: len(played)]
+        ceiling = 10 ** (-6.0 / 20)
+        assert np.allclose(played, np.clip(expected, -ceiling, ceiling), atol=1e-6, rtol=0)
+        assert b.e.speaker.underruns == 0
+    finally:
+        for r in (a, b, c):
+            r.close()

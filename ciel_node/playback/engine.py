@@ -488,9 +488,9 @@ class _Engine:
         head = (sp.read + CUT_IN_MARGIN) * sp.block
         first = marks[max([i for i, b in enumerate(marks) if b.speaker.produced <= head - self.preroll * ratio],
                           default=0)]
-        # Made before the queue is cut: through the crossfade, two slots past the first slot it may drop now (the
+        # Made before the queue is cut: through the crossfade, a slot past the first slot it may drop now (the
         # play head moves on meanwhile); the rest is made as usual once the queue is cut (_render_due, at once).
-        later = 2 * sp.block
+        later = sp.block
         upto = first.start + (head + later - first.speaker.produced) // ratio + int(CROSSFADE_S * self.sr)
         now = self.sound.snapshot(), self.limiter.snapshot()
         self.sound.restore(first.sound)
@@ -513,7 +513,7 @@ class _Engine:
         self.cut_in_last = {"asked_at": round(self.cut_in_asked, 4),
                             "cut_after_ms": round(1000 * (time.monotonic() - self.cut_in_asked), 1),
                             "made_ms": round(1000 * (time.perf_counter() - t0), 1), "blocks": len(made),
-                            "preroll_ms": round(1000 * keep / self.sr, 1),
+                            "preroll_ms": round(1000 * keep / self.sr, 1), "from": first.start, "keep": keep,
                             "dropped_ms": round(self.cut_in_dropped_ms[-1], 1)}
         i = self.blocks.index(first)
         old = np.concatenate([b.samples for b in self.blocks[i:]])
