@@ -8,10 +8,12 @@ In one run:
      goal 50 ms.
      A change the detector cannot tell from the sound before it (two seeds that sound alike) is counted as
      missed, not timed.
-  2. a soak (default 10 min) while OSC sends 1,000 msg/s and 200 web clients poll /api/latest every 2 s:
-     underruns (target 0) and the CPU share of the audio path (the engine process) against the node's.
+  2. the engine's CPU share at the default settings, nothing else asked of the node (target <= 8 % of a core).
+  3. a soak (default 10 min) while OSC sweeps /ciel/drift at 1,000 msg/s (so the engine cuts in ten times a second)
+     and 200 web clients poll /api/latest every 2 s, with --burners N busy loops pinned to the cores (issue 18: two,
+     load ~3): underruns (target 0) and the CPU share of the audio path (the engine process) against the node's.
 
-    python bench/playback.py [--trials 20] [--soak-s 600] [--json FILE]
+    python bench/playback.py [--trials 20] [--idle-s 30] [--soak-s 600] [--burners 2] [--json FILE]
 
 Needs pulseaudio, pulseaudio-utils and libasound2-plugins (make test installs them), and the shipped checkpoints.
 """
@@ -40,6 +42,7 @@ from pythonosc.udp_client import SimpleUDPClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from audiopeers import PulseAudio, Recorder, departure  # noqa: E402
+from burners import burning  # noqa: E402
 from nodes import free_port  # noqa: E402
 from test_playback import _settled  # noqa: E402
 
@@ -144,7 +147,26 @@ async def pollers(url: str, clients: int, every_s: float, stop: threading.Event)
     return counts
 
 
-def soak(web: str, osc_port: int, node_pid: int, seconds: float) -> dict[str, Any]:
+def idle(web: str, seconds: float) -> dict[str, Any]:
+    """The engine's CPU while it only plays: no control changes, no listeners."""
+    h0 = get_json(f"{web}/api/health")["playback"]
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    h1 = get_json(f"{web}/api/health")["playback"]
+    wall = time.monotonic() - t0
+    return {"seconds": round(wall, 1), "engine_cpu_pct_of_a_core": round(100 * (h1["cpu_s"] - h0["cpu_s"]) / wall, 1),
+            "render_ms_p50": h1["render_ms_p50"], "underruns": h1["underruns"] - h0["underruns"]}
+
+
+def soak(web: str, osc_port: int, node_pid: int, seconds: float, burners: int = 0) -> dict[str, Any]:
+    with burning(burners) as pids:
+        out = _soak(web, osc_port, node_pid, seconds)
+        out["burners"] = len(pids)
+        out["load_1min"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+def _soak(web: str, osc_port: int, node_pid: int, seconds: float) -> dict[str, Any]:
     h0 = get_json(f"{web}/api/health")
     pids = [node_pid, *children(node_pid)]
     c0 = {p: cpu_s(p) for p in pids}
@@ -182,6 +204,9 @@ def soak(web: str, osc_port: int, node_pid: int, seconds: float) -> dict[str, An
         "audio_share_of_node_cpu_pct": round(100 * engine_cpu / total_cpu, 1) if total_cpu else None,
         "render_ms_p50": h1["playback"]["render_ms_p50"], "render_ms_max": h1["playback"]["render_ms_max"],
         "pieces_published": h1["last_seq"] - h0["last_seq"],
+        "cut_ins": h1["playback"]["cut_ins"] - h0["playback"]["cut_ins"],
+        "cut_ins_missed": h1["playback"]["cut_ins_missed"] - h0["playback"]["cut_ins_missed"],
+        "lead_ms_end": h1["playback"]["lead_ms"], "gc_ms_max": h1["playback"]["gc_ms_max"],
     }
 
 
@@ -216,7 +241,9 @@ def playing_node(tmp: Path, pulse: PulseAudio) -> Iterator[tuple[subprocess.Pope
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--idle-s", type=float, default=30.0)
     ap.add_argument("--soak-s", type=float, default=600.0)
+    ap.add_argument("--burners", type=int, default=2, help="busy loops pinned to the cores during the soak")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ciel-bench-playback-"))
@@ -236,8 +263,13 @@ def main() -> int:
                                                       "crossfade_ms", "cut_in_dropped_ms_p50", "latency_ms")}
         print("cut-in:", result["cut_in"], flush=True)
         osc.send_message("/ciel/volume_ceiling", -6.0)
-        print(f"soak {args.soak_s:.0f} s with OSC 1,000 msg/s and 200 web pollers:", flush=True)
-        result["soak"] = soak(web, osc_port, node.pid, args.soak_s)
+        osc.send_message("/ciel/drift", 0.1)
+        osc.send_message("/ciel/seed", 0)
+        print(f"idle {args.idle_s:.0f} s: the engine's CPU at the default settings", flush=True)
+        result["idle"] = idle(web, args.idle_s)
+        print("idle:", result["idle"], flush=True)
+        print(f"soak {args.soak_s:.0f} s with OSC 1,000 msg/s, 200 web pollers and {args.burners} burners:", flush=True)
+        result["soak"] = soak(web, osc_port, node.pid, args.soak_s, args.burners)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -7,18 +7,31 @@ health says is read back from the kernel (/proc, sched_getscheduler) and from th
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from audiopeers import PulseAudio, Recorder, pulse, recorder  # noqa: F401 - fixtures
+from burners import burning
 from nodes import RunningNode, node_config, running_node, until
+from test_playback import RATE, _longest_silence
 
 from ciel_node.config import PACKAGE_ROOT
 from ciel_node.generate.phase import Framing
 from ciel_node.models.audio_vae import SpectralVAE
-from ciel_node.playback.engine import CALM_S, LATENCY_TERMS, LEAD_MAX_S, RAISE_HOLD_S, RT_PRIORITY, Lead
+from ciel_node.playback.engine import (
+    CALM_S,
+    CUT_IN_TERMS,
+    LATENCY_TERMS,
+    LEAD_MAX_S,
+    LEAD_S,
+    RAISE_HOLD_S,
+    RT_PRIORITY,
+    Lead,
+)
 from ciel_node.playback.limiter import TruePeakLimiter
 
 SHIPPED = (PACKAGE_ROOT / "checkpoints" / "audio.pt", PACKAGE_ROOT / "checkpoints" / "images.pt")
@@ -129,6 +142,7 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
     # framing and the limiter make them.
     assert playback["latency_ms"] == pytest.approx(sum(playback[k] for k in LATENCY_TERMS), abs=0.11), playback
     assert all(playback[k] > 0 for k in LATENCY_TERMS), playback
+    assert playback["cut_in_ms"] == pytest.approx(sum(playback[k] for k in CUT_IN_TERMS), abs=0.11), playback
     cfg = SpectralVAE.from_checkpoint(SHIPPED[0])[0].config
     assert playback["phase_ms"] == round(1000 * Framing(cfg.n_fft, cfg.hop).pad / cfg.sample_rate, 1), playback
     assert playback["limiter_ms"] == round(1000 * TruePeakLimiter(cfg.sample_rate).latency / cfg.sample_rate, 1)
@@ -141,3 +155,39 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
     assert max(lat for _, _, lat in seen) >= playback["latency_ms"] - playback["lead_ms"] + 4 * base - 0.2, seen
     # ... until the same stall no longer emptied it: the last stalls cost no underrun.
     assert all(n == 0 for n, _, _ in seen[-2:]), seen
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of process `pid`, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+BURN_S = 60.0  # issue 18: "two CPU-burning processes on the two cores for 60 s"
+
+
+async def test_two_cpu_burners_for_a_minute_cost_the_speakers_nothing(
+    tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """An installation laptop also runs a browser, a projector's player, a backup: here a busy loop on each core
+    for a minute, at the ordinary priority. At the default lead the engine (real-time where allowed, ahead of the
+    burners) never lets the device find its queue empty, and nothing silent plays."""
+    pulse.use_here(monkeypatch)
+    async with running_node(_config(tmp_path, engine_lead_s=LEAD_S)) as node:
+        await until(lambda: _sounding(node), 30, "the engine sounding on the null sink")
+        # The steady state: a new stream's start (the device filling its own buffer) is not counted.
+        await until(lambda: _playback(node)["rendered_s"] >= 2.0, 30, "two seconds of sound made")
+        before = _playback(node)
+        t0 = time.monotonic()
+        with burning(len(os.sched_getaffinity(0))) as pids:
+            assert len(pids) >= 2
+            await asyncio.sleep(BURN_S)  # the load is what is tested: it lasts its minute
+            burnt = [_cpu_s(pid) for pid in pids]
+        t1 = time.monotonic()
+        during = _playback(node)
+        await asyncio.to_thread(recorder.wait_until, time.monotonic() + during["latency_ms"] / 1000 + 0.1)
+        played = recorder.between(t0, t1)
+    print(f"burners' CPU {burnt} s in {t1 - t0:.0f} s; engine: {json.dumps(during)}")
+    assert sum(burnt) >= 0.5 * len(burnt) * BURN_S, burnt  # they burnt: the engine's share came from them
+    assert during["underruns"] == before["underruns"], json.dumps(during)
+    assert _longest_silence(played) <= 0.005 * RATE
