@@ -232,6 +232,17 @@ def test_a_cut_in_plays_the_old_sound_to_the_takeover_then_the_new_as_if_it_had_
         ceiling = 10 ** (-6.0 / 20)
         assert np.allclose(played, np.clip(expected, -ceiling, ceiling), atol=1e-6, rtol=0)
         assert b.e.speaker.underruns == 0
+        # A gesture cuts in once, at its start: the moves that follow it closely (a sweep) are heard from the next
+        # block; a change after a pause is a new gesture.
+        for k in range(5):
+            b.e._handle(("controls", b.e.controls.replace(drift=0.3 + 0.1 * k)))
+            assert b.e.cut_in_wanted == (k == 0)
+            b.e._cut_in()
+            b.play(3)
+        assert b.e.cut_ins == 2
+        b.e.last_sound_change -= 1.0  # (a second's pause)
+        b.e._handle(("controls", b.e.controls.replace(seed=8)))
+        assert b.e.cut_in_wanted
     finally:
         for r in (a, b, c):
             r.close()
