@@ -239,7 +239,8 @@ def test_a_cut_in_plays_the_old_sound_to_the_takeover_then_the_new_as_if_it_had_
         for k in range(5):
             b.e._handle(("controls", b.e.controls.replace(drift=0.35 + 0.1 * k)))
             assert b.e.cut_in_wanted == (k == 0)
-            b.e._cut_in()
+            if b.e.cut_in_wanted:  # as the engine's loop does
+                b.e._cut_in()
             b.play(3)
         assert b.e.cut_ins == 2
         b.e.last_sound_change -= 1.0  # (a second's pause)
