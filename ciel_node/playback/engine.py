@@ -93,6 +93,7 @@ CUT_IN_TERMS = ("device_latency_ms", "resampler_ms", "cut_in_margin_ms", "cut_in
 SOUND_FIELDS = ("seed", "drift")
 SOUND_PREFIXES = ("bend_sound_", "xy_sound", "direction_sound_")
 CROSSFADE_S = 0.005
+CUSHION_BLOCKS = 2  # new sound made past the takeover before the queue is cut (_cut_in)
 # Slots (10 ms each) kept past the play head. One: the queue is cut (Speaker.rewind) in a few bytecodes, during which
 # the callback can take at most the slot it is at, and the first new slot is written at once after, from sound made
 # before the cut; the callback asks for it 10 ms after it took the one before.
@@ -503,11 +504,16 @@ class _Engine:
         head = (sp.read + CUT_IN_MARGIN) * sp.block
         first = marks[max([i for i, b in enumerate(marks) if b.speaker.produced <= head - self.preroll * ratio],
                           default=0)]
-        # Made before the queue is cut: through the crossfade, a slot and a block past the first slot it may drop now
-        # (the play head moves on meanwhile, and the rest, made as usual once the queue is cut, must not find it dry:
-        # a slot's cushion alone gave PortAudio underflows under a drift sweep on a busy machine); _render_due
-        # makes the rest at once.
-        later = sp.block + self.sound.block_samples * ratio
+        # Made before the queue is cut: through the crossfade, a slot and a cushion past the first slot it may drop
+        # now (the play head moves on meanwhile). The rest is made as usual once the queue is cut (_render_due, at
+        # once), while the device plays the cushion: with a slot alone, a slow cut-in (39 ms to make the new sound)
+        # then a slow block (43 ms; this VM's host takes its CPU away for 30-45 ms now and then) left the device
+        # without sound. So the cushion is two blocks (64 ms: with the kept slot, about the lead), or the slowest
+        # block lately and half as much again; it costs about 12 ms of a cut-in's latency. If the queue runs down while
+        # it is made, nothing is cut (cut_ins_missed) and the controls act from the next block.
+        slowest = max(self.render_ms[-64:], default=0.0) / 1000
+        cushion = max(CUSHION_BLOCKS, math.ceil(1.5 * slowest / self.block_s)) * self.sound.block_samples
+        later = sp.block + cushion * ratio
         upto = first.start + (head + later - first.speaker.produced) // ratio + int(CROSSFADE_S * self.sr)
         now = self.sound.snapshot(), self.limiter.snapshot()
         self.sound.restore(first.sound)

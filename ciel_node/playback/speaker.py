@@ -132,6 +132,7 @@ class Speaker:
         self.underruns = 0  # the ring was empty when the device asked
         self.xruns = 0  # PortAudio's own output underflow flags
         self.callbacks = 0
+        self.callback_gap = 0.0
         self.last_callback = 0.0
         self.device_latency_s = 0.0
         self.callback_policy: int | None = None  # the callback thread's scheduling policy, read on its first call
@@ -151,7 +152,10 @@ class Speaker:
     # --- the callback (PortAudio's thread) -------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         self.callbacks += 1
-        self.last_callback = time.monotonic()
+        now = time.monotonic()
+        if self.callbacks > STARTED_AFTER and now - self.last_callback > self.callback_gap:
+            self.callback_gap = now - self.last_callback  # late: the device played what it had, or silence
+        self.last_callback = now
         if self.callbacks == 1:  # one syscall per stream: did PortAudio's thread inherit the opener's real-time?
             self.callback_policy = os.sched_getscheduler(0)
         if status.output_underflow:
@@ -258,6 +262,7 @@ class Speaker:
         self._resampler = resampler(self.source_rate, rate)  # 16 -> 48 kHz: exact, 3 ms late (upsample.py)
         self._finished = False
         self.callbacks = 0
+        self.callback_gap = 0.0  # the longest time between two callbacks once running (one block's worth: 10 ms)
         self.callback_policy = None
         self.resampler_held = 0.0
         self.last_callback = time.monotonic()
@@ -355,6 +360,7 @@ class Speaker:
             "device_latency_ms": round(1000 * self.device_latency_s, 1),
             "resampler_ms": round(1000 * self.resampler_held / self.rate, 1) if self.rate else 0.0,
             "callback_scheduling": policy_name(self.callback_policy),
+            "callback_gap_ms_max": round(1000 * self.callback_gap, 1),
             "queued_ms": round(1000 * self.queued_s(), 1), "opened": self.opened, "lost": self.lost,
         }
 
