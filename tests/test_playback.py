@@ -223,7 +223,7 @@ def test_without_any_audio_device_the_node_runs_headless_and_says_so_once(tmp_pa
 CUT_IN_MEDIAN_S, CUT_IN_EACH_S = 0.12, 0.2
 
 
-async def test_seeds_bends_and_drift_cut_in_heard_at_once_without_a_gap_and_published_as_played(
+async def test_seeds_bends_and_drift_cut_in_heard_at_once_without_a_gap(
     tmp_path: Path, pulse: PulseAudio, recorder: Recorder, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
     """The engine drops what it had queued and makes it again under the new controls (issue 18, item 1): new seeds
