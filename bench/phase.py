@@ -3,6 +3,11 @@ replaced, in the same run, on one thread, at the shipped checkpoint's framing.
 
     python bench/phase.py               # 30 s piece stream, live-shaped pushes, whole piece render
     python bench/phase.py --runs 9 --json out.json
+    python bench/phase.py --live        # only the live sound's schedule: before issue 18 against now
+
+--live compares the live sound's phase schedules on the same magnitudes (the shipped net's walk, 4 seeds x 20 s):
+pushes of 2 frames with 4 ahead from random phases (until issue 18) against the live sound's own (generate/live.py
+BLOCK, LOOKAHEAD, PHASE_INIT): spectral convergence (lower is better) and CPU per second of sound, medians.
 
 Old and new runs alternate, so a busy machine slows both alike; each figure is the median of --runs.
 The old code is kept here verbatim (overlap-add through F.fold, `z / (|z| + 1e-12)` on complex64, a
@@ -18,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,23 +102,61 @@ def paired(old: Callable[[], np.ndarray], new: Callable[[], np.ndarray], runs: i
     return statistics.median(t_old), statistics.median(t_new)
 
 
-def live_pushes(ps: PhaseStream, mags: torch.Tensor, block: int = 2, lookahead: int = 4) -> np.ndarray:
+def live_pushes(ps: PhaseStream, mags: torch.Tensor, block: int = 2, lookahead: int = 4, seed: int = 0) -> np.ndarray:
     """The live engine's shape: `block` frames a push with `lookahead` of look-ahead."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     out = [ps.push(mags[s : s + block], mags[s + block : s + block + lookahead], rng)
            for s in range(0, len(mags) - block - lookahead, block)]
     return np.concatenate(out)
+
+
+def live_schedules(renderer: AudioRenderer, seeds: int = 4, seconds: float = 20.0, runs: int = 3) -> dict[str, Any]:
+    """The live sound's phase schedule before issue 18 (2 + 4, random phases) against now, on the same magnitudes."""
+    from ciel_node.generate import live
+
+    schedules = {"before (2 + 4, random)": (2, 4, "random"),
+                 f"now ({live.BLOCK} + {live.LOOKAHEAD}, {live.PHASE_INIT})": (live.BLOCK, live.LOOKAHEAD,
+                                                                               live.PHASE_INIT)}
+    cfg = renderer.model.config
+    mags = [renderer.magnitudes(walk.audio_trajectory(walk.origin(seed, cfg.latent, 1), 0.3, seconds,
+                                                      renderer.frame_rate, walk.piece_rng(seed, 0, 1)))
+            for seed in range(seeds)]
+    out: dict[str, Any] = {}
+    for name, (block, ahead, init) in schedules.items():
+        scs, cpu = [], []
+        for i, m in enumerate(mags):
+            for _ in range(runs):
+                ps = PhaseStream(renderer.framing, renderer.phase.iterations, renderer.phase.momentum, init)
+                t0 = time.process_time()
+                x = live_pushes(ps, m, block, ahead, seed=i)
+                cpu.append((time.process_time() - t0) / (len(x) / renderer.sample_rate))
+            got, frames = renderer.framing.magnitudes(x), len(x) // renderer.hop
+            # The first frames reach before the stream, the last are not all committed: compared from 4 to -4.
+            scs.append(float(torch.linalg.norm(got[4 : frames - 4] - m[4 : frames - 4])
+                             / torch.linalg.norm(m[4 : frames - 4])))
+        out[name] = {"spectral_convergence": round(statistics.median(scs), 4),
+                     "per_seed": [round(v, 4) for v in scs],
+                     "cpu_pct_of_a_core": round(100 * statistics.median(cpu), 2)}
+        print(f"live {name}: spectral convergence {out[name]['spectral_convergence']} (median of {seeds} seeds), "
+              f"{out[name]['cpu_pct_of_a_core']} % of a core (median of {seeds * runs})", flush=True)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--live", action="store_true", help="only the live sound's schedule, before and now")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(1)
     vae, _ = SpectralVAE.from_checkpoint(AUDIO_CKPT)
     renderer = AudioRenderer(vae)
+    if args.live:
+        result = live_schedules(renderer)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2))
+        return
     new_framing = renderer.framing
     cfg = vae.config
     old_framing = OldFraming(cfg.n_fft, cfg.hop)

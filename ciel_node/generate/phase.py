@@ -106,13 +106,24 @@ class PhaseStream:
     Each push solves the new frames with the `context` last committed frames on their left held fixed
     (so they are made consistent with what was already played) and the given look-ahead frames on
     their right solved but not committed (so the right edge is not an edge; their phases seed the
-    next push). Samples are returned as soon as every frame overlapping them is committed. Random
-    initial phases are drawn from `rng` the first time a frame is seen, in frame order.
+    next push). Samples are returned as soon as every frame overlapping them is committed.
+
+    A frame seen for the first time starts from `init` phases: "random" draws them from `rng`, in frame order (pieces,
+    and the goldens); "advance" carries on from the frame before it (the last look-ahead's phase, else the last
+    committed frame's), each bin turning by its own frequency over a hop, as a steady sinusoid would: the phase
+    vocoder's guess, as RTISI-LA starts new frames from what came before (Zhu, Beauregard & Wyse 2007). The live sound
+    uses it: a block of 4 with 8 ahead then converges better (spectral convergence 0.166) than the random start at
+    2 with 4 ahead it used before (0.174), at 37 % less phase CPU (bench/phase.py --live).
     """
 
-    def __init__(self, framing: Framing, iterations: int = 16, momentum: float = 0.99) -> None:
+    def __init__(self, framing: Framing, iterations: int = 16, momentum: float = 0.99, init: str = "random") -> None:
+        if init not in ("random", "advance"):
+            raise ValueError(f"init={init!r}: 'random' or 'advance'")
         self.f = framing
-        self.iterations, self.momentum = iterations, momentum
+        self.iterations, self.momentum, self.init = iterations, momentum, init
+        # How far each bin's phase turns over a hop: 2 pi k hop / n_fft.
+        bins = torch.arange(framing.n_fft // 2 + 1, dtype=torch.float64)
+        self.turn = 2 * math.pi * bins * framing.hop / framing.n_fft
         self.context = framing.overlap - 1
         self.fixed: torch.Tensor | None = None  # the last `context` committed frames (silence at first)
         self.ahead_phase: torch.Tensor | None = None  # phases of the frames after the committed ones
@@ -127,8 +138,7 @@ class PhaseStream:
         if self.fixed is None:
             self.fixed = torch.zeros((self.context, mags.shape[1]), dtype=torch.complex64)
         known = 0 if self.ahead_phase is None else min(len(self.ahead_phase), len(target))
-        drawn = rng.uniform(-math.pi, math.pi, (len(target) - known, mags.shape[1])).astype(np.float32)
-        fresh = torch.from_numpy(drawn)
+        fresh = self._fresh(len(target) - known, known, mags.shape[1], rng)
         phase = torch.cat([self.ahead_phase[:known], fresh]) if self.ahead_phase is not None and known else fresh
         solved = self._solve(self.fixed, target, phase)
         self.fixed = torch.cat([self.fixed, solved[:n]])[-self.context :]
@@ -144,6 +154,18 @@ class PhaseStream:
         self.acc[start:end].add_(added)
         self.frames += n
         return self._emit(self.frames * f.hop - f.pad)
+
+    def _fresh(self, m: int, known: int, bins: int, rng: np.random.Generator) -> torch.Tensor:
+        """Starting phases for `m` frames seen for the first time, after `known` look-ahead frames (see init)."""
+        if self.init == "random":
+            return torch.from_numpy(rng.uniform(-math.pi, math.pi, (m, bins)).astype(np.float32))
+        assert self.fixed is not None
+        if known:
+            last = self.ahead_phase[known - 1].double()  # type: ignore[index]
+        else:  # the last committed frame's (zeros before any: silence, angle 0)
+            last = torch.angle(self.fixed[-1]).double()
+        turned = last + self.turn * torch.arange(1, m + 1, dtype=torch.float64)[:, None]
+        return (torch.remainder(turned + math.pi, 2 * math.pi) - math.pi).float()
 
     def snapshot(self) -> tuple[Any, ...]:
         """Its state between pushes, for restore(): the stream goes on from here again, bit for bit."""

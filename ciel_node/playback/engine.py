@@ -2,7 +2,7 @@
 
 Its own process, so neither the node's control loop nor the piece renderer ever shares a GIL or a
 CPU stall with the audio path. The node talks to it over a pipe: it sends controls (applied at the
-next block, about 32 ms of sound) and asks for a *cut*: the sound made since the last cut, which the
+next block, 64 ms of sound) and asks for a *cut*: the sound made since the last cut, which the
 node publishes as the next piece, so the web gets exactly what played. While the engine is not
 sounding (playback off, no device) it answers a cut with nothing and the node renders pieces ahead
 as a headless node does.
@@ -49,7 +49,7 @@ from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
 
-# Sound queued ahead of the device: with one 32 ms block being made, 80-112 ms of cover. The queue costs a control
+# Sound queued ahead of the device: with one 64 ms block being made, 80-144 ms of cover. The queue costs a control
 # nothing: the ceiling and playback act in the device callback, and the controls that change the sound cut in (below).
 LEAD_S = 0.08
 # The lead adapts (class Lead): doubled when the device finds the queue empty, up to LEAD_MAX_S; halved back towards
@@ -93,7 +93,7 @@ CUT_IN_TERMS = ("device_latency_ms", "resampler_ms", "cut_in_margin_ms", "cut_in
 SOUND_FIELDS = ("seed", "drift")
 SOUND_PREFIXES = ("bend_sound_", "xy_sound", "direction_sound_")
 CROSSFADE_S = 0.005
-CUSHION_BLOCKS = 2  # new sound made past the takeover before the queue is cut (_cut_in)
+CUSHION_S = 0.064  # new sound made past the takeover before the queue is cut (_cut_in)
 # Slots (10 ms each) kept past the play head. One: the queue is cut (Speaker.rewind) in a few bytecodes, during which
 # the callback can take at most the slot it is at, and the first new slot is written at once after, from sound made
 # before the cut; the callback asks for it 10 ms after it took the one before.
@@ -113,7 +113,7 @@ class EngineSpec:
     max_sound_s: float
     device: str | None = None
     lead_s: float = LEAD_S
-    block_frames: int = 2
+    block_frames: int | None = None  # frames per block: None is the live sound's own (generate/live.py BLOCK)
     stall_s: float = STALL_S
     clusters: tuple[tuple[int, ...], ...] | None = None  # the sound net's feature clusters, as the node declared them
     places: Places | None = None  # the maps: where the xy and direction parameters put the sound's home
@@ -284,7 +284,8 @@ class _Engine:
         self._pumping.start()
         self.db_to_gain = db_to_gain
         self.sha256 = spec.sha256
-        self.sound = LiveSound(self._renderer(spec), block=spec.block_frames, places=spec.places)
+        self.sound = LiveSound(self._renderer(spec), places=spec.places,
+                               **({} if spec.block_frames is None else {"block": spec.block_frames}))
         self._loaded: tuple[Any, EngineSpec] | None = None  # a hot swap's renderer, loaded beside the sounding one
         self.sr = self.sound.sample_rate
         self.new_limiter = lambda: TruePeakLimiter(self.sr)
@@ -508,11 +509,11 @@ class _Engine:
         # now (the play head moves on meanwhile). The rest is made as usual once the queue is cut (_render_due, at
         # once), while the device plays the cushion: with a slot alone, a slow cut-in (39 ms to make the new sound)
         # then a slow block (43 ms; this VM's host takes its CPU away for 30-45 ms now and then) left the device
-        # without sound. So the cushion is two blocks (64 ms: with the kept slot, about the lead), or the slowest
+        # without sound. So the cushion is 64 ms (a block; with the kept slot, about the lead), or the slowest
         # block lately and half as much again; it costs about 12 ms of a cut-in's latency. If the queue runs down while
         # it is made, nothing is cut (cut_ins_missed) and the controls act from the next block.
         slowest = max(self.render_ms[-64:], default=0.0) / 1000
-        cushion = max(CUSHION_BLOCKS, math.ceil(1.5 * slowest / self.block_s)) * self.sound.block_samples
+        cushion = math.ceil(max(CUSHION_S, 1.5 * slowest) / self.block_s) * self.sound.block_samples
         later = sp.block + cushion * ratio
         upto = first.start + (head + later - first.speaker.produced) // ratio + int(CROSSFADE_S * self.sr)
         now = self.sound.snapshot(), self.limiter.snapshot()
