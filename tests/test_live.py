@@ -149,3 +149,63 @@ def test_a_moved_home_pulls_the_live_sound_there_at_once() -> None:
     assert np.linalg.norm(tail - home) < 0.5 * np.linalg.norm(before - home)  # most of the way there
     live.render(Controls(seed=7, drift=1.0))  # a new seed: its origin, around the same home
     assert live.seed == 7 and np.array_equal(live.walk.home, home)
+
+
+def _convergence(framing: Framing, mags: torch.Tensor, y: np.ndarray) -> float:
+    got, frames = framing.magnitudes(y), len(y) // framing.hop
+    return float(torch.linalg.norm(got[4 : frames - 4] - mags[4 : frames - 4]) / torch.linalg.norm(mags[4 : frames - 4]))
+
+
+def test_new_frames_start_from_the_phase_vocoders_guess_and_converge_better_than_from_random_phases() -> None:
+    # Two steady tones: their phases turn by their frequency each hop, which is the guess. In the live sound's shape
+    # (4 frames a push, 8 ahead), starting from it realises the magnitudes twice as well (0.039 against 0.086 here).
+    framing = Framing(1024, 256)
+    t = np.arange(3 * SR) / SR
+    x = (0.5 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 1234 * t)).astype(np.float32)
+    mags = framing.magnitudes(x)
+    got = {}
+    for init in ("random", "advance"):
+        ps, rng = PhaseStream(framing, init=init), np.random.default_rng(0)
+        got[init] = _convergence(framing, mags, np.concatenate(
+            [ps.push(mags[s : s + 4], mags[s + 4 : s + 12], rng) for s in range(0, len(mags) - 12, 4)]))
+    assert got["advance"] < 0.6 * got["random"], got
+
+
+def test_the_guess_turns_each_bin_by_its_frequency_from_the_frame_before_and_draws_nothing() -> None:
+    framing = Framing(256, 64)
+    ps, rng = PhaseStream(framing, 4, init="advance"), np.random.default_rng(1)
+    mags = torch.rand(12, 129) + 0.1
+    ps.push(mags[:4], mags[4:7], rng)
+    assert ps.ahead_phase is not None
+    before = rng.bit_generator.state
+    fresh = ps._fresh(2, 3, 129, rng)  # two new frames after the three looked ahead
+    assert rng.bit_generator.state == before
+    k = torch.arange(129, dtype=torch.float64)
+    for i in (1, 2):
+        want = ps.ahead_phase[2].double() + i * 2 * np.pi * k * 64 / 256
+        assert torch.allclose(torch.polar(torch.ones(129), fresh[i - 1]).to(torch.complex128),
+                              torch.polar(torch.ones(129, dtype=torch.float64), want), atol=1e-5)
+    with np.testing.assert_raises(ValueError):
+        PhaseStream(framing, init="zeros")
+
+
+def test_each_frame_is_decoded_once_and_all_again_when_a_bend_or_the_drift_changes() -> None:
+    live = _live(2)
+    rows: list[int] = []
+    decode = live.r.magnitudes
+    live.r.magnitudes = lambda z, bends=None: (rows.append(len(z)), decode(z, bends))[1]  # type: ignore[method-assign]
+    c = Controls(seed=2, drift=0.5)
+    for _ in range(4):
+        live.render(c)
+    assert rows == [live.block + live.lookahead] + 3 * [live.block]  # then only the frames walked for the block
+    bent = c.replace(bend_sound_1_multiply=-1.5)
+    rows.clear()
+    live.render(bent)  # the frames looked ahead were decoded unbent: all of them again
+    live.render(bent)
+    live.render(bent.replace(drift=0.9))  # a new drift walks the look-ahead again
+    assert rows == [live.block + live.lookahead, live.block, live.block + live.lookahead]
+    # ...and the look-ahead is what a decode under the bends gives (to the last bits a batch's size may move), not the
+    # unbent frames
+    assert live.decoded is not None and live.decoded[1] == bent.bends
+    assert torch.allclose(live.decoded[0], decode(live.pending, bent.bends), rtol=1e-5, atol=0)
+    assert not torch.allclose(live.decoded[0], decode(live.pending), rtol=1e-2, atol=0)
