@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -151,6 +152,74 @@ def reinit_sounddevice() -> None:
         sd._initialize()
 
 
+# The stop watcher (Freezes): a loop of 2 ms sleeps in a process of its own (no GIL to share) at a real-time priority
+# above the engine's and PulseAudio's, so that only the kernel or the host can hold it up; it prints each late wake-up.
+_WATCH = """
+import os, sys, time
+try:
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+    print("rt", flush=True)
+except OSError:
+    print("normal", flush=True)
+min_s = float(sys.argv[1])
+t = time.monotonic()
+while True:
+    time.sleep(0.002)
+    now = time.monotonic()
+    if now - t > min_s:
+        print(t, now, flush=True)
+    t = now
+"""
+
+
+class Freezes:
+    """When this whole machine stopped: a VM whose host takes its CPUs away (these VMs stop for 30-95 ms every
+    minute or so). Nothing inside can play on through that: the null sink's clock (CLOCK_MONOTONIC) jumps on, the
+    sink renders the lost time at once, and what the stream had buffered (the device latency, 20 ms) covers only the
+    start of it. PortAudio's own callback clock shows the same gap as the Python callback (measured), so no code of
+    ours was late. The recording tests excuse a silence only where a stop as long happened (unexplained_silences).
+
+    The watcher is a process of its own at real-time FIFO priority 50 (above the engine's 4 and PulseAudio's 5), so a
+    busy machine, the GIL or an engine hogging both cores never delays it: a wake-up `min_s` late is a stop. Without
+    the right to real-time (not root), it runs at normal priority and says so (`realtime` False): then a starved
+    watcher would look like a stop, so under CI=true (root) it must be real-time."""
+
+    def __init__(self, min_s: float = 0.015) -> None:
+        self.min_s = min_s
+        self.stops: list[tuple[float, float]] = []  # (from, to) in time.monotonic(), system-wide
+        self.realtime = False
+        self.proc: subprocess.Popen[str] | None = None
+        self._thread: threading.Thread | None = None
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            a, b = line.split()
+            self.stops.append((float(a), float(b)))
+
+    def __enter__(self) -> Freezes:
+        self.proc = subprocess.Popen([sys.executable, "-c", _WATCH, str(self.min_s)], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.realtime = self.proc.stdout.readline().strip() == "rt"
+        if os.environ.get("CI") == "true":
+            assert self.realtime, "the stop watcher could not take real-time priority (CI runs as root)"
+        self._thread = threading.Thread(target=self._read, name="freeze-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(5)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def longest_within(self, t0: float, t1: float) -> float:
+        """The longest stop overlapping [t0, t1], in seconds (0 if none)."""
+        return max((b - a for a, b in self.stops if a < t1 and b > t0), default=0.0)
+
+
 class Recorder:
     """parec of nullsink.monitor: raw float32 mono at 48 kHz, read by a thread that timestamps every chunk.
 
@@ -178,6 +247,7 @@ class Recorder:
         self._arrivals: list[float] = []  # time.monotonic() when each chunk was read
         self._count = 0
         self._stderr = b""
+        self.freezes = Freezes()  # when the machine stopped while recording (silent_gaps excuses what those made)
 
     def start(self, deadline_s: float = 10.0) -> None:
         exe = require_tool("parec")
@@ -188,6 +258,7 @@ class Recorder:
             env=self.pulse.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._thread = threading.Thread(target=self._read, name="parec-reader", daemon=True)
         self._thread.start()
+        self.freezes.__enter__()
         # Ready when samples flow: what plays before that would be lost.
         self.wait_for_samples(1, deadline_s)
 
@@ -221,6 +292,7 @@ class Recorder:
     def stop(self) -> None:
         if self.proc is None:
             return
+        self.freezes.__exit__()
         if self.proc.poll() is None:
             self.proc.terminate()
         try:
@@ -284,6 +356,28 @@ class Recorder:
     def between(self, t0: float, t1: float) -> np.ndarray:
         """The samples that played from monotonic time t0 to t1 (as far as recorded)."""
         return self.samples()[max(self.index_at(t0), 0):max(self.index_at(t1), 0)]
+
+    def silent_gaps(self, x: np.ndarray, start: int, longest_s: float = 0.020, floor: float = 1e-5
+                    ) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
+        """Silent runs (|x| < floor) longer than longest_s in x = the recording from sample `start` on, as
+        (time.monotonic() it began, seconds): those no stop of the machine explains, and those one does (with the
+        stop's length). A stop explains a run it overlaps (50 ms either side: the sink renders a stop's time at once
+        after it) that is no longer than the stop (5 ms slack), since the stream's buffer covers the stop's start."""
+        quiet = np.concatenate([[False], np.abs(x) < floor, [False]])
+        edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+        unexplained: list[tuple[float, float]] = []
+        excused: list[tuple[float, float, float]] = []
+        for a, b in zip(edges[::2], edges[1::2]):
+            length = (b - a) / self.rate
+            if length <= longest_s:
+                continue
+            t0, t1 = self.time_of(start + a), self.time_of(start + b)
+            stop = self.freezes.longest_within(t0 - 0.05, t1 + 0.05)
+            if stop + 0.005 >= length:
+                excused.append((t0, length, stop))
+            else:
+                unexplained.append((t0, length))
+        return unexplained, excused
 
     def index_at(self, t: float) -> int:
         """The sample that plays at monotonic time `t` (may lie beyond what has been recorded)."""

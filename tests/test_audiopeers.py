@@ -146,3 +146,36 @@ def test_use_here_points_this_process_at_the_daemon(pulse: PulseAudio, recorder:
     finally:
         monkeypatch.undo()
         audiopeers.reinit_sounddevice()  # back to whatever the environment names
+
+
+def test_the_stop_watcher_is_real_time_and_sees_a_stop_of_its_process() -> None:
+    # A stop of the machine holds the watcher up as SIGSTOP does: its next wake-up is late by about as long.
+    import os
+    import signal
+
+    with audiopeers.Freezes() as freezes:
+        assert freezes.realtime or os.environ.get("CI") != "true"
+        assert freezes.proc is not None
+        time.sleep(0.2)
+        quiet = list(freezes.stops)
+        os.kill(freezes.proc.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        time.sleep(0.08)
+        os.kill(freezes.proc.pid, signal.SIGCONT)
+        until_sync(lambda: len(freezes.stops) > len(quiet), 5, "the watcher's late wake-up")
+        a, b = freezes.stops[-1]
+    assert a <= t0 + 0.01 and b - a >= 0.075, (a - t0, b - a)
+    assert freezes.longest_within(t0, t0 + 0.05) >= 0.075 and freezes.longest_within(b + 1, b + 2) == 0.0
+
+
+def test_a_silent_gap_is_excused_only_by_a_stop_of_the_machine_as_long_as_it() -> None:
+    rec = Recorder.__new__(Recorder)  # the arithmetic alone: a recording at 48 kHz that began at t = 100 s
+    rec.rate, rec.freezes = RATE, audiopeers.Freezes()
+    rec.time_of = lambda index: 100.0 + index / RATE  # type: ignore[method-assign]
+    x = np.full(10 * RATE, 0.1, np.float32)
+    for at_s, ms in ((2, 15), (4, 45), (6, 45), (8, 45)):  # one too short to count, three of 45 ms
+        x[at_s * RATE : at_s * RATE + ms * RATE // 1000] = 0.0
+    rec.freezes.stops = [(103.99, 104.05), (105.99, 106.02)]  # 60 ms over the gap at 4 s; 30 ms at 6 s; none at 8 s
+    unexplained, excused = rec.silent_gaps(x, 0)
+    assert [(round(t - 100, 3), round(length, 3)) for t, length in unexplained] == [(6.0, 0.045), (8.0, 0.045)]
+    assert [(round(t - 100, 3), round(n, 3), round(stop, 3)) for t, n, stop in excused] == [(4.0, 0.045, 0.06)]

@@ -153,7 +153,8 @@ def test_a_moved_home_pulls_the_live_sound_there_at_once() -> None:
 
 def _convergence(framing: Framing, mags: torch.Tensor, y: np.ndarray) -> float:
     got, frames = framing.magnitudes(y), len(y) // framing.hop
-    return float(torch.linalg.norm(got[4 : frames - 4] - mags[4 : frames - 4]) / torch.linalg.norm(mags[4 : frames - 4]))
+    part = slice(4, frames - 4)
+    return float(torch.linalg.norm(got[part] - mags[part]) / torch.linalg.norm(mags[part]))
 
 
 def test_new_frames_start_from_the_phase_vocoders_guess_and_converge_better_than_from_random_phases() -> None:

@@ -71,10 +71,16 @@ def _find(recording: np.ndarray, sound: np.ndarray) -> tuple[int, float]:
     return lag, float(np.dot(seg, sound) / (np.linalg.norm(seg) * np.linalg.norm(sound) + 1e-12))
 
 
-def _longest_silence(x: np.ndarray, floor: float = 1e-5) -> int:
-    quiet = np.concatenate([[False], np.abs(x) < floor, [False]])
-    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
-    return int((edges[1::2] - edges[::2]).max()) if len(edges) else 0
+def _no_gap(rec: Recorder, x: np.ndarray, start: int, playback: dict[str, Any]) -> None:
+    """Nothing silent longer than 20 ms in x (the recording from sample `start` on), except where this machine itself
+    stopped for as long (audiopeers.Freezes: the host takes the VM's CPUs away for 30-95 ms now and then, and no
+    buffer of 20 ms plays through that)."""
+    unexplained, excused = rec.silent_gaps(x, start)
+    for t0, length, stop in excused:
+        print(f"silent {1000 * length:.1f} ms at {t0:.3f}: the machine stopped for {1000 * stop:.1f} ms then")
+    assert not unexplained, (
+        [(round(t0, 3), round(1000 * length, 1)) for t0, length in unexplained],
+        [(round(a, 3), round(1000 * (b - a), 1)) for a, b in rec.freezes.stops], json.dumps(playback))
 
 
 async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
@@ -124,7 +130,7 @@ async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
         if ends:
             assert abs(lag - ends[-1]) <= 2, (p["seq"], lag, ends[-1])
         ends.append(lag + len(sound))
-    assert _longest_silence(recording[ends[0] - 1 : ends[-1]]) <= 0.020 * RATE
+    _no_gap(recorder, recording[ends[0] - 1 : ends[-1]], ends[0] - 1, playback)
 
 
 def _settled(recording: Recorder, t_send: float, window_s: float, over: float) -> float:
@@ -272,10 +278,5 @@ async def test_seeds_bends_and_drift_cut_in_heard_at_once_without_a_gap(
     assert np.median(times) <= CUT_IN_MEDIAN_S and max(times) <= CUT_IN_EACH_S, heard
     # No gap: the device never found the queue empty, and nothing silent in what played.
     assert playback["underruns"] == before["underruns"] and playback["cut_ins_missed"] == 0, json.dumps(playback)
-    quiet = _longest_silence(recording[i_start:])
-    if quiet > 0.020 * RATE:  # where, against the changes (what made it: a device underflow, a cut-in?)
-        runs = np.flatnonzero(np.diff(np.concatenate([[0], np.abs(recording[i_start:]) < 1e-5, [0]]).astype(int)))
-        at = max(zip(runs[1::2] - runs[::2], runs[::2]))[1]
-        print("silence at", round(recorder.time_of(i_start + at) - t_start, 3), "s; changes at",
-              [round(last["asked_at"] - t_start, 3) for _, _, _, last in heard if last], json.dumps(playback))
-    assert quiet <= 0.020 * RATE, (quiet, playback["xruns"])  # as in the gapless test
+    print("changes at", [round(last["asked_at"], 3) for _, _, _, last in heard if last])
+    _no_gap(recorder, recording[i_start:], i_start, playback)  # as in the gapless test
