@@ -97,7 +97,7 @@ async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
         # Underruns are counted from here, the steady state: the start (a PulseAudio just launched by the
         # fixture, the stream opening, both processes' first renders) gave a fresh-clone run 1 underrun.
         before = node.node.health()["playback"]["underruns"]
-        await until(lambda: node.node.media.last_seq >= first + 5, 30, "five pieces after the speakers began")
+        await until(lambda: node.node.media.last_seq >= first + 7, 40, "seven pieces after the speakers began")
         # From the second played piece on: the monitor misses the first ~10 ms of a new stream, which the
         # first played piece starts with.
         pieces = [p for p in reversed(node.node.media.recent(10)) if p.get("played")][1:]
@@ -119,18 +119,32 @@ async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
     assert np.abs(recording).max() <= ceiling
     assert oversampled_peak(recording) <= ceiling * db_to_gain(0.5)
     # Each played piece's published sound is in the recording, sample for sample, and each starts where
-    # the one before it ended: what the web gets is what played, with no gap at the joins.
-    ends = []
+    # the one before it ended: what the web gets is what played, with no gap at the joins. Except where this machine
+    # stopped (audiopeers.Freezes: its host took the CPUs for 20-95 ms) while a piece played: the stream's 20 ms buffer
+    # ran out, the null sink put silence in, and the rest of the piece came later. Such a piece is left out, and so is
+    # its join; at least three pieces and two joins are checked (six pieces are played; a stop is rarer than 1 in 20 s).
+    ends: list[int | None] = [None]
+    checked, joins = 0, 0
     for p in pieces:
         pcm, sr = sf.read(io.BytesIO((node.node.media.media / p["wav"].rsplit("/", 1)[-1]).read_bytes()),
                           dtype="float32")
         sound = soxr.resample(pcm, sr, RATE)
         lag, corr = _find(recording, sound)
-        assert corr > 0.99, (p["seq"], corr, json.dumps(playback))
-        if ends:
-            assert abs(lag - ends[-1]) <= 2, (p["seq"], lag, ends[-1])
+        joined = ends[-1] is None or abs(lag - ends[-1]) <= 2
+        if corr <= 0.99 or not joined:
+            start = ends[-1] if ends[-1] is not None else lag
+            # Within 1.5 s of it: a stop once left the piece after it out of the recording altogether (corr 0.04,
+            # the stop 1.4 s after its end by the recorder's clock); not understood yet (issue 18's closing note).
+            stop = recorder.freezes.longest_within(recorder.time_of(start) - 1.5,
+                                                   recorder.time_of(start + len(sound)) + 1.5)
+            assert stop > 0, (p["seq"], corr, lag, ends[-1], json.dumps(playback))
+            print(f"piece {p['seq']} left out: the machine stopped for {1000 * stop:.0f} ms while it played")
+            ends.append(None)
+            continue
+        checked, joins = checked + 1, joins + (ends[-1] is not None)
+        _no_gap(recorder, recording[lag : lag + len(sound)], lag, playback)
         ends.append(lag + len(sound))
-    _no_gap(recorder, recording[ends[0] - 1 : ends[-1]], ends[0] - 1, playback)
+    assert checked >= 3 and joins >= 2, (checked, joins, recorder.freezes.stops)
 
 
 def _settled(recording: Recorder, t_send: float, window_s: float, over: float) -> float:
