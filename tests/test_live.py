@@ -210,3 +210,15 @@ def test_each_frame_is_decoded_once_and_all_again_when_a_bend_or_the_drift_chang
     assert live.decoded is not None and live.decoded[1] == bent.bends
     assert torch.allclose(live.decoded[0], decode(live.pending, bent.bends), rtol=1e-5, atol=0)
     assert not torch.allclose(live.decoded[0], decode(live.pending), rtol=1e-2, atol=0)
+
+
+def test_a_swapped_model_decodes_the_frames_looked_ahead_again() -> None:
+    live = _live(3)
+    c = Controls(seed=3, drift=0.5)
+    live.render(c)
+    torch.manual_seed(1)
+    other = AudioRenderer(SpectralVAE(AudioVAEConfig()).eval())  # same shape, other weights
+    live.swap(other, live.places)
+    live.render(c)
+    assert live.decoded is not None
+    assert torch.allclose(live.decoded[0], other.magnitudes(live.pending), rtol=1e-5, atol=0)

@@ -81,6 +81,11 @@ class LiveSound:
         self.pending, self.decoded = np.zeros((0, self.r.latent)), None
         self.committed_z = self.walk.z
 
+    def swap(self, renderer: AudioRenderer, places: Places) -> None:
+        """A hot swap's model from the next block on (same shape): the walk, the phase stream and the leveller carry
+        on; the frames looked ahead are decoded again by the new model."""
+        self.r, self.places, self.decoded = renderer, places, None
+
     def move_home(self, home: np.ndarray | None) -> None:
         """Revert to `home` from the next block on (None: the prior's mean), re-aimed from the last frame played."""
         self.walk.move_home(home)

@@ -362,7 +362,8 @@ class _Engine:
         assert self._loaded is not None
         renderer, spec = self._loaded
         self._loaded = None
-        self.sound.r, self.sound.places, self.sha256 = renderer, spec.places or self.sound.places, spec.sha256
+        self.sound.swap(renderer, spec.places or self.sound.places)
+        self.sha256 = spec.sha256
         self._send(("swapped", spec.sha256))
 
     def _send(self, msg: tuple[Any, ...]) -> None:
