@@ -177,7 +177,7 @@ class Freezes:
     minute or so). Nothing inside can play on through that: the null sink's clock (CLOCK_MONOTONIC) jumps on, the
     sink renders the lost time at once, and what the stream had buffered (the device latency, 20 ms) covers only the
     start of it. PortAudio's own callback clock shows the same gap as the Python callback (measured), so no code of
-    ours was late. The recording tests excuse a silence only where a stop as long happened (unexplained_silences).
+    ours was late. The recording tests excuse a silence only where stops as long happened (Recorder.silent_gaps).
 
     The watcher is a process of its own at real-time FIFO priority 50 (above the engine's 4 and PulseAudio's 5), so a
     busy machine, the GIL or an engine hogging both cores never delays it: a wake-up `min_s` late is a stop. Without
@@ -215,9 +215,10 @@ class Freezes:
         if self._thread is not None:
             self._thread.join(5)
 
-    def longest_within(self, t0: float, t1: float) -> float:
-        """The longest stop overlapping [t0, t1], in seconds (0 if none)."""
-        return max((b - a for a, b in self.stops if a < t1 and b > t0), default=0.0)
+    def stopped_within(self, t0: float, t1: float) -> float:
+        """How long the machine stopped in all, in seconds, in the stops overlapping [t0, t1] (whole): a stop can come
+        as two, the watcher waking once between them (18 and 32 ms, 7 ms apart: a 37 ms silence)."""
+        return sum(b - a for a, b in self.stops if a < t1 and b > t0)
 
 
 class Recorder:
@@ -361,8 +362,8 @@ class Recorder:
                     ) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
         """Silent runs (|x| < floor) longer than longest_s in x = the recording from sample `start` on, as
         (time.monotonic() it began, seconds): those no stop of the machine explains, and those one does (with the
-        stop's length). A stop explains a run it overlaps (50 ms either side: the sink renders a stop's time at once
-        after it) that is no longer than the stop (5 ms slack), since the stream's buffer covers the stop's start."""
+        stops' length). Stops explain a run they overlap (50 ms either side: the sink renders a stop's time at once
+        after it) no longer than they are in all (5 ms slack), since the stream's buffer covers a stop's start."""
         quiet = np.concatenate([[False], np.abs(x) < floor, [False]])
         edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
         unexplained: list[tuple[float, float]] = []
@@ -372,7 +373,7 @@ class Recorder:
             if length <= longest_s:
                 continue
             t0, t1 = self.time_of(start + a), self.time_of(start + b)
-            stop = self.freezes.longest_within(t0 - 0.05, t1 + 0.05)
+            stop = self.freezes.stopped_within(t0 - 0.05, t1 + 0.05)
             if stop + 0.005 >= length:
                 excused.append((t0, length, stop))
             else:

@@ -150,7 +150,7 @@ async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
         # Not found whole where it should be: only a stop of the machine while it played explains that.
         at = start if start is not None else lag
         t0, t1 = recorder.time_of(at) - 0.05, recorder.time_of(at + len(sound)) + 0.05
-        stopped = sum(min(b, t1) - max(a, t0) + 0.002 for a, b in recorder.freezes.stops if a < t1 and b > t0)
+        stopped = recorder.freezes.stopped_within(t0, t1)
         assert stopped > 0, (p["seq"], corr, lag, expect, json.dumps(playback))
         print(f"piece {p['seq']} not compared whole: the machine stopped for {1000 * stopped:.0f} ms while it played")
         if start is None:  # the first piece compared: the next one is found on its own
