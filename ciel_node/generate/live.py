@@ -26,16 +26,30 @@ from ciel_node.state import Controls
 __all__ = ["LiveSound", "LiveWalk"]
 
 # A block is BLOCK frames (64 ms at hop 256, 16 kHz), solved with LOOKAHEAD frames after it (walked, decoded and
-# phase-solved, not committed: their phases seed the next block's). A push of a few frames costs mostly torch's
-# per-call overhead (16 iterations of ~20 calls), so fewer, larger pushes save CPU: two frames with four ahead (until
-# issue 18) spent 4.6 % of a core on phase; four with eight ahead 2.9 %, and the other per-block work (levelling,
-# limiting, snapshots) halves. New frames start from the phase-vocoder guess (PhaseStream init="advance"), not random
-# phases, so the sound is more consistent than before, not less: spectral convergence 0.166 against 0.174, median of
-# 4 x 20 s of the shipped net's walk (bench/phase.py --live). Eight frames with sixteen ahead would cost 2.2 % (0.164),
-# but a 128 ms block steps a glide or a sweep audibly (they are heard a block at a time).
+# phase-solved, not committed: their phases seed the next block's), ITERATIONS of every 16 the pieces run
+# (--gl-iterations, 16: 8 here). A push of a few frames costs mostly torch's per-call overhead (an iteration is ~20
+# small calls), so the live sound takes few iterations a push and many pushes a frame: each frame is solved in
+# (BLOCK + LOOKAHEAD) / BLOCK = 5 pushes, 40 iterations in all, each push going on from the last one's phases. New
+# frames start from the phase-vocoder guess (PhaseStream init="advance"), not random phases. bench/phase.py --live, the
+# shipped net's walk, 4 seeds x 20 s, spectral convergence (lower is better) of the whole sound and the median of its
+# 5 s stretches, and phase CPU on one thread:
+#   2 frames + 4 ahead, 16 iterations, random starts (until issue 18)   0.174  0.153   4.7 % of a core
+#   4 + 8, 16 iterations, the guess                                     0.166  0.164   2.9 %
+#   4 + 16, 8 iterations, the guess (now)                               0.167  0.168   2.3 %
+#   4 + 16, 6 iterations / 4 + 12, 10 iterations, the guess             0.171  0.172   1.8 % / 0.168  0.165  2.4 %
+# The guess is better where random starts go wrong (one stretch in 24 has 0.19), and a little worse elsewhere.
+# In the engine (make, snapshots, limiter), 4 + 16 at 6 iterations took 5.4-5.5 % of a core against 6.5 % at 4 + 8 at
+# 16. Eight frames a block would cost less again, but a 128 ms block steps a glide or a sweep audibly (they are heard
+# a block at a time).
 BLOCK = 4
-LOOKAHEAD = 8
+LOOKAHEAD = 16
+ITERATIONS = 8  # of 16: live_iterations()
 PHASE_INIT = "advance"
+
+
+def live_iterations(piece_iterations: int) -> int:
+    """The live sound's iterations a push for the pieces' `piece_iterations` (8 for the default 16, at least 1)."""
+    return max(1, round(piece_iterations * ITERATIONS / 16))
 
 
 class LiveSound:
@@ -47,7 +61,7 @@ class LiveSound:
         self.places = places or Places()
         self.block, self.lookahead = block, lookahead
         self.sample_rate = renderer.sample_rate
-        self.phase = PhaseStream(renderer.framing, renderer.phase.iterations, renderer.phase.momentum, PHASE_INIT)
+        self.phase = self._phase_stream(renderer)
         self.leveller = Leveller(renderer.sample_rate, total=None)
         self.seed, self.step = 0, 0
         self.rng = walk.piece_rng(0, 0, AUDIO_STREAM)
@@ -58,6 +72,10 @@ class LiveSound:
         self.decoded: tuple[torch.Tensor, Bends] | None = None
         self.committed_z = self.walk.z
 
+    @staticmethod
+    def _phase_stream(r: AudioRenderer) -> PhaseStream:
+        return PhaseStream(r.framing, live_iterations(r.phase.iterations), r.phase.momentum, PHASE_INIT)
+
     @property
     def block_samples(self) -> int:
         return self.block * self.r.hop
@@ -65,7 +83,7 @@ class LiveSound:
     def begin(self, seed: int, step: int, z: np.ndarray, home: np.ndarray | None = None) -> None:
         """Start sounding from (seed, step, z), where the last published piece left the walk, around `home`
         (None: the prior's mean): fades in."""
-        self.phase = PhaseStream(self.r.framing, self.r.phase.iterations, self.r.phase.momentum, PHASE_INIT)
+        self.phase = self._phase_stream(self.r)
         self.leveller = Leveller(self.sample_rate, total=None)
         self.start(seed, step, z, home)
 

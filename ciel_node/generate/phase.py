@@ -112,8 +112,7 @@ class PhaseStream:
     and the goldens); "advance" carries on from the frame before it (the last look-ahead's phase, else the last
     committed frame's), each bin turning by its own frequency over a hop, as a steady sinusoid would: the phase
     vocoder's guess, as RTISI-LA starts new frames from what came before (Zhu, Beauregard & Wyse 2007). The live sound
-    uses it: a block of 4 with 8 ahead then converges better (spectral convergence 0.166) than the random start at
-    2 with 4 ahead it used before (0.174), at 37 % less phase CPU (bench/phase.py --live).
+    uses it, and with it fewer iterations a push (generate/live.py has the figures).
     """
 
     def __init__(self, framing: Framing, iterations: int = 16, momentum: float = 0.99, init: str = "random") -> None:
