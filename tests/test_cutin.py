@@ -5,7 +5,9 @@ sound as written to the new one without a step."""
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -249,3 +251,51 @@ def test_a_cut_in_plays_the_old_sound_to_the_takeover_then_the_new_as_if_it_had_
     finally:
         for r in (a, b, c):
             r.close()
+
+
+def test_while_calm_the_engine_makes_two_blocks_a_wake_and_within_a_gesture_one(monkeypatch: Any) -> None:
+    """BURST: a block made straight after another costs less than one after a sleep, so while the sound is calm the
+    engine fills the queue a block past the lead at each wake; within a gesture (where the moves after the first wait
+    for the next block) and on a speaker that cannot cut in, it makes one block a wake, as before."""
+    from ciel_node.playback import engine
+
+    monkeypatch.setattr(engine, "CUT_IN_HOLD_S", 3600.0)  # the test's own time never ends a gesture
+    r = _Run()
+    try:
+        e, sp = r.e, r.e.speaker
+        block_s = e.block_s
+
+        def wakes(n: int) -> list[tuple[int, float]]:
+            """n wakes of the engine's loop, each when the device has taken the queue down below the lead: (blocks
+            made, queued after)."""
+            out = []
+            for _ in range(n):
+                while sp.queued_s() >= e.lead.s:
+                    buf = np.zeros((sp.block, 1), np.float32)
+                    sp._callback(buf, sp.block, None, NO_FLAGS)
+                before = e.rendered
+                e._render_due()
+                out.append((round((e.rendered - before) / e.sound.block_samples), sp.queued_s()))
+            return out
+
+        e.last_sound_change = time.monotonic() - 7200.0  # calm
+        assert e._calm()
+        calm = wakes(6)
+        assert [n for n, _ in calm] == [engine.BURST] * 6, calm
+        assert all(e.lead.s + block_s <= q < e.lead.s + 2 * block_s + 1e-9 for _, q in calm), calm
+        e._handle(("controls", e.controls.replace(drift=0.6)))  # a gesture starts: it cuts in
+        assert e.cut_in_wanted and not e._calm()
+        e._cut_in()
+        e._handle(("controls", e.controls.replace(drift=0.7)))  # ...and goes on: the next block hears it
+        assert not e.cut_in_wanted
+        moving = wakes(6)
+        assert [n for n, _ in moving] == [1] * 6, moving
+        assert all(q < e.lead.s + block_s + 1e-9 for _, q in moving), moving
+        assert sp.underruns == 0
+        e.last_sound_change -= 7200.0  # calm again, but on a device at a rate only libsoxr resamples to: no cut-in
+        sp._prepare(44100)
+        sp.state = "open"
+        assert not sp.can_rewind and not e._calm()
+        assert [n for n, _ in wakes(4)][1:] == [1] * 3
+    finally:
+        r.close()

@@ -290,6 +290,11 @@ class Speaker:
             return 0.0
         return ((self.written - self.read) * self.block + len(self._staging)) / self.rate
 
+    @property
+    def can_rewind(self) -> bool:
+        """Whether rewind() can work on this stream (mark() gives a mark)."""
+        return self.state == "open" and hasattr(self._resampler, "snapshot")
+
     def mark(self) -> Mark | None:
         """Where the stream stands, for a later rewind(); None where it cannot rewind (no stream, or libsoxr's
         resampler, whose state cannot be copied: a device at a rate that is not a multiple of the sound's)."""
