@@ -5,8 +5,8 @@ alike), medians and ratios:
   1. picture: ImageRenderer.render (generator + the picture's and the sky's PNGs, what the node publishes) with
      every transform on every layer of the DCGAN, and with a typical three bends, against the unbent render; the
      generator alone (pixels) beside it, so the encoders' share is visible. Target: bent <= 1.3x unbent.
-  2. sound: LiveSound.render per engine block (2 frames) with three sound bends against none; CPU share = render
-     time per block / the block's duration. Target: bent <= 1.3x unbent.
+  2. sound: LiveSound.render per engine block (generate/live.py BLOCK frames) with three sound bends against none;
+     CPU share = render time per block / the block's duration. Target: bent <= 1.3x unbent.
   3. OSC bend -> audible change, p50/p95, through a real node playing into a private PulseAudio null sink recorded
      by parec (bench/playback.py's node, tests/audiopeers.py's recorder, a change detector on the spectrum's
      shape, see tests/changes.py's arrival): from a frozen point (drift 0), sound bends and clears in turn.
