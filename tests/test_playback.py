@@ -51,10 +51,20 @@ def _sounding(node: RunningNode) -> bool:
     return st.get("state") == "open" and bool(st.get("sounding"))
 
 
-def oversampled_peak(x: np.ndarray, factor: int = 4) -> float:
-    """Peak of the band-limited signal on a 4x grid (FFT zero-padding; padded so the ends do not wrap)."""
+def oversampled_peak(x: np.ndarray, factor: int = 4, taper_s: float = 0.005) -> float:
+    """Peak of the band-limited signal on a 4x grid (FFT zero-padding; padded so the ends do not wrap).
+
+    The ends are faded in and out over `taper_s` first: a recording stops mid-sound, and the step from its last
+    sample to the padding rings like any step (Gibbs: 9 % of it), so a 0.5 sine cut at -0.48 measured 0.544, +0.7 dB
+    over its own peak, which failed a fresh-clone run. The fade leaves the rest of the recording as it is."""
+    x = x.astype(np.float64)
+    k = min(int(taper_s * RATE), len(x) // 2)
+    if k:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(k) + 0.5) / k)
+        x[:k] *= ramp
+        x[len(x) - k :] *= ramp[::-1]
     n = 2 * len(x)
-    spec = np.fft.rfft(x.astype(np.float64), n)
+    spec = np.fft.rfft(x, n)
     up = np.zeros(factor * n // 2 + 1, complex)
     up[: len(spec)] = spec
     return float(np.abs(np.fft.irfft(up, factor * n) * factor).max())
