@@ -77,12 +77,19 @@ WINDOW_S = 1.5  # how long after a message a change is looked for (tests/test_pl
 SETTLE_S = 2.5  # between changes: each measurement's 1.5 s reference must not hold the change before it
 
 
-def latency(rec: Recorder, osc: SimpleUDPClient, trials: int, floor_s: float) -> dict[str, dict[str, float]]:
+def latency(rec: Recorder, osc: SimpleUDPClient, trials: int, floor_s: float, web: str
+            ) -> dict[str, dict[str, float]]:
     """Control -> audible per control: p50/p95/max of the changes found, the ones missed, and the ones found
     before `floor_s` (the device's own latency: no sound reaches the speakers sooner, so such a time would be
-    the detector's error; tests/test_changes.py checks it never dates a known change early)."""
+    the detector's error; tests/test_changes.py checks it never dates a known change early).
+
+    For the controls that cut in (seed, drift), also the engine's own account of each (health's cut_in_last): the
+    message's way in (OSC sent -> the engine read it) and when the new sound was half in at the device's output by
+    PortAudio's prediction (OSC sent -> heard_at; exact to ~1 ms, with no detector in it: the detector dates a change
+    by the end of the 21 ms frame it dominates, so it reports later than that)."""
     out: dict[str, list[float]] = {"ceiling_down": [], "seed": [], "drift": []}
     missed = dict.fromkeys(out, 0)
+    engine: dict[str, dict[str, list[float]]] = {n: {"message": [], "heard": []} for n in ("seed", "drift")}
 
     def change(name: str, t: float) -> None:
         heard = departure(rec, t, WINDOW_S)
@@ -90,6 +97,10 @@ def latency(rec: Recorder, osc: SimpleUDPClient, trials: int, floor_s: float) ->
             missed[name] += 1
         else:
             out[name].append(heard)
+        last = get_json(f"{web}/api/health")["playback"].get("cut_in_last") or {}
+        if last.get("asked_at", 0.0) >= t and "heard_at" in last:  # this message's cut-in, heard
+            engine[name]["message"].append(last["asked_at"] - t)
+            engine[name]["heard"].append(last["heard_at"] - t)
 
     for k in range(trials):
         osc.send_message("/ciel/drift", 0.0)
@@ -109,10 +120,15 @@ def latency(rec: Recorder, osc: SimpleUDPClient, trials: int, floor_s: float) ->
         change("drift", t)
         print(f"  trial {k + 1}/{trials}: " + ", ".join(f"{n} {1000 * v[-1]:.0f} ms" if v else f"{n} -"
                                                          for n, v in out.items()) + f", missed {missed}", flush=True)
-    return {n: {"p50_ms": round(1000 * pct(v, 50), 1), "p95_ms": round(1000 * pct(v, 95), 1),
-                "max_ms": round(1000 * max(v), 1) if v else float("nan"), "n": len(v), "missed": missed[n],
-                "early": sum(x < floor_s for x in v)}
-            for n, v in out.items()}
+    result: dict[str, dict[str, Any]] = {
+        n: {"p50_ms": round(1000 * pct(v, 50), 1), "p95_ms": round(1000 * pct(v, 95), 1),
+            "max_ms": round(1000 * max(v), 1) if v else float("nan"), "n": len(v), "missed": missed[n],
+            "early": sum(x < floor_s for x in v)}
+        for n, v in out.items()}
+    for n, parts in engine.items():
+        result[n]["engine"] = {f"{k}_p{q}_ms": round(1000 * pct(v, q), 1) for k, v in parts.items() for q in (50, 95)}
+        result[n]["engine"]["n"] = len(parts["heard"])
+    return result
 
 
 def loaded_latency(web: str, rec: Recorder, osc: SimpleUDPClient, trials: int, burners: int, warm_s: float,
@@ -124,7 +140,7 @@ def loaded_latency(web: str, rec: Recorder, osc: SimpleUDPClient, trials: int, b
         time.sleep(warm_s)  # the load average (a 1-minute mean) climbs toward what the machine is asked for
         h0 = get_json(f"{web}/api/health")["playback"]
         load0 = os.getloadavg()[0]
-        out: dict[str, Any] = dict(latency(rec, osc, trials, floor_s))
+        out: dict[str, Any] = dict(latency(rec, osc, trials, floor_s, web))
         h1 = get_json(f"{web}/api/health")["playback"]
         out["burners"] = len(pids)
         out["load_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]  # as the trials began and ended
@@ -287,18 +303,20 @@ def main() -> int:
         print(f"playing: {health['device']} at {health['sample_rate']} Hz, device latency "
               f"{health['device_latency_ms']} ms, lead {health['lead_ms']} ms, block {health['block_ms']} ms",
               flush=True)
-        result["path"] = {k: health[k] for k in ("device", "sample_rate", "device_latency_ms", "lead_ms",
-                                                  "block_ms", "latency_ms")}
+        result["path"] = {k: health.get(k) for k in ("device", "sample_rate", "device_latency_ms", "output_lag_ms",
+                                                      "lead_ms", "block_ms", "latency_ms")}
         osc = SimpleUDPClient("127.0.0.1", osc_port)
         print(f"control -> audible latency, {args.trials} trials each:", flush=True)
-        result["latency"] = latency(rec, osc, args.trials, health["device_latency_ms"] / 1000)
+        floor_s = health.get("output_lag_ms", health["device_latency_ms"]) / 1000  # no sound is output sooner
+        result["latency"] = latency(rec, osc, args.trials, floor_s, web)
         after = get_json(f"{web}/api/health")["playback"]
         result["cut_in"] = {k: after.get(k) for k in ("cut_ins", "cut_in_ms", "cut_in_margin_ms", "cut_in_make_ms",
-                                                      "crossfade_ms", "cut_in_dropped_ms_p50", "latency_ms")}
+                                                      "crossfade_ms", "cut_in_heard_ms_p50", "cut_in_heard_ms_p95",
+                                                      "cut_in_dropped_ms_p50", "latency_ms")}
         print("cut-in:", result["cut_in"], flush=True)
         if args.loaded_trials:
             result["latency_loaded"] = loaded_latency(web, rec, osc, args.loaded_trials, args.burners, args.warm_s,
-                                                      health["device_latency_ms"] / 1000)
+                                                      floor_s)
         osc.send_message("/ciel/volume_ceiling", -6.0)
         osc.send_message("/ciel/drift", 0.1)
         osc.send_message("/ciel/seed", 0)

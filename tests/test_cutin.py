@@ -23,6 +23,8 @@ from ciel_node.state import Controls
 
 SOURCE_RATE = 16000
 NO_FLAGS = SimpleNamespace(output_underflow=False)
+LAG_S = 0.02  # the device's output latency as PortAudio gives it to the callback, in the engine tests below
+DAC_TIME = SimpleNamespace(currentTime=1000.0, outputBufferDacTime=1000.0 + LAG_S)
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +134,27 @@ def test_a_mark_of_an_earlier_stream_or_a_resampler_without_state_cannot_rewind(
     assert SLOTS * at_441.block > 0
 
 
+def test_the_speaker_tells_when_a_sample_was_output_while_its_slot_is_in_the_ring() -> None:
+    spk = _speaker()
+    spk.write(np.zeros(SOURCE_RATE // 4, np.float32), 1.0)  # 25 slots
+    sample = 2 * spk.block + 100
+    assert spk.played(spk.opened, sample) is None  # not taken yet
+    t0 = time.monotonic()
+    for _ in range(3):
+        spk._callback(np.zeros((spk.block, 1), np.float32), spk.block, DAC_TIME, NO_FLAGS)
+    played = spk.played(spk.opened, sample)
+    assert played is not None
+    taken, at = played
+    assert t0 <= taken <= time.monotonic() and at == pytest.approx(taken + LAG_S + 100 / 48000, abs=1e-9)
+    assert spk.played(spk.opened + 1, sample) is None  # another stream's numbering
+    for _ in range(SLOTS):
+        spk.write(np.zeros(spk.block // 3, np.float32), 1.0)  # a slot more
+        spk._callback(np.zeros((spk.block, 1), np.float32), spk.block, DAC_TIME, NO_FLAGS)
+    assert spk.underruns == 0
+    assert spk.played(spk.opened, sample) is None  # the ring has lapped it: its entry holds a later slot
+    assert spk.played(spk.opened, (SLOTS + 2) * spk.block) is not None
+
+
 def test_the_crossfade_keeps_the_old_sound_then_moves_to_the_new_without_a_step() -> None:
     old = np.full(1024, 0.5, np.float32)
     fade = _Fade(start=1000, old=old, keep=300, length=80)
@@ -168,13 +191,20 @@ class _Run:
         self.e.controls = Controls(drift=0.3, volume_ceiling=-6.0)
         self.e.pacing = True
         self.played: list[np.ndarray] = []
+        self.taken: dict[int, tuple[float, float]] = {}  # slot -> time.monotonic() before and after its callback
 
     def play(self, slots: int) -> None:
+        """The device taking `slots` slots, each output LAG_S after its callback; the engine's loop between them."""
+        sp = self.e.speaker
         for _ in range(slots):
             self.e._render_due()
-            buf = np.zeros((self.e.speaker.block, 1), np.float32)
-            self.e.speaker._callback(buf, self.e.speaker.block, None, NO_FLAGS)
+            buf = np.zeros((sp.block, 1), np.float32)
+            slot, t0 = sp.read, time.monotonic()
+            sp._callback(buf, sp.block, DAC_TIME, NO_FLAGS)
+            self.taken[slot] = (t0, time.monotonic())
             self.played.append(buf[:, 0].copy())
+            if self.e.cut_in_sounding is not None:
+                self.e._heard()
 
     def published(self) -> np.ndarray:
         return np.concatenate(self.e.window.parts)
@@ -210,6 +240,20 @@ def test_a_cut_in_plays_the_old_sound_to_the_takeover_then_the_new_as_if_it_had_
         assert last["keep"] >= b.e.sound.phase.f.pad + b.e.limiter.latency, last
         a.play(60)
         b.play(60)
+        # When the new sound was half in at the device's output: the crossfade's middle, found here from the published
+        # sound and the upsampler's delay, was in a slot the callback took between two times; it was output LAG_S
+        # after, and later by its place in the slot.
+        from ciel_node.playback.upsample import IntegerUpsampler
+
+        fade = int(0.005 * 16000)
+        middle = 3 * (last["from"] + last["keep"] + fade // 2) + round(IntegerUpsampler(3).delay())
+        block = b.e.speaker.block
+        t0, t1 = b.taken[middle // block]
+        offset = (middle % block) / 48000
+        assert t0 + LAG_S + offset - 1e-4 <= last["heard_at"] <= t1 + LAG_S + offset + 1e-4, (last, t0, t1, offset)
+        assert last["heard_after_ms"] == pytest.approx(1000 * (last["heard_at"] - last["asked_at"]), abs=0.2)
+        assert b.e.cut_in_heard_ms == [pytest.approx(last["heard_after_ms"], abs=0.1)]
+        assert last["output_after_taken_ms"] == pytest.approx(1000 * (LAG_S + offset), abs=0.2)
         # The straight run: the control changes when the block the cut-in went back to is made.
         while c.e.rendered < last["from"]:
             c.e._render_block()
@@ -218,7 +262,6 @@ def test_a_cut_in_plays_the_old_sound_to_the_takeover_then_the_new_as_if_it_had_
             c.e._render_block()
         old, new_sound, got = a.published(), c.published(), b.published()
         takeover = last["from"] + last["keep"]
-        fade = int(0.005 * 16000)
         assert np.array_equal(got[:takeover], old[:takeover])
         assert not np.array_equal(old[takeover + fade : len(got)], new_sound[takeover + fade : len(got)])
         assert np.array_equal(got[takeover + fade :], new_sound[takeover + fade : len(got)])
@@ -227,8 +270,6 @@ def test_a_cut_in_plays_the_old_sound_to_the_takeover_then_the_new_as_if_it_had_
         span = slice(takeover, takeover + fade)
         assert np.allclose(got[span], old[span] * (1 - w) + new_sound[span] * w, atol=1e-6, rtol=0)
         # The device got exactly the published sound, resampled: the kept slots, then the rewritten ones.
-        from ciel_node.playback.upsample import IntegerUpsampler
-
         played = np.concatenate(b.played)
         expected = IntegerUpsampler(3).resample_chunk(got)[: len(played)]
         ceiling = 10 ** (-6.0 / 20)

@@ -79,12 +79,15 @@ RT_PRIORITY = 4
 RT_CPU_US = 200_000
 
 
-# The terms of health's latency_ms, each reported on its own.
-LATENCY_TERMS = ("device_latency_ms", "resampler_ms", "lead_ms", "block_ms", "phase_ms", "limiter_ms")
+# The terms of health's latency_ms, each reported on its own. The device's: output_lag_ms, from the callback taking a
+# slot to its output as PortAudio predicts it in each callback (stream.latency, device_latency_ms, is a period short of
+# it with PulseAudio's ALSA plugin: a cut-in measured at the output took 57 ms where a bound built on it said 45).
+LATENCY_TERMS = ("output_lag_ms", "resampler_ms", "lead_ms", "block_ms", "phase_ms", "limiter_ms")
 # ...and of cut_in_ms, the bound for the controls that cut in (below): what is queued past the kept slot is dropped and
 # made again at once, with a pre-roll, so neither the lead, a block, the phase half window nor the limiter waits; the
-# kept slot and the making of the new sound do.
-CUT_IN_TERMS = ("device_latency_ms", "resampler_ms", "cut_in_margin_ms", "cut_in_make_ms", "crossfade_ms")
+# making of the new sound does, and the kept slot after the one the callback is playing out (callback_ms: the callback
+# takes the next slot up to a period after the cut). cut_in_heard_ms_p50/p95 are what they measured.
+CUT_IN_TERMS = ("output_lag_ms", "resampler_ms", "cut_in_margin_ms", "callback_ms", "cut_in_make_ms", "crossfade_ms")
 
 # Cut-in (_Engine._cut_in): a change of what the sound is (its seed, drift, bends, home) is not left to wait behind the
 # sound already queued for the device. The engine makes the sound again under the new controls from its state before
@@ -320,6 +323,10 @@ class _Engine:
         self.cut_in_ms: list[float] = []  # each cut-in's time to make the new sound and cut (the device plays on)
         self.cut_in_asked = 0.0  # when the last control that changes the sound was read
         self.cut_in_last: dict[str, Any] = {}
+        # The last cut-in's new sound, until it is heard: (stream, device sample) of its crossfade's middle (_heard).
+        self.cut_in_sounding: tuple[int, int] | None = None
+        self.cut_in_cut_at = 0.0  # when the last cut-in cut the queue
+        self.cut_in_heard_ms: list[float] = []  # from reading each control to its new sound at the device's output
         self.cut_ins_missed = 0  # the queue ran down while the new sound was made: it acted from the next block
         # How far before the play head a cut-in's new sound starts: the phase stream's half window and the limiter's
         # delay, so that where the new sound takes over, no frame or delayed sample of the old is in it.
@@ -416,6 +423,8 @@ class _Engine:
                 starting = self.speaker.callbacks <= STARTED_AFTER
                 if change := self.lead.update(self.speaker.underruns, time.monotonic(), starting):
                     self._say(logging.INFO, change)  # one line per change; the node's log filter bounds repeats
+            if self.cut_in_sounding is not None:
+                self._heard()
             if self.pacing and self.cut_in_wanted:
                 self._cut_in()
             if self.pacing:
@@ -544,6 +553,7 @@ class _Engine:
             made[-1].samples, at = y, at + len(y)
         queued = sp.queued_s()
         keep = sp.rewind(first.speaker, CUT_IN_MARGIN)
+        self.cut_in_cut_at = time.monotonic()
         if keep is None:  # the queue ran down to the margin while the new sound was made: it acts from the next block
             self.cut_ins_missed += 1
             self.sound.restore(now[0])
@@ -563,12 +573,36 @@ class _Engine:
         self.window.restore(first.window)
         self.rendered = first.start
         self.fade = _Fade(first.start, old, keep, int(CROSSFADE_S * self.sr))
+        # Where the new sound is half in: the crossfade's middle, in device samples, late by the upsampler's delay.
+        self.cut_in_sounding = (first.speaker.stream, first.speaker.produced
+                                + ratio * (keep + self.fade.length // 2) + round(sp.resampler_delay()))
         for block in made:
             block.start, block.speaker, block.window = self.rendered, sp.mark(), self.window.mark()
             self._write(block, block.samples)
         self.cut_ins += 1
         self.cut_in_ms.append(1000 * (time.perf_counter() - t0))
         del self.cut_in_ms[:-200], self.cut_in_dropped_ms[:-200]
+
+    def _heard(self) -> None:
+        """Once the last cut-in's new sound has reached the device's output: when (Speaker.heard_at), in cut_in_last
+        and in health's cut_in_heard_ms, beside the bound cut_in_ms (measured, where that is the sum of its terms)."""
+        assert self.cut_in_sounding is not None
+        stream, produced = self.cut_in_sounding
+        if stream != self.speaker.opened:  # the stream closed before it played
+            self.cut_in_sounding = None
+            return
+        played = self.speaker.played(stream, produced)
+        if played is None:
+            return
+        taken, at = played
+        self.cut_in_sounding = None
+        self.cut_in_last["heard_at"] = round(at, 4)
+        self.cut_in_last["heard_after_ms"] = round(1000 * (at - self.cut_in_asked), 1)
+        # ...of which: from the cut to the callback taking the slot, and from there to the output.
+        self.cut_in_last["taken_after_cut_ms"] = round(1000 * (taken - self.cut_in_cut_at), 1)
+        self.cut_in_last["output_after_taken_ms"] = round(1000 * (at - taken), 1)
+        self.cut_in_heard_ms.append(1000 * (at - self.cut_in_asked))
+        del self.cut_in_heard_ms[:-200]
 
     def _handle(self, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
@@ -627,6 +661,12 @@ class _Engine:
             "cut_in_margin_ms": round(1000 * BLOCK_S * CUT_IN_MARGIN, 1),
             "cut_in_make_ms": round(float(np.percentile(self.cut_in_ms, 95)), 1) if self.cut_in_ms else 0.0,
             "crossfade_ms": round(1000 * CROSSFADE_S / 2, 1),  # the new sound is half in halfway through it
+            # What the cut-ins took, measured: from reading the control to the new sound half in at the device's output
+            # (PortAudio's prediction for the slot that holds it). Add the message's way in (OSC, the node, the pipe).
+            "cut_in_heard_ms_p50": (round(float(np.median(self.cut_in_heard_ms)), 1) if self.cut_in_heard_ms
+                                    else None),
+            "cut_in_heard_ms_p95": (round(float(np.percentile(self.cut_in_heard_ms, 95)), 1) if self.cut_in_heard_ms
+                                    else None),
             "cut_ins_missed": self.cut_ins_missed,
             "cut_in_last": self.cut_in_last,
             "gc_ms_max": round(self.gc_ms, 1),

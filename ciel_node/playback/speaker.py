@@ -126,6 +126,10 @@ class Speaker:
         self.stream: Any = None
         self.ring = np.zeros((SLOTS, 0), np.float32)
         self.slot_ceiling = np.ones(SLOTS)
+        # When the callback took each slot, and how long after that PortAudio predicted its output (see played); by
+        # ring index, with the slot's number so a lap of the ring is not taken for it.
+        self.slot_taken_at, self.slot_lag = np.zeros(SLOTS), np.zeros(SLOTS)
+        self.slot_number = np.full(SLOTS, -1, np.int64)
         self.written = 0  # slots written (engine thread only)
         self.read = 0  # slots played (callback only)
         self.ceiling = 1.0  # the ceiling now, linear; read by the callback
@@ -134,7 +138,11 @@ class Speaker:
         self.callbacks = 0
         self.callback_gap = 0.0
         self.last_callback = 0.0
-        self.device_latency_s = 0.0
+        self.device_latency_s = 0.0  # what PortAudio says of the stream (stream.latency)
+        # From the callback taking a slot to its first sample's output, as PortAudio predicts it in each callback
+        # (outputBufferDacTime - currentTime): the device term of every latency. With PulseAudio's ALSA plugin at
+        # latency="low" it is a period more than stream.latency (30 against 20 ms here).
+        self.output_lag_s = 0.0
         self.callback_policy: int | None = None  # the callback thread's scheduling policy, read on its first call
         self.resampler_held = 0.0  # the most the resampler has held back on this stream, in device samples
         self.opened = 0
@@ -166,6 +174,11 @@ class Speaker:
                 self.underruns += 1
             return
         i = self.read % SLOTS
+        # PortAudio's prediction of when this buffer's first sample is output, on its own clock: as a delay from now.
+        lag = getattr(_time, "outputBufferDacTime", 0.0) - getattr(_time, "currentTime", 0.0)
+        self.output_lag_s = lag if 0.0 < lag < 1.0 else self.device_latency_s
+        self.slot_taken_at[i], self.slot_lag[i] = now, self.output_lag_s
+        self.slot_number[i] = self.read
         gain = self.ceiling / self.slot_ceiling[i]
         if gain < 1.0:  # the ceiling came down after this slot was written: at once
             np.multiply(self.ring[i], gain, out=outdata[:, 0])
@@ -256,6 +269,8 @@ class Speaker:
         self.block, self.rate = int(round(rate * BLOCK_S)), rate
         self.ring = np.zeros((SLOTS, self.block), np.float32)
         self.slot_ceiling = np.ones(SLOTS)
+        self.slot_taken_at, self.slot_lag = np.zeros(SLOTS), np.zeros(SLOTS)
+        self.slot_number = np.full(SLOTS, -1, np.int64)
         self.written = self.read = 0
         self._skip = 0
         self._staging, self._staging_ceiling = np.zeros(0, np.float32), 1.0
@@ -264,6 +279,7 @@ class Speaker:
         self.callbacks = 0
         self.callback_gap = 0.0  # the longest time between two callbacks once running (one block's worth: 10 ms)
         self.callback_policy = None
+        self.output_lag_s = 0.0
         self.resampler_held = 0.0
         self.last_callback = time.monotonic()
 
@@ -331,6 +347,24 @@ class Speaker:
         # source samples whose sound starts before the first device sample written again must be written unchanged.
         return -(-self._skip // ratio)
 
+    def resampler_delay(self) -> float:
+        """How late the resampler's output is, in device samples (0 before a stream)."""
+        return float(self._resampler.delay()) if self._resampler is not None else 0.0
+
+    def played(self, stream: int, produced: int) -> tuple[float, float] | None:
+        """When the callback took device sample `produced` of stream `stream` (Mark's numbering), and when it reached
+        the device's output, in time.monotonic(): the latter from PortAudio's prediction for its slot, to ~1 ms
+        (tests/audiopeers.py's Recorder measures its null sink's clock against it). None until the callback has
+        taken that slot, or after the ring lapped it, or for another stream."""
+        if stream != self.opened or not self.block:
+            return None
+        slot = produced // self.block
+        i = slot % SLOTS
+        taken, lag = float(self.slot_taken_at[i]), float(self.slot_lag[i])
+        if self.slot_number[i] != slot:  # checked after the reads: the callback may write the entry meanwhile
+            return None
+        return taken, taken + lag + (produced - slot * self.block) / self.rate
+
     def write(self, samples: np.ndarray, ceiling: float) -> None:
         """Sound at the source rate, already under `ceiling` (linear): resampled, cut into slots."""
         if self.state != "open":
@@ -363,6 +397,8 @@ class Speaker:
             "state": self.state, "device": self.name, "sample_rate": self.rate or None,
             "underruns": self.underruns, "xruns": self.xruns,
             "device_latency_ms": round(1000 * self.device_latency_s, 1),
+            "output_lag_ms": round(1000 * (self.output_lag_s or self.device_latency_s), 1),
+            "callback_ms": round(1000 * BLOCK_S, 1),
             "resampler_ms": round(1000 * self.resampler_held / self.rate, 1) if self.rate else 0.0,
             "callback_scheduling": policy_name(self.callback_policy),
             "callback_gap_ms_max": round(1000 * self.callback_gap, 1),
