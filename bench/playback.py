@@ -256,13 +256,20 @@ def _soak(web: str, osc_port: int, node_pid: int, seconds: float, sweep: str) ->
 
 
 @contextmanager
-def playing_node(tmp: Path, pulse: PulseAudio) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
+def playing_node(tmp: Path, pulse: PulseAudio, settings: dict[str, float] | None = None
+                 ) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
     """A node process (seed 0, 30 s pieces, no OSCQuery) playing into `pulse`'s null sink, from when it sounds:
-    (the process, its OSC port, its web URL). Its log is tmp/node.log; it is stopped with SIGINT."""
+    (the process, its OSC port, its web URL). Its log is tmp/node.log; it is stopped with SIGINT. `settings`: numbers
+    for its config file (e.g. engine_period_s)."""
     osc_port, web_port = free_port(__import__("socket").SOCK_DGRAM), free_port()
+    config: list[str] = []
+    if settings:
+        (tmp / "node.toml").write_text("".join(f"{k} = {v!r}\n" for k, v in settings.items()))
+        config = ["--config", str(tmp / "node.toml")]
     node = subprocess.Popen(
         [sys.executable, "-m", "ciel_node", "run", "--state-dir", str(tmp / "state"), "--interval", "30",
-         "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--oscquery", "off", "--seed", "0"],
+         "--osc", f"127.0.0.1:{osc_port}", "--web", f"127.0.0.1:{web_port}", "--oscquery", "off", "--seed", "0",
+         *config],
         env=pulse.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / "node.log", "w"),  # noqa: SIM115
     )
     web = f"http://127.0.0.1:{web_port}"
@@ -294,17 +301,20 @@ def main() -> int:
                     help="busy loops pinned to the cores during the loaded trials and the soak")
     ap.add_argument("--sweep", choices=sorted(SWEEPS), default="drift",
                     help="what the soak's OSC sweeps: drift (cuts in) or the ceiling (acts in the callback)")
+    ap.add_argument("--period-s", type=float, help="the device callback's period (engine_period_s; default the node's)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ciel-bench-playback-"))
+    settings = {"engine_period_s": args.period_s} if args.period_s else None
     result: dict[str, Any] = {}
-    with PulseAudio(tmp / "pulse") as pulse, Recorder(pulse) as rec, playing_node(tmp, pulse) as (node, osc_port, web):
+    with (PulseAudio(tmp / "pulse") as pulse, Recorder(pulse) as rec,
+          playing_node(tmp, pulse, settings) as (node, osc_port, web)):
         health = get_json(f"{web}/api/health")["playback"]
         print(f"playing: {health['device']} at {health['sample_rate']} Hz, device latency "
               f"{health['device_latency_ms']} ms, lead {health['lead_ms']} ms, block {health['block_ms']} ms",
               flush=True)
         result["path"] = {k: health.get(k) for k in ("device", "sample_rate", "device_latency_ms", "output_lag_ms",
-                                                      "lead_ms", "block_ms", "latency_ms")}
+                                                      "callback_ms", "lead_ms", "block_ms", "latency_ms")}
         osc = SimpleUDPClient("127.0.0.1", osc_port)
         print(f"control -> audible latency, {args.trials} trials each:", flush=True)
         floor_s = health.get("output_lag_ms", health["device_latency_ms"]) / 1000  # no sound is output sooner

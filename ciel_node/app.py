@@ -189,8 +189,8 @@ class Node:
     def _engine_spec(self, nets: dict[str, Net]) -> EngineSpec:
         c, spec = self.config, self._render_spec(nets)
         return EngineSpec(spec.audio_checkpoint, c.gl_iterations, c.max_sound_s, c.audio_device, lead_s=c.engine_lead_s,
-                          stall_s=c.engine_stall_s, clusters=spec.audio_clusters, places=spec.places,
-                          sha256=spec.audio_sha256)
+                          period_s=c.engine_period_s, stall_s=c.engine_stall_s, clusters=spec.audio_clusters,
+                          places=spec.places, sha256=spec.audio_sha256)
 
     def _apply(self, nets: dict[str, Net], replaced: dict[str, Net]) -> None:
         """A new checkpoint, checked: the renderer loads it after the render under way, the engine beside the sounding

@@ -52,6 +52,11 @@ class RunConfig:
     # Sound the engine keeps queued ahead of the device. 30 ms keeps knobs quick; a busy machine whose
     # /api/health shows underruns trades a little latency for none with more (e.g. 0.1).
     engine_lead_s: float = 0.08
+    # The device callback's period (playback/speaker.py BLOCK_S): the speakers' output lag is three of them
+    # (PulseAudio's ALSA plugin), a control that cuts in waits up to two more. 5 ms: a seed is heard 35 ms after the
+    # engine reads it (57 at 10 ms), for 1.5 % of a core more. A machine that stalls for over 15 ms makes PortAudio
+    # play silence (health's xruns): there 0.01.
+    engine_period_s: float = 0.005
     log_level: str = "info"
     # Speakers at all (`--no-playback`, `speakers = false`: none, not even the sound engine). Not to be confused
     # with the `playback` control (/ciel/playback), which switches existing speakers on and off.
@@ -101,6 +106,8 @@ class RunConfig:
         _check(1.0 <= self.render_stall_s <= 3600.0, f"render_stall_s={self.render_stall_s:g} must be in 1..3600")
         _check(1.0 <= self.engine_stall_s <= 600.0, f"engine_stall_s={self.engine_stall_s:g} must be in 1..600")
         _check(0.01 <= self.engine_lead_s <= 0.5, f"engine_lead_s={self.engine_lead_s:g} must be in 0.01..0.5 s")
+        _check(0.002 <= self.engine_period_s <= 0.02,
+               f"engine_period_s={self.engine_period_s:g} must be in 0.002..0.02 s (0.005 or 0.01 are usual)")
         _check(self.image_format in IMAGE_FORMATS,
                f"image_format={self.image_format!r} must be one of {', '.join(IMAGE_FORMATS)}")
         _check(isinstance(self.image_quality, int) and 1 <= self.image_quality <= 100,

@@ -18,7 +18,7 @@ from ciel_node.generate.live import LiveSound
 from ciel_node.models.audio_vae import SpectralVAE
 from ciel_node.playback.engine import _Fade, changes_sound
 from ciel_node.playback.limiter import TruePeakLimiter
-from ciel_node.playback.speaker import SLOTS, Speaker
+from ciel_node.playback.speaker import Speaker
 from ciel_node.state import Controls
 
 SOURCE_RATE = 16000
@@ -58,7 +58,7 @@ def test_the_live_sound_and_the_limiter_go_on_from_a_snapshot_bit_for_bit(render
 
 
 def _speaker() -> Speaker:
-    spk = Speaker(None, SOURCE_RATE, 0.03, lambda _level, _msg: None)
+    spk = Speaker(None, SOURCE_RATE, 0.03, lambda _level, _msg: None, period_s=0.01)  # 480-sample slots at 48 kHz
     spk._prepare(48000)
     spk.state = "open"  # as after a stream started; the test plays the callback's part
     return spk
@@ -131,7 +131,7 @@ def test_a_mark_of_an_earlier_stream_or_a_resampler_without_state_cannot_rewind(
     at_441._prepare(44100)  # libsoxr: its state cannot be copied
     at_441.state = "open"
     assert at_441.mark() is None
-    assert SLOTS * at_441.block > 0
+    assert at_441.slots * at_441.block > 0
 
 
 def test_the_speaker_tells_when_a_sample_was_output_while_its_slot_is_in_the_ring() -> None:
@@ -147,12 +147,12 @@ def test_the_speaker_tells_when_a_sample_was_output_while_its_slot_is_in_the_rin
     taken, at = played
     assert t0 <= taken <= time.monotonic() and at == pytest.approx(taken + LAG_S + 100 / 48000, abs=1e-9)
     assert spk.played(spk.opened + 1, sample) is None  # another stream's numbering
-    for _ in range(SLOTS):
+    for _ in range(spk.slots):
         spk.write(np.zeros(spk.block // 3, np.float32), 1.0)  # a slot more
         spk._callback(np.zeros((spk.block, 1), np.float32), spk.block, DAC_TIME, NO_FLAGS)
     assert spk.underruns == 0
     assert spk.played(spk.opened, sample) is None  # the ring has lapped it: its entry holds a later slot
-    assert spk.played(spk.opened, (SLOTS + 2) * spk.block) is not None
+    assert spk.played(spk.opened, (spk.slots + 2) * spk.block) is not None
 
 
 def test_the_crossfade_keeps_the_old_sound_then_moves_to_the_new_without_a_step() -> None:

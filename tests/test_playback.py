@@ -108,8 +108,9 @@ async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
     pulse.use_here(monkeypatch)
     # Gapless joins and the ceiling are this test's subject; the 30 ms default lead's underruns on a busy
     # machine are issue 18's (an adaptive lead): here 100 ms of lead. Old and new code alike had 1-8 underruns
-    # in 2 of 4 quiet runs each on this VM with 30 ms.
-    async with running_node(_config(tmp_path, {"engine_lead_s": 0.1})) as node:
+    # in 2 of 4 quiet runs each on this VM with 30 ms. And a 10 ms device period (engine_period_s), where the other
+    # tests here have the default 5 ms: the ring, the slots and the ceiling at the callback work the same in either.
+    async with running_node(_config(tmp_path, {"engine_lead_s": 0.1, "engine_period_s": 0.01})) as node:
         await until(lambda: _sounding(node), 30, "the engine sounding on the null sink")
         first = node.node.media.last_seq
         await until(lambda: node.node.media.last_seq >= first + 1, 30, "a piece after the speakers began")
@@ -133,6 +134,8 @@ async def test_the_node_plays_the_pieces_gaplessly_under_the_ceiling(
     if os.geteuid() == 0:
         assert engine_nice == ENGINE_NICE, engine_nice
     assert playback["lead_base_ms"] == 100.0, playback  # the setting reached the engine (the lead adapts from it)
+    # ...and the period the device: its output lag is three periods with PulseAudio's ALSA plugin (15 ms at 5 ms).
+    assert playback["callback_ms"] == 10.0 and 25.0 <= playback["output_lag_ms"] <= 35.0, playback
     assert playback["underruns"] == before, json.dumps(playback)  # the device never asked for sound not there
     ceiling = db_to_gain(-6.0)
     assert np.abs(recording).max() <= ceiling
@@ -318,7 +321,7 @@ async def test_seeds_bends_and_drift_cut_in_heard_at_once_without_a_gap(
     # this VM's host, 20-60 ms now and then, delays a callback and so one cut-in's sound).
     bound = playback["cut_in_ms"] - playback["cut_in_make_ms"]  # its terms but the making, which cut_after_ms holds
     after_cut = [last["heard_after_ms"] - last["cut_after_ms"] for *_, last in heard]
-    assert np.median(after_cut) <= bound + 0.5, (after_cut, bound, json.dumps(playback))
+    assert np.median(after_cut) <= bound + 2.0, (after_cut, bound, json.dumps(playback))
     drift = heard.pop()[3]
     assert drift is not None, f"drift 1 was not heard within {DRIFT_BUDGET_S} s of the message"
     # A miss (None) is a new sound within the spread of the old one: the detector cannot date it (tests/changes.py).

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ciel_node.playback.speaker import SLOTS, Speaker
+from ciel_node.playback.speaker import Speaker
 
 SOURCE_RATE = 16000
 NO_FLAGS = SimpleNamespace(output_underflow=False)
@@ -73,4 +73,4 @@ def test_an_empty_ring_plays_silence_and_counts_an_underrun_once_playing() -> No
     _drain(spk)
     spk._callback(buf, spk.block, None, NO_FLAGS)
     assert not buf.any() and spk.underruns == 1
-    assert spk.written <= SLOTS
+    assert spk.written <= spk.slots

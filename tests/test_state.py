@@ -91,3 +91,5 @@ def test_integer_ranges_are_printed_whole() -> None:
         RunConfig(controls={"seed": 3.5})
     with pytest.raises(ConfigError, match=r"engine_lead_s=5 must be in 0\.01\.\.0\.5 s$"):
         RunConfig(engine_lead_s=5)
+    with pytest.raises(ConfigError, match=r"engine_period_s=0\.001 must be in 0\.002\.\.0\.02 s"):
+        RunConfig(engine_period_s=0.001)

@@ -44,7 +44,7 @@ import numpy as np
 from ciel_node import lifeline
 from ciel_node.generate.place import Places
 from ciel_node.generate.walk import LivePoint, WalkState
-from ciel_node.playback.speaker import BLOCK_S, STARTED_AFTER, policy_name
+from ciel_node.playback.speaker import BLOCK_S, STARTED_AFTER, policy_name  # BLOCK_S: the default period
 from ciel_node.state import Controls
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,12 @@ ENGINE_NICE = -10  # where the system allows it
 # Any real-time priority runs ahead of every ordinary process; among real-time threads, the audio server that drains
 # us (PulseAudio's default 5) should run before its clients, as JACK's clients run below JACK: so 4.
 RT_PRIORITY = 4
-# RLIMIT_RTTIME: CPU time a real-time thread may use without once sleeping. The engine sleeps between blocks, and
-# while a device plays its callback takes the GIL every 10 ms, which puts the loop to sleep; its longest legitimate
-# run is a catch-up of LEAD_MAX_S / block = 7 blocks (~100 ms on this VM's 2 cores, ~200 ms on a laptop that barely
-# keeps up). Past 200 ms (PulseAudio's and rtkit's bound too) it is a runaway: soft = hard, so the kernel ends it
-# with SIGKILL at once (SIGXCPU's default would dump the core of a process holding torch, and a Python handler
-# cannot run while the runaway is in C code); the node logs the exit and starts a new engine.
+# RLIMIT_RTTIME: CPU time a real-time thread may use without once sleeping. The engine sleeps between blocks, and while
+# a device plays its callback takes the GIL every period (5 ms): that puts the loop to sleep. Its longest legitimate run
+# is a catch-up of LEAD_MAX_S / block = 7 blocks (~100 ms on this VM's 2 cores, ~200 ms on a laptop that barely keeps
+# up). Past 200 ms (PulseAudio's and rtkit's bound too) it is a runaway: soft = hard, so the kernel ends it with SIGKILL
+# at once (SIGXCPU's default would dump the core of a process holding torch, and a Python handler cannot run while the
+# runaway is in C code); the node logs the exit and starts a new engine.
 RT_CPU_US = 200_000
 
 
@@ -92,15 +92,16 @@ CUT_IN_TERMS = ("output_lag_ms", "resampler_ms", "cut_in_margin_ms", "callback_m
 # Cut-in (_Engine._cut_in): a change of what the sound is (its seed, drift, bends, home) is not left to wait behind the
 # sound already queued for the device. The engine makes the sound again under the new controls from its state before
 # a block a pre-roll back (kept per block: the walk, the phase stream, the leveller, the limiter, the resampler), drops
-# what is queued past CUT_IN_MARGIN slots (10 ms each) after the play head, and writes the new sound there, crossfading
-# from the old over CROSSFADE_S. A ceiling or playback change needs none of it: the device callback applies those.
+# what is queued past CUT_IN_MARGIN slots (a device period each) after the play head, and writes the new sound there,
+# crossfading from the old over CROSSFADE_S. A ceiling or playback change needs none of it: the device callback
+# applies those.
 SOUND_FIELDS = ("seed", "drift")
 SOUND_PREFIXES = ("bend_sound_", "xy_sound", "direction_sound_")
 CROSSFADE_S = 0.005
 CUSHION_S = 0.064  # new sound made past the takeover before the queue is cut (_cut_in)
-# Slots (10 ms each) kept past the play head. One: the queue is cut (Speaker.rewind) in a few bytecodes, during which
-# the callback can take at most the slot it is at, and the first new slot is written at once after, from sound made
-# before the cut; the callback asks for it 10 ms after it took the one before.
+# Slots (a device period each) kept past the play head. One: the queue is cut (Speaker.rewind) in a few bytecodes,
+# during which the callback can take at most the slot it is at, and the first new slot is written at once after, from
+# sound made before the cut; the callback asks for it a period after it took the one before.
 CUT_IN_MARGIN = 1
 # A gesture cuts in once, at its start: a change that comes CUT_IN_HOLD_S or more after the sound's last change (a
 # seed, a preset, a bend switched, the first move of a knob). The moves that follow within it (a sweep, a glide) are
@@ -125,6 +126,7 @@ class EngineSpec:
     max_sound_s: float
     device: str | None = None
     lead_s: float = LEAD_S
+    period_s: float = BLOCK_S  # the device callback's (engine_period_s)
     block_frames: int | None = None  # frames per block: None is the live sound's own (generate/live.py BLOCK)
     stall_s: float = STALL_S
     clusters: tuple[tuple[int, ...], ...] | None = None  # the sound net's feature clusters, as the node declared them
@@ -302,7 +304,7 @@ class _Engine:
         self.sr = self.sound.sample_rate
         self.new_limiter = lambda: TruePeakLimiter(self.sr)
         self.limiter = self.new_limiter()
-        self.speaker = Speaker(spec.device, self.sr, spec.lead_s, self._say)
+        self.speaker = Speaker(spec.device, self.sr, spec.lead_s, self._say, spec.period_s)
         self.lead = Lead(spec.lead_s, now=time.monotonic())
         self.scheduling: dict[str, Any] = {"policy": policy_name(os.sched_getscheduler(0)),
                                            "nice": os.getpriority(os.PRIO_PROCESS, 0)}
@@ -658,7 +660,7 @@ class _Engine:
             "render_ms_p50": round(ms[len(ms) // 2], 2) if ms else None,
             "render_ms_max": round(ms[-1], 2) if ms else None,
             "cut_ins": self.cut_ins,
-            "cut_in_margin_ms": round(1000 * BLOCK_S * CUT_IN_MARGIN, 1),
+            "cut_in_margin_ms": round(1000 * self.speaker.period_s * CUT_IN_MARGIN, 1),
             "cut_in_make_ms": round(float(np.percentile(self.cut_in_ms, 95)), 1) if self.cut_in_ms else 0.0,
             "crossfade_ms": round(1000 * CROSSFADE_S / 2, 1),  # the new sound is half in halfway through it
             # What the cut-ins took, measured: from reading the control to the new sound half in at the device's output

@@ -25,8 +25,13 @@ from ciel_node.playback.upsample import resampler
 
 log = logging.getLogger(__name__)
 
-BLOCK_S = 0.01  # one callback's worth of sound
-SLOTS = 64  # ring capacity in blocks (0.64 s): more than the lead ever asks for
+# One callback's worth of sound, by default (engine_period_s). The device's output lag is three of them with
+# PulseAudio's ALSA plugin (measured: 15/30/60 ms at 5/10/20 ms), and a control that cuts in waits for up to two more:
+# the period is most of every control's latency. 5 ms against 10: a seed heard 35 ms after the engine reads it, not 57;
+# 1.5 % of a core more (200 callbacks a second); a host that stops the machine for over 15 ms (not 30) makes PortAudio
+# play silence (xruns in health: then 0.01).
+BLOCK_S = 0.005
+RING_S = 0.64  # ring capacity: more than the lead ever asks for
 SILENT_S = 1.0  # no callback for this long while open: the device is gone
 RETRY_S = 1.0  # between attempts to open a missing or lost device
 STARTED_AFTER = 20  # callbacks: a stream that made this many is running (the watchdog's start)
@@ -116,20 +121,22 @@ class Speaker:
     """One output device, opened on demand, its state kept for the node's health data."""
 
     def __init__(self, device: str | int | None, source_rate: int, lead_s: float,
-                 say: Callable[[int, str], None]) -> None:
+                 say: Callable[[int, str], None], period_s: float = BLOCK_S) -> None:
         self.device, self.source_rate, self.lead_s = device, source_rate, lead_s
+        self.period_s = period_s  # the callback's period: a slot of the ring
+        self.slots = max(16, round(RING_S / period_s))
         self.say = say  # log through the node: (level, message)
         self.state = "off"  # off | none | open | lost
         self.name: str | None = None
         self.rate = 0
         self.block = 0
         self.stream: Any = None
-        self.ring = np.zeros((SLOTS, 0), np.float32)
-        self.slot_ceiling = np.ones(SLOTS)
+        self.ring = np.zeros((self.slots, 0), np.float32)
+        self.slot_ceiling = np.ones(self.slots)
         # When the callback took each slot, and how long after that PortAudio predicted its output (see played); by
         # ring index, with the slot's number so a lap of the ring is not taken for it.
-        self.slot_taken_at, self.slot_lag = np.zeros(SLOTS), np.zeros(SLOTS)
-        self.slot_number = np.full(SLOTS, -1, np.int64)
+        self.slot_taken_at, self.slot_lag = np.zeros(self.slots), np.zeros(self.slots)
+        self.slot_number = np.full(self.slots, -1, np.int64)
         self.written = 0  # slots written (engine thread only)
         self.read = 0  # slots played (callback only)
         self.ceiling = 1.0  # the ceiling now, linear; read by the callback
@@ -173,7 +180,7 @@ class Speaker:
             if self.read:  # before the first slot is just the stream starting
                 self.underruns += 1
             return
-        i = self.read % SLOTS
+        i = self.read % self.slots
         # PortAudio's prediction of when this buffer's first sample is output, on its own clock: as a delay from now.
         lag = getattr(_time, "outputBufferDacTime", 0.0) - getattr(_time, "currentTime", 0.0)
         self.output_lag_s = lag if 0.0 < lag < 1.0 else self.device_latency_s
@@ -266,18 +273,18 @@ class Speaker:
 
     def _prepare(self, rate: int) -> None:
         """An empty ring and a fresh resampler for a stream at `rate`, before it starts calling back."""
-        self.block, self.rate = int(round(rate * BLOCK_S)), rate
-        self.ring = np.zeros((SLOTS, self.block), np.float32)
-        self.slot_ceiling = np.ones(SLOTS)
-        self.slot_taken_at, self.slot_lag = np.zeros(SLOTS), np.zeros(SLOTS)
-        self.slot_number = np.full(SLOTS, -1, np.int64)
+        self.block, self.rate = int(round(rate * self.period_s)), rate
+        self.ring = np.zeros((self.slots, self.block), np.float32)
+        self.slot_ceiling = np.ones(self.slots)
+        self.slot_taken_at, self.slot_lag = np.zeros(self.slots), np.zeros(self.slots)
+        self.slot_number = np.full(self.slots, -1, np.int64)
         self.written = self.read = 0
         self._skip = 0
         self._staging, self._staging_ceiling = np.zeros(0, np.float32), 1.0
         self._resampler = resampler(self.source_rate, rate)  # 16 -> 48 kHz: exact, 3 ms late (upsample.py)
         self._finished = False
         self.callbacks = 0
-        self.callback_gap = 0.0  # the longest time between two callbacks once running (one block's worth: 10 ms)
+        self.callback_gap = 0.0  # the longest time between two callbacks once running (a period)
         self.callback_policy = None
         self.output_lag_s = 0.0
         self.resampler_held = 0.0
@@ -338,7 +345,7 @@ class Speaker:
             return None
         self.written = first  # from here the callback stops at `first`; the slot it is in (if any) is before
         kept = max(0, mark.produced - first * self.block)  # the start of slot `first` that lies before the mark
-        i = first % SLOTS
+        i = first % self.slots
         self._staging = self.ring[i, :kept].copy()
         self._staging_ceiling = float(self.slot_ceiling[i])
         self._resampler.restore(mark.resampler)
@@ -359,7 +366,7 @@ class Speaker:
         if stream != self.opened or not self.block:
             return None
         slot = produced // self.block
-        i = slot % SLOTS
+        i = slot % self.slots
         taken, lag = float(self.slot_taken_at[i]), float(self.slot_lag[i])
         if self.slot_number[i] != slot:  # checked after the reads: the callback may write the entry meanwhile
             return None
@@ -384,9 +391,9 @@ class Speaker:
         buf = np.concatenate([self._staging, y]) if len(self._staging) else y
         n = len(buf) // self.block
         for k in range(n):
-            if self.written - self.read >= SLOTS:  # the device stalled: drop rather than block
+            if self.written - self.read >= self.slots:  # the device stalled: drop rather than block
                 break
-            i = self.written % SLOTS
+            i = self.written % self.slots
             self.ring[i] = buf[k * self.block : (k + 1) * self.block]
             self.slot_ceiling[i] = ceiling
             self.written += 1
@@ -398,7 +405,7 @@ class Speaker:
             "underruns": self.underruns, "xruns": self.xruns,
             "device_latency_ms": round(1000 * self.device_latency_s, 1),
             "output_lag_ms": round(1000 * (self.output_lag_s or self.device_latency_s), 1),
-            "callback_ms": round(1000 * BLOCK_S, 1),
+            "callback_ms": round(1000 * self.period_s, 1),
             "resampler_ms": round(1000 * self.resampler_held / self.rate, 1) if self.rate else 0.0,
             "callback_scheduling": policy_name(self.callback_policy),
             "callback_gap_ms_max": round(1000 * self.callback_gap, 1),
