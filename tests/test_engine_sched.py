@@ -36,8 +36,9 @@ from ciel_node.playback.limiter import TruePeakLimiter
 
 SHIPPED = (PACKAGE_ROOT / "checkpoints" / "audio.pt", PACKAGE_ROOT / "checkpoints" / "images.pt")
 RT = (os.SCHED_RR, os.SCHED_FIFO)
-# The engine's loop held up this long: more than the queue holds at a 30 or 60 ms lead (at most a block more,
-# plus the device's ~20 ms), less than at 120 ms.
+# The engine's loop held up this long: more than the queue holds at the 30 ms lead most of the time, and less than at
+# 200 ms. While the sound is calm the queue holds up to two blocks (128 ms) past the lead (engine.BURST), so where a
+# stall falls decides whether a 60 or 120 ms lead rides it out (at 5 ms periods, 2 runs in 4 went no further than 60).
 STALL_S = 0.12
 MAX_STALLS = 8
 
@@ -120,7 +121,8 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
             node.node.engine.stall(STALL_S)
             await asyncio.sleep(STALL_S + RAISE_HOLD_S)  # the stall, then a raised lead's time to fill
             p = _playback(node)
-            seen.append((p["underruns"] - before, p["lead_ms"], p["latency_ms"]))
+            # (the device's output lag is PortAudio's, measured at each callback: it moves by a ms or so)
+            seen.append((p["underruns"] - before, p["lead_ms"], p["latency_ms"] - p["output_lag_ms"]))
             assert p["latency_ms"] == pytest.approx(sum(p[k] for k in LATENCY_TERMS), abs=0.11), p
             if len(seen) >= 2 and seen[-1][0] == seen[-2][0] == 0 and p["lead_ms"] > p["lead_base_ms"]:
                 break
@@ -151,8 +153,9 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
     base = playback["lead_base_ms"]
     assert base == 30.0, playback
     assert any(n > 0 for n, _, _ in seen), seen
-    assert max(lead for _, lead, _ in seen) >= 4 * base, seen
-    assert max(lat for _, _, lat in seen) >= playback["latency_ms"] - playback["lead_ms"] + 4 * base - 0.2, seen
+    assert max(lead for _, lead, _ in seen) >= 2 * base, seen
+    fixed = playback["latency_ms"] - playback["lead_ms"] - playback["output_lag_ms"]
+    assert max(lat for _, _, lat in seen) >= fixed + max(lead for _, lead, _ in seen) - 0.2, seen
     # ... until the same stall no longer emptied it: the last stalls cost no underrun.
     assert all(n == 0 for n, _, _ in seen[-2:]), seen
 
