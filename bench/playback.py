@@ -339,7 +339,7 @@ def main() -> int:
             t0 = time.monotonic()
             result["soak"] = soak(web, osc_port, node.pid, args.soak_s, args.burners, args.sweep)
             # PortAudio's underflows (xruns) beside the times this whole machine stopped (tests/audiopeers.py Freezes:
-            # the host taking the VM's CPUs), which no buffer of 20 ms plays through.
+            # the host taking the VM's CPUs), which no device buffer (three periods: 15 ms at 5 ms) plays through.
             stops = [b - a for a, b in rec.freezes.stops if a >= t0]
             result["soak"]["machine_stops"] = {"n": len(stops), "over_20_ms": sum(s > 0.02 for s in stops),
                                                "longest_ms": round(1000 * max(stops, default=0.0), 1)}

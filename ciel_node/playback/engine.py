@@ -586,7 +586,7 @@ class _Engine:
         del self.cut_in_ms[:-200], self.cut_in_dropped_ms[:-200]
 
     def _heard(self) -> None:
-        """Once the last cut-in's new sound has reached the device's output: when (Speaker.heard_at), in cut_in_last
+        """Once the last cut-in's new sound has reached the device's output: when (Speaker.played), in cut_in_last
         and in health's cut_in_heard_ms, beside the bound cut_in_ms (measured, where that is the sum of its terms)."""
         assert self.cut_in_sounding is not None
         stream, produced = self.cut_in_sounding
