@@ -89,6 +89,15 @@ class RunConfig:
         return _targets(self.wekinator) if isinstance(self.wekinator, str) else ()
 
     def __post_init__(self) -> None:
+        # Numbers first, so a string in a config file gets this line, not a comparison's TypeError below.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float":
+                _check(isinstance(value, int | float) and not isinstance(value, bool),
+                       f"{f.name}={value!r} must be a number, e.g. {f.default}")
+            elif f.type == "int":
+                _check(isinstance(value, int) and not isinstance(value, bool),
+                       f"{f.name}={value!r} must be a whole number, e.g. {f.default}")
         for name, value in self.controls.items():
             if name not in CONTROL_NAMES:
                 raise ConfigError(f"unknown control {name!r}; known: {', '.join(CONTROL_NAMES)}")

@@ -93,3 +93,19 @@ def test_integer_ranges_are_printed_whole() -> None:
         RunConfig(engine_lead_s=5)
     with pytest.raises(ConfigError, match=r"engine_period_s=0\.001 must be in 0\.002\.\.0\.02 s"):
         RunConfig(engine_period_s=0.001)
+
+
+def test_a_setting_that_is_not_a_number_is_named_with_an_example(tmp_path: Path) -> None:
+    """A string in a config file said "'<=' not supported between instances of 'float' and 'str'"."""
+    from ciel_node.config import load_run_config
+    from ciel_node.errors import ConfigError
+
+    for line, message in (('engine_period_s = "fast"', "engine_period_s='fast' must be a number, e.g. 0.005"),
+                          ("engine_lead_s = true", "engine_lead_s=True must be a number, e.g. 0.08"),
+                          ("gl_iterations = 2.5", "gl_iterations=2.5 must be a whole number, e.g. 16")):
+        (tmp_path / "node.toml").write_text(line + "\n")
+        with pytest.raises(ConfigError) as e:
+            load_run_config(tmp_path / "node.toml", {})
+        assert str(e.value) == message
+    (tmp_path / "node.toml").write_text("engine_period_s = 0.01\nkeep_mb = 512\n")  # an int where a float goes: fine
+    assert load_run_config(tmp_path / "node.toml", {}).engine_period_s == 0.01
