@@ -115,14 +115,17 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
         nice = os.getpriority(os.PRIO_PROCESS, pid)
         threads = _threads(pid)
         seen = []
+        raised = []  # (the lead before the stall, after it) for each stall
         for _ in range(MAX_STALLS):  # until two stalls in a row cost nothing
-            before = _playback(node)["underruns"]
+            now = _playback(node)
+            before = now["underruns"]
             assert node.node.engine is not None
             node.node.engine.stall(STALL_S)
             await asyncio.sleep(STALL_S + RAISE_HOLD_S)  # the stall, then a raised lead's time to fill
             p = _playback(node)
             # (the device's output lag is PortAudio's, measured at each callback: it moves by a ms or so)
             seen.append((p["underruns"] - before, p["lead_ms"], p["latency_ms"] - p["output_lag_ms"]))
+            raised.append((now["lead_ms"], p["lead_ms"]))
             assert p["latency_ms"] == pytest.approx(sum(p[k] for k in LATENCY_TERMS), abs=0.11), p
             if len(seen) >= 2 and seen[-1][0] == seen[-2][0] == 0 and p["lead_ms"] > p["lead_base_ms"]:
                 break
@@ -154,6 +157,10 @@ async def test_the_engine_runs_real_time_as_health_says_and_stalls_raise_its_lea
     assert base == 30.0, playback
     assert any(n > 0 for n, _, _ in seen), seen
     assert max(lead for _, lead, _ in seen) >= 2 * base, seen
+    # Each stall that emptied the queue doubled the lead (up to the cap); none lowered it.
+    cap = 1000 * LEAD_MAX_S
+    assert all(after == min(cap, 2 * lead) for (n, _, _), (lead, after) in zip(seen, raised) if n > 0), (seen, raised)
+    assert all(after >= lead for lead, after in raised), raised
     fixed = playback["latency_ms"] - playback["lead_ms"] - playback["output_lag_ms"]
     assert max(lat for _, _, lat in seen) >= fixed + max(lead for _, lead, _ in seen) - 0.2, seen
     # ... until the same stall no longer emptied it: the last stalls cost no underrun.
