@@ -154,6 +154,7 @@ def _load(model: str, path: Path) -> object:
         ("audio", "hidden", [1] * 100_000, "hidden=[1, 1, 1, 1, 1"),
         ("audio", "n_fft", 1000, "n_fft=1000 must be a multiple of hop=64"),
         ("audio", "hop", 1, "hop=1"),
+        ("audio", "hop", 256, "hop=256 must be an integer in 16..128"),  # = n_fft: frames would not overlap
         ("audio", "latent", "8", "latent='8'"),
         ("audio", "latent", True, "latent=True"),
         ("audio", "sample_rate", 9000, "sample_rate=9000"),

@@ -23,6 +23,7 @@ The goldens are only ever written by hand, from the old code:
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -147,6 +148,29 @@ def test_overlap_add_is_f_fold_bit_for_bit(n_fft: int, hop: int) -> None:
                           stride=(1, hop)).flatten()
             got = framing.overlap_add(spectra)
             assert torch.equal(got.view(torch.int32), want.view(torch.int32)), (n_fft, hop, w, one_sum)
+
+
+def test_the_kernels_compile_where_no_cache_can_be_written(tmp_path: Path, golden: dict[str, np.ndarray]) -> None:
+    # A read-only install and home: numba has nowhere to cache the compiled loops (its cache locators all fail), so
+    # they are compiled at start instead of refusing to import; and they make the same floats.
+    out = tmp_path / "piece.npy"
+    script = "\n".join([
+        "import sys, numpy as np, torch",
+        "import numba.core.caching as caching",
+        "def refuse(self): raise OSError('read-only file system')",
+        "caching._CacheLocator.ensure_cache_path = refuse",
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})",
+        "torch.set_num_threads(1)",
+        "import test_phase_golden as t",
+        "from ciel_node.generate import phase_kernels",
+        "print(type(phase_kernels.project._cache).__name__)",
+        f"np.save({str(out)!r}, t.CASES['piece_1024_256']())",
+    ])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["NullCache"], done.stdout  # really uncached
+    got = np.load(out)
+    assert np.array_equal(got.view(np.uint32), CASES["piece_1024_256"]().view(np.uint32))
 
 
 def test_the_goldens_are_not_trivial(golden: dict[str, np.ndarray]) -> None:

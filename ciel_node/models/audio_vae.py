@@ -41,7 +41,7 @@ class AudioVAEConfig:
         if self.sample_rate not in SAMPLE_RATES:
             raise ValueError(f"sample_rate={self.sample_rate} must be one of {list(SAMPLE_RATES)} (what MP3 carries)")
         require_int("n_fft", self.n_fft, 64, 8192)
-        require_int("hop", self.hop, max(1, self.n_fft // 16), self.n_fft)
+        require_int("hop", self.hop, max(1, self.n_fft // 16), self.n_fft // 2)  # frames must overlap (Framing)
         if self.n_fft % self.hop:
             raise ValueError(f"n_fft={self.n_fft} must be a multiple of hop={self.hop}")
         require_int("latent", self.latent, 8, 1024)
