@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ciel_node.generate import phase_kernels as kernels
+from ciel_node.generate.fft import real_fft
 
 
 class Framing:
@@ -47,7 +48,8 @@ class Framing:
 
     def synthesise(self, spectra: torch.Tensor, out: torch.Tensor) -> None:
         # (W, F) complex frames -> (W, n_fft) windowed sample frames, written into `out`
-        torch.fft.irfft(spectra, n=self.n_fft, dim=-1, out=out).mul_(self.synthesis)
+        real_fft(self.n_fft).inverse(spectra.contiguous(), out)  # torch.fft.irfft's floats, a kept plan (fft.py)
+        out.mul_(self.synthesis)
 
     def frame_buffer(self, w: int) -> torch.Tensor:
         """Zeros for `w` frames to be overlap-added: (w + 2k, n_fft), k = overlap - 1; frame m goes in row
@@ -193,35 +195,42 @@ class PhaseStream:
     def _solve(self, fixed: torch.Tensor, target: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         """FGLA in librosa's form, with the `fixed` frames on the left clamped; returns the new frames.
 
-        `target` (n, F) float32 magnitudes, `phase` their starting phases. An iteration is torch's inverse FFT, the
-        overlap-add and analysis windowing (phase_kernels.overlap_analyse), torch's forward FFT of only the new
-        frames, and the momentum step and projection onto the magnitudes (phase_kernels.project): the floats the
-        torch-only form made (F.fold, `z / (|z| + 1e-12)`, tests/golden/phase.npz), in under two thirds of the time.
+        `target` (n, F) float32 magnitudes, `phase` their starting phases. An iteration is the inverse FFT (torch's
+        MKL with a kept plan, fft.py), the overlap-add and analysis windowing (phase_kernels.overlap_analyse), the
+        forward FFT of only the new frames, and the momentum step and projection onto the magnitudes
+        (phase_kernels.project): the floats the torch-only form made (F.fold, `z / (|z| + 1e-12)`, torch.fft;
+        tests/golden/phase.npz), in under a third of its time. Buffers are torch's (64-byte aligned, as torch.fft's).
         """
         f, c = self.f, fixed.shape[0]
         n, bins = target.shape
         beta = np.float32(self.momentum / (1.0 + self.momentum))
+        fft = real_fft(f.n_fft)  # torch's MKL with its plans kept (generate/fft.py): the same floats as torch.fft
         with torch.inference_mode():
             magnitude = np.ascontiguousarray(target.numpy(), dtype=np.float32)
-            angles = torch.polar(torch.ones_like(target), phase).numpy().view(np.float32)
-            spectra = np.empty((n, bins), np.complex64)  # magnitude x angles: the inverse FFT's input
-            as_floats = spectra.view(np.float32)  # (n, 2F): real and imaginary interleaved, as the kernels take it
-            kernels.magnitude_times(magnitude, angles, as_floats)
+            angles = _floats(torch.polar(torch.ones_like(target), phase))
+            spectra = torch.empty((n, bins), dtype=torch.complex64)  # magnitude x angles: the inverse FFT's input
+            kernels.magnitude_times(magnitude, angles, _floats(spectra))
             frames = torch.empty((c + n, f.n_fft))  # the clamped frames (synthesised once), then the new ones
             if c:
                 f.synthesise(fixed, frames[:c])
             blocks = np.empty((n + f.overlap - 1, f.hop), np.float32)
             analysed = torch.empty((n, f.n_fft))
-            spectra_t, frames_np, analysed_np = torch.from_numpy(spectra), frames.numpy(), analysed.numpy()
+            rebuilt = torch.empty((2, n, bins), dtype=torch.complex64)  # this iteration's and the last one's
+            frames_np, analysed_np, spectra_np = frames.numpy(), analysed.numpy(), _floats(spectra)
+            rebuilt_np = [_floats(rebuilt[0]), _floats(rebuilt[1])]
             synthesis, window = f.synthesis.numpy(), f.window.numpy()
-            previous = as_floats  # not read on the first iteration (no momentum yet)
             for i in range(self.iterations):
-                torch.fft.irfft(spectra_t, n=f.n_fft, dim=-1, out=frames[c:])
+                fft.inverse(spectra, frames[c:])
                 kernels.overlap_analyse(frames_np, c, synthesis, window, f.hop, blocks, analysed_np)
-                rebuilt = torch.fft.rfft(analysed, dim=-1).numpy().view(np.float32)
-                kernels.project(rebuilt, previous, beta, i > 0, magnitude, as_floats)
-                previous = rebuilt
-        return torch.from_numpy(spectra)
+                fft.forward(analysed, rebuilt[i % 2])
+                # (the last iteration's rebuilt is the momentum's; on the first it is not read)
+                kernels.project(rebuilt_np[i % 2], rebuilt_np[(i + 1) % 2], beta, i > 0, magnitude, spectra_np)
+        return spectra
+
+
+def _floats(z: torch.Tensor) -> np.ndarray:
+    """A complex64 (n, F) tensor's memory as (n, 2F) float32, real and imaginary interleaved: the kernels' view."""
+    return torch.view_as_real(z).numpy().reshape(z.shape[0], -1)
 
 
 class StreamingGriffinLim:

@@ -1,4 +1,4 @@
-"""The elementwise half of a Griffin-Lim iteration as three compiled loops (numba), the FFTs staying torch's.
+"""The elementwise half of a Griffin-Lim iteration as three compiled loops (numba); the FFTs are MKL's (fft.py).
 
 An iteration of phase.PhaseStream._solve is an inverse FFT, the overlap-add of the frames, a forward FFT, and the
 projection of the new spectra onto the wanted magnitudes. In torch the overlap-add and the projection were some
