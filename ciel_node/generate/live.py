@@ -38,6 +38,7 @@ __all__ = ["LiveSound", "LiveWalk"]
 #   4 + 16, 8 iterations, the guess (now)                               0.167  0.168   2.3 %
 #   4 + 16, 6 iterations / 4 + 12, 10 iterations, the guess             0.171  0.172   1.8 % / 0.168  0.165  2.4 %
 # The guess is better where random starts go wrong (one stretch in 24 has 0.19), and a little worse elsewhere.
+# (Those CPU figures are the solve in torch ops. Since phase_kernels.py and fft.py: 1.0 % now, 2.6 % at 2 + 4.)
 # The whole engine at the default settings (bench/playback.py's idle run, with the engine's BURST) took 8.2-8.5 % of a
 # core at 4 + 16 with 8 iterations, 9.4-10.0 % at 4 + 8 with 16, 14.4-15.3 % before issue 18 (3 runs each,
 # alternating, this 2-core VM). Eight frames a block would cost less again, but a 128 ms block steps a glide or a sweep
