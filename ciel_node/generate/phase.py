@@ -205,26 +205,25 @@ class PhaseStream:
         n, bins = target.shape
         beta = np.float32(self.momentum / (1.0 + self.momentum))
         fft = real_fft(f.n_fft)  # torch's MKL with its plans kept (generate/fft.py): the same floats as torch.fft
-        with torch.inference_mode():
-            magnitude = np.ascontiguousarray(target.numpy(), dtype=np.float32)
-            angles = _floats(torch.polar(torch.ones_like(target), phase))
-            spectra = torch.empty((n, bins), dtype=torch.complex64)  # magnitude x angles: the inverse FFT's input
-            kernels.magnitude_times(magnitude, angles, _floats(spectra))
-            frames = torch.empty((c + n, f.n_fft))  # the clamped frames (synthesised once), then the new ones
-            if c:
-                f.synthesise(fixed, frames[:c])
-            blocks = np.empty((n + f.overlap - 1, f.hop), np.float32)
-            analysed = torch.empty((n, f.n_fft))
-            rebuilt = torch.empty((2, n, bins), dtype=torch.complex64)  # this iteration's and the last one's
-            frames_np, analysed_np, spectra_np = frames.numpy(), analysed.numpy(), _floats(spectra)
-            rebuilt_np = [_floats(rebuilt[0]), _floats(rebuilt[1])]
-            synthesis, window = f.synthesis.numpy(), f.window.numpy()
-            for i in range(self.iterations):
-                fft.inverse(spectra, frames[c:])
-                kernels.overlap_analyse(frames_np, c, synthesis, window, f.hop, blocks, analysed_np)
-                fft.forward(analysed, rebuilt[i % 2])
-                # (the last iteration's rebuilt is the momentum's; on the first it is not read)
-                kernels.project(rebuilt_np[i % 2], rebuilt_np[(i + 1) % 2], beta, i > 0, magnitude, spectra_np)
+        magnitude = np.ascontiguousarray(target.numpy(), dtype=np.float32)
+        angles = _floats(torch.polar(torch.ones_like(target), phase))
+        spectra = torch.empty((n, bins), dtype=torch.complex64)  # magnitude x angles: the inverse FFT's input
+        kernels.magnitude_times(magnitude, angles, _floats(spectra))
+        frames = torch.empty((c + n, f.n_fft))  # the clamped frames (synthesised once), then the new ones
+        if c:
+            f.synthesise(fixed, frames[:c])
+        blocks = np.empty((n + f.overlap - 1, f.hop), np.float32)
+        analysed = torch.empty((n, f.n_fft))
+        rebuilt = torch.empty((2, n, bins), dtype=torch.complex64)  # this iteration's and the last one's
+        frames_np, analysed_np, spectra_np = frames.numpy(), analysed.numpy(), _floats(spectra)
+        rebuilt_np = [_floats(rebuilt[0]), _floats(rebuilt[1])]
+        synthesis, window = f.synthesis.numpy(), f.window.numpy()
+        for i in range(self.iterations):
+            fft.inverse(spectra, frames[c:])
+            kernels.overlap_analyse(frames_np, c, synthesis, window, f.hop, blocks, analysed_np)
+            fft.forward(analysed, rebuilt[i % 2])
+            # (the last iteration's rebuilt is the momentum's; on the first it is not read)
+            kernels.project(rebuilt_np[i % 2], rebuilt_np[(i + 1) % 2], beta, i > 0, magnitude, spectra_np)
         return spectra
 
 
