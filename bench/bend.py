@@ -10,7 +10,8 @@ alike), medians and ratios:
   3. OSC bend -> audible change, p50/p95, through a real node playing into a private PulseAudio null sink recorded
      by parec (bench/playback.py's node, tests/audiopeers.py's recorder, a change detector on the spectrum's
      shape, see tests/changes.py's arrival): from a frozen point (drift 0), sound bends and clears in turn.
-     Budget 250 ms, goal 50 ms.
+     Beside it the engine's own account of each cut-in (health's cut_in_last: the new sound half in at the device's
+     output, by PortAudio's prediction; no detector). Budget 250 ms, goal 50 ms.
 
     python bench/bend.py [picture sound osc] [--reps 200] [--blocks 400] [--trials 20] [--json FILE]
 
@@ -196,6 +197,9 @@ def bench_osc(out: dict[str, Any], trials: int) -> None:
                (f"/ciel/bend/sound/{spectrum}/scale", 0.5), ("/ciel/bend/sound/1/multiply", -3.0))
     took: dict[str, list[float]] = {"bend": [], "clear": []}
     missed = dict.fromkeys(took, 0)
+    # The engine's own account of each cut-in (health's cut_in_last, as bench/playback.py reports it for seed and
+    # drift): OSC sent -> the new sound half in at the device's output by PortAudio's prediction, no detector in it.
+    engine: dict[str, list[float]] = {"bend": [], "clear": []}
     tmp = Path(tempfile.mkdtemp(prefix="ciel-bench-bend-"))
     with PulseAudio(tmp / "pulse") as pulse, Recorder(pulse) as rec, playing_node(tmp, pulse) as (_, osc_port, web):
         health = get_json(f"{web}/api/health")["playback"]
@@ -218,6 +222,10 @@ def bench_osc(out: dict[str, Any], trials: int) -> None:
             else:
                 took[kind].append(heard)
                 said = f"{1000 * heard:.0f} ms"
+            last = get_json(f"{web}/api/health")["playback"].get("cut_in_last") or {}
+            if last.get("asked_at", 0.0) >= t and "heard_at" in last:  # this message's cut-in, heard
+                engine[kind].append(last["heard_at"] - t)
+                said += f" (engine: heard at {1000 * (last['heard_at'] - t):.0f} ms)"
             time.sleep(max(0.0, t + SETTLE_S - time.monotonic()))
             return said
 
@@ -230,6 +238,11 @@ def bench_osc(out: dict[str, Any], trials: int) -> None:
     out["osc"] = {kind: {"p50_ms": round(1000 * pct(v, 50), 1), "p95_ms": round(1000 * pct(v, 95), 1),
                          "max_ms": round(1000 * max(v), 1) if v else float("nan"), "n": len(v), "missed": missed[kind]}
                   for kind, v in took.items()}
+    engine["all"] = engine["bend"] + engine["clear"]
+    for kind, v in engine.items():
+        out["osc"][kind]["engine_heard_p50_ms"] = round(1000 * pct(v, 50), 1)
+        out["osc"][kind]["engine_heard_p95_ms"] = round(1000 * pct(v, 95), 1)
+        out["osc"][kind]["engine_n"] = len(v)
 
 
 def table(rows: list[tuple[str, dict[str, float], str]], out: dict[str, Any]) -> None:
@@ -250,6 +263,9 @@ def table(rows: list[tuple[str, dict[str, float], str]], out: dict[str, Any]) ->
         for kind, s in out["osc"].items():
             print(f"  {kind:50s} {s['p50_ms']:7.0f}ms {s['p95_ms']:7.0f}ms {s['max_ms']:7.0f}ms {s['n']:6d} "
                   f"{s['missed']:6d}")
+            if s.get("engine_n"):
+                print(f"  {kind + ', the engine at the output (no detector)':50s} {s['engine_heard_p50_ms']:7.0f}ms "
+                      f"{s['engine_heard_p95_ms']:7.0f}ms {'':>9s} {s['engine_n']:6d}")
 
 
 def main() -> int:
