@@ -152,16 +152,18 @@ def reinit_sounddevice() -> None:
         sd._initialize()
 
 
-# The stop watcher (Freezes): a loop of 2 ms sleeps in a process of its own (no GIL to share) at a real-time priority
-# above the engine's and PulseAudio's, so that only the kernel or the host can hold it up; it prints each late wake-up.
+# The stop watcher (Freezes): on each CPU, a loop of 2 ms sleeps in a process of its own (no GIL to share), pinned to
+# that CPU, at a real-time priority above the engine's and PulseAudio's, so that only the kernel or the host can hold
+# it up; it prints each late wake-up.
 _WATCH = """
 import os, sys, time
+min_s, cpu = float(sys.argv[1]), int(sys.argv[2])
+os.sched_setaffinity(0, {cpu})
 try:
     os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
     print("rt", flush=True)
 except OSError:
     print("normal", flush=True)
-min_s = float(sys.argv[1])
 t = time.monotonic()
 while True:
     time.sleep(0.002)
@@ -173,52 +175,69 @@ while True:
 
 
 class Freezes:
-    """When this whole machine stopped: a VM whose host takes its CPUs away (these VMs stop for 30-95 ms every
-    minute or so). Nothing inside can play on through that: the null sink's clock (CLOCK_MONOTONIC) jumps on, the
-    sink renders the lost time at once, and what the stream had buffered (the device latency, 20 ms) covers only the
-    start of it. PortAudio's own callback clock shows the same gap as the Python callback (measured), so no code of
-    ours was late. The recording tests excuse a silence only where stops as long happened (Recorder.silent_gaps).
+    """When this machine's CPUs stopped: a VM whose host takes its CPUs away (these VMs stop for 10-100 ms every
+    minute or so). Nothing on a stopped CPU can play on through that: the null sink's clock (CLOCK_MONOTONIC) runs on,
+    the sink renders the lost time, and what the stream had buffered (the device's output lag, 15 ms at 5 ms periods)
+    covers only the start of it. PortAudio's own callback clock shows the same gap as the Python callback (measured),
+    so no code of ours was late. The recording tests excuse a silence only where a stop as long happened
+    (Recorder.silent_gaps).
 
-    The watcher is a process of its own at real-time FIFO priority 50 (above the engine's 4 and PulseAudio's 5), so a
-    busy machine, the GIL or an engine hogging both cores never delays it: a wake-up `min_s` late is a stop. Without
-    the right to real-time (not root), it runs at normal priority and says so (`realtime` False): then a starved
-    watcher would look like a stop, so under CI=true (root) it must be real-time."""
+    The host stops each virtual CPU on its own: measured on both at once, one stopped 26 ms while the other stopped
+    70, and one 17 ms while the other (the device callback's, by the silence it made) stopped over 24. So there is a
+    watcher on every CPU, pinned to it, and a stop counts by the CPU that stopped longest (stopped_within). Each is a
+    process of its own at real-time FIFO priority 50 (above the engine's 4 and PulseAudio's 5), so a busy machine,
+    the GIL or an engine hogging both cores never delays it: a wake-up `min_s` late is a stop. Without the right to
+    real-time (not root), they run at normal priority and say so (`realtime` False): then a starved watcher would look
+    like a stop, so under CI=true (root) they must be real-time."""
 
-    def __init__(self, min_s: float = 0.015) -> None:
+    def __init__(self, min_s: float = 0.008) -> None:
         self.min_s = min_s
-        self.stops: list[tuple[float, float]] = []  # (from, to) in time.monotonic(), system-wide
+        self.by_cpu: dict[int, list[tuple[float, float]]] = {}  # (from, to) in time.monotonic(), per CPU
         self.realtime = False
-        self.proc: subprocess.Popen[str] | None = None
-        self._thread: threading.Thread | None = None
+        self.procs: list[subprocess.Popen[str]] = []
+        self._threads: list[threading.Thread] = []
 
-    def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
+    @property
+    def stops(self) -> list[tuple[float, float]]:
+        """Every CPU's stops, in time order."""
+        return sorted(stop for stops in list(self.by_cpu.values()) for stop in list(stops))
+
+    def _read(self, cpu: int, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
             a, b = line.split()
-            self.stops.append((float(a), float(b)))
+            self.by_cpu[cpu].append((float(a), float(b)))
 
     def __enter__(self) -> Freezes:
-        self.proc = subprocess.Popen([sys.executable, "-c", _WATCH, str(self.min_s)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.realtime = self.proc.stdout.readline().strip() == "rt"
+        realtime = []
+        for cpu in sorted(os.sched_getaffinity(0)):
+            proc = subprocess.Popen([sys.executable, "-c", _WATCH, str(self.min_s), str(cpu)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+            self.procs.append(proc)
+            assert proc.stdout is not None
+            realtime.append(proc.stdout.readline().strip() == "rt")
+            self.by_cpu[cpu] = []
+            thread = threading.Thread(target=self._read, args=(cpu, proc), name=f"freeze-watch-{cpu}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.realtime = all(realtime)
         if os.environ.get("CI") == "true":
-            assert self.realtime, "the stop watcher could not take real-time priority (CI runs as root)"
-        self._thread = threading.Thread(target=self._read, name="freeze-watch", daemon=True)
-        self._thread.start()
+            assert self.realtime, "the stop watchers could not take real-time priority (CI runs as root)"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-        if self._thread is not None:
-            self._thread.join(5)
+        for proc in self.procs:
+            proc.kill()
+            proc.wait(5)
+        for thread in self._threads:
+            thread.join(5)
 
     def stopped_within(self, t0: float, t1: float) -> float:
-        """How long the machine stopped in all, in seconds, in the stops overlapping [t0, t1] (whole): a stop can come
-        as two, the watcher waking once between them (18 and 32 ms, 7 ms apart: a 37 ms silence)."""
-        return sum(b - a for a, b in self.stops if a < t1 and b > t0)
+        """How long a CPU stopped, in seconds: the most any one CPU stopped in all in the stops overlapping [t0, t1]
+        (whole). A stop can come as two on one CPU, its watcher waking once between them (18 and 32 ms, 7 ms apart: a
+        37 ms silence); the CPUs' stops are not added to each other (a stop of the whole machine shows on each)."""
+        return max((sum(b - a for a, b in stops if a < t1 and b > t0) for stops in list(self.by_cpu.values())),
+                   default=0.0)
 
 
 class Recorder:
@@ -361,8 +380,8 @@ class Recorder:
     def silent_gaps(self, x: np.ndarray, start: int, longest_s: float = 0.020, floor: float = 1e-5
                     ) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
         """Silent runs (|x| < floor) longer than longest_s in x = the recording from sample `start` on, as
-        (time.monotonic() it began, seconds): those no stop of the machine explains, and those one does (with the
-        stops' length). Stops explain a run they overlap (50 ms either side: the sink renders a stop's time at once
+        (time.monotonic() it began, seconds): those no stop of a CPU explains, and those one does (with the stops'
+        length). A CPU's stops explain a run they overlap (50 ms either side: the sink renders a stop's time at once
         after it) no longer than they are in all (5 ms slack), since the stream's buffer covers a stop's start."""
         quiet = np.concatenate([[False], np.abs(x) < floor, [False]])
         edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))

@@ -148,37 +148,51 @@ def test_use_here_points_this_process_at_the_daemon(pulse: PulseAudio, recorder:
         audiopeers.reinit_sounddevice()  # back to whatever the environment names
 
 
-def test_the_stop_watcher_is_real_time_and_sees_a_stop_of_its_process() -> None:
-    # A stop of the machine holds the watcher up as SIGSTOP does: its next wake-up is late by about as long.
+def test_the_stop_watchers_are_real_time_one_per_cpu_and_see_a_stop_of_theirs() -> None:
+    # A stop of a CPU holds its watcher up as SIGSTOP does: its next wake-up is late by about as long. One CPU's stop
+    # counts whole; a stop of every CPU at once (the whole machine) counts once, not once per CPU.
     import os
     import signal
 
     with audiopeers.Freezes() as freezes:
         assert freezes.realtime or os.environ.get("CI") != "true"
-        assert freezes.proc is not None
+        cpus = sorted(os.sched_getaffinity(0))
+        assert sorted(freezes.by_cpu) == cpus and len(freezes.procs) == len(cpus)
         time.sleep(0.2)
-        quiet = list(freezes.stops)
-        os.kill(freezes.proc.pid, signal.SIGSTOP)
-        t0 = time.monotonic()
-        time.sleep(0.08)
-        os.kill(freezes.proc.pid, signal.SIGCONT)
-        until_sync(lambda: len(freezes.stops) > len(quiet), 5, "the watcher's late wake-up")
-        a, b = freezes.stops[-1]
-    assert a <= t0 + 0.01 and b - a >= 0.075, (a - t0, b - a)
-    assert freezes.stopped_within(t0, t0 + 0.05) >= 0.075 and freezes.stopped_within(b + 1, b + 2) == 0.0
+        for stopped in ([freezes.procs[-1]], freezes.procs):  # the last CPU's watcher alone, then all of them
+            quiet = {cpu: len(stops) for cpu, stops in freezes.by_cpu.items()}
+            t0 = time.monotonic()
+            for proc in stopped:
+                os.kill(proc.pid, signal.SIGSTOP)
+            time.sleep(0.08)
+            for proc in stopped:
+                os.kill(proc.pid, signal.SIGCONT)
+            late = [cpus[freezes.procs.index(proc)] for proc in stopped]
+            until_sync(lambda late=late, quiet=quiet: all(len(freezes.by_cpu[c]) > quiet[c] for c in late), 5,
+                       "the stopped watchers' late wake-ups")
+            for cpu in late:
+                a, b = freezes.by_cpu[cpu][-1]
+                assert a <= t0 + 0.01 and b - a >= 0.075, (cpu, a - t0, b - a)
+            within = freezes.stopped_within(t0, t0 + 0.05)
+            assert 0.075 <= within <= 0.2, within  # all of them stopped: still one stop's length, not the sum
+            assert freezes.stopped_within(b + 1, b + 2) == 0.0
 
 
-def test_a_silent_gap_is_excused_only_by_a_stop_of_the_machine_as_long_as_it() -> None:
+def test_a_silent_gap_is_excused_only_by_a_stop_of_a_cpu_as_long_as_it() -> None:
     rec = Recorder.__new__(Recorder)  # the arithmetic alone: a recording at 48 kHz that began at t = 100 s
     rec.rate, rec.freezes = RATE, audiopeers.Freezes()
     rec.time_of = lambda index: 100.0 + index / RATE  # type: ignore[method-assign]
     x = np.full(10 * RATE, 0.1, np.float32)
     for at_s, ms in ((2, 15), (4, 45), (6, 45), (8, 45)):  # one too short to count, three of 45 ms
         x[at_s * RATE : at_s * RATE + ms * RATE // 1000] = 0.0
-    # 60 ms over the gap at 4 s; 30 ms at 6 s; none at 8 s; at 9 s two of 20 and 25 ms, 7 ms apart (one, seen as two)
-    rec.freezes.stops = [(103.99, 104.05), (105.99, 106.02), (108.99, 109.01), (109.017, 109.042)]
     x[9 * RATE : 9 * RATE + 40 * RATE // 1000] = 0.0  # 40 ms at 9 s
+    # At 4 s CPU 0 stopped 60 ms; at 6 s 30 ms, but CPU 1 50 ms; at 8 s each 25 ms (at once: not 50); at 9 s CPU 0
+    # twice, 20 and 25 ms, 7 ms apart (one stop, seen as two).
+    rec.freezes.by_cpu = {
+        0: [(103.99, 104.05), (105.99, 106.02), (107.99, 108.015), (108.99, 109.01), (109.017, 109.042)],
+        1: [(105.995, 106.045), (108.0, 108.025)],
+    }
     unexplained, excused = rec.silent_gaps(x, 0)
-    assert [(round(t - 100, 3), round(length, 3)) for t, length in unexplained] == [(6.0, 0.045), (8.0, 0.045)]
-    assert [(round(t - 100, 3), round(n, 3), round(stop, 3)) for t, n, stop in excused] == [(4.0, 0.045, 0.06),
-                                                                                            (9.0, 0.04, 0.045)]
+    assert [(round(t - 100, 3), round(length, 3)) for t, length in unexplained] == [(8.0, 0.045)]
+    assert [(round(t - 100, 3), round(n, 3), round(stop, 3)) for t, n, stop in excused] == [
+        (4.0, 0.045, 0.06), (6.0, 0.045, 0.05), (9.0, 0.04, 0.045)]
