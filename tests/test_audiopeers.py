@@ -170,11 +170,15 @@ def test_the_stop_watchers_are_real_time_one_per_cpu_and_see_a_stop_of_theirs() 
             late = [cpus[freezes.procs.index(proc)] for proc in stopped]
             until_sync(lambda late=late, quiet=quiet: all(len(freezes.by_cpu[c]) > quiet[c] for c in late), 5,
                        "the stopped watchers' late wake-ups")
+            lengths = []
             for cpu in late:
                 a, b = freezes.by_cpu[cpu][-1]
                 assert a <= t0 + 0.01 and b - a >= 0.075, (cpu, a - t0, b - a)
+                lengths.append(b - a)
             within = freezes.stopped_within(t0, t0 + 0.05)
-            assert 0.075 <= within <= 0.2, within  # all of them stopped: still one stop's length, not the sum
+            assert within >= 0.075, within
+            if len(lengths) > 1:  # all of them stopped: one stop's length, not their sum
+                assert within < sum(lengths) - 0.05, (within, lengths)
             assert freezes.stopped_within(b + 1, b + 2) == 0.0
 
 
