@@ -40,21 +40,18 @@ def _load_mkl() -> Any:
         return None
     lib_dir = Path(torch.__file__).parent / "lib"
     for name in ("libtorch_cpu.so", "torch_cpu.dll"):
-        try:
+        try:  # a library without one of the functions raises AttributeError here: then torch.fft
             lib = ctypes.CDLL(str(lib_dir / name))
-            create = lib.DftiCreateDescriptor_s_1d
-            lib.DftiSetValue, lib.DftiCommitDescriptor, lib.DftiFreeDescriptor  # noqa: B018 (all present)
-            lib.DftiComputeForward, lib.DftiComputeBackward, lib.DftiErrorMessage  # noqa: B018
+            lib.DftiCreateDescriptor_s_1d.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_long]
+            for f in (lib.DftiCreateDescriptor_s_1d, lib.DftiSetValue, lib.DftiCommitDescriptor,
+                      lib.DftiComputeForward, lib.DftiComputeBackward):
+                f.restype = ctypes.c_long
+            lib.DftiCommitDescriptor.argtypes = [ctypes.c_void_p]
+            lib.DftiFreeDescriptor.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+            lib.DftiErrorMessage.argtypes = [ctypes.c_long]
+            lib.DftiErrorMessage.restype = ctypes.c_char_p
         except (OSError, AttributeError):
             continue
-        create.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_long]
-        for f in (create, lib.DftiSetValue, lib.DftiCommitDescriptor, lib.DftiComputeForward,
-                  lib.DftiComputeBackward):
-            f.restype = ctypes.c_long
-        lib.DftiCommitDescriptor.argtypes = [ctypes.c_void_p]
-        lib.DftiFreeDescriptor.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
-        lib.DftiErrorMessage.argtypes = [ctypes.c_long]
-        lib.DftiErrorMessage.restype = ctypes.c_char_p
         return lib
     return None
 
